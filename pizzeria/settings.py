@@ -1,0 +1,215 @@
+"""Settings for the pizzeria project, read from the environment or a .env file.
+
+Every variable is listed, with a comment, in `.env.example`.
+"""
+
+import sys
+from pathlib import Path
+
+import environ
+
+if sys.version_info < (3, 12):
+    sys.exit(f"This project needs Python 3.12 or newer; this is {sys.version.split()[0]}.")
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
+if not TESTING:  # tests never read a developer's .env (it may hold real credentials)
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-dev-only-change-me")
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_fsm",
+    "django_tasks_db",
+    "phonenumber_field",
+    "telephony",
+    "orders",
+    "support",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pizzeria.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "pizzeria.wsgi.application"
+ASGI_APPLICATION = "pizzeria.asgi.application"
+
+# Database: a SQLite file by default, tuned so concurrent webhooks never raise
+# "database is locked" (WAL journal, a busy timeout, IMMEDIATE transactions so a
+# writer takes its lock up front instead of failing on upgrade). Any other
+# database by DATABASE_URL alone, e.g. postgres://user:pass@host:5432/pizzeria.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            ),
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work: Django's tasks API. The default backend keeps tasks in the
+# database (worker: `manage.py db_worker`); TASK_BACKEND switches to another
+# django.tasks backend (dotted path) with no code change.
+TASKS = {
+    "default": {
+        "BACKEND": env("TASK_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": [],
+        "OPTIONS": {},
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG or TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+
+LOGIN_URL = "admin:login"
+
+# Production hardening (see README, "Deploying"): on when DEBUG is off.
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    # Twilio webhooks are plain POSTs from Twilio's servers; the redirect must
+    # not bounce them, so the webhook paths are exempt.
+    SECURE_REDIRECT_EXEMPT = [r"^twilio/"]
+elif env("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER"), "https")
+
+# --- The shop ---------------------------------------------------------------
+SHOP_NAME = env("SHOP_NAME", default="Tony's Pizzeria")
+# ISO country of the shop: how local numbers are read, and (SMS_ALLOWED_COUNTRIES)
+# where we are willing to send texts.
+SHOP_COUNTRY = env("SHOP_COUNTRY", default="US")
+PHONENUMBER_DEFAULT_REGION = SHOP_COUNTRY
+PHONENUMBER_DB_FORMAT = "E164"
+
+# --- Telephony --------------------------------------------------------------
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_PHONE_NUMBER = env("TWILIO_PHONE_NUMBER", default="+15005550006")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
+TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
+# console when no Twilio credentials are set, twilio otherwise; or locmem, or a dotted path.
+TELEPHONY_BACKEND = env(
+    "TELEPHONY_BACKEND",
+    default="twilio" if TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN else "console",
+)
+# Retry policy for outbound messages that failed for a reason that can pass.
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
+SMS_RETRY_BASE_SECONDS = env.float("SMS_RETRY_BASE_SECONDS", default=15.0)
+# A message left in queued/sending this long (a worker died) is put back in the queue.
+SMS_STUCK_AFTER_SECONDS = env.int("SMS_STUCK_AFTER_SECONDS", default=300)
+# SMS pumping protection: countries we text (ISO codes; "*" for any), and the
+# most automatic replies one number gets per hour.
+SMS_ALLOWED_COUNTRIES = env.list("SMS_ALLOWED_COUNTRIES", default=[SHOP_COUNTRY])
+SMS_REPLIES_PER_HOUR = env.int("SMS_REPLIES_PER_HOUR", default=30)
+# Who gets an inbound text first: each handler returns a reply or None to pass.
+TELEPHONY_SMS_HANDLERS = [
+    "support.sms.handle_agent_sms",
+    "orders.conversation.handle_customer_sms",
+]
+
+if TESTING:
+    # Tests never reach a provider and run tasks inline; signatures use a known token.
+    TELEPHONY_BACKEND = env("TEST_TELEPHONY_BACKEND", default="locmem")
+    TASKS["default"]["BACKEND"] = env(
+        "TEST_TASK_BACKEND", default="django.tasks.backends.immediate.ImmediateBackend"
+    )
+    TWILIO_ACCOUNT_SID = "AC" + "a" * 32
+    TWILIO_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+    PUBLIC_BASE_URL = "https://pizza.example.com"
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # A file, not memory, so tests that race threads meet real SQLite locking.
+        DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"mask_numbers": {"()": "telephony.logging.MaskPhoneNumbers"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_numbers"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+}

@@ -1,0 +1,50 @@
+from django.contrib import admin
+
+from .models import Message, OptOut
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at", "direction", "from_number", "to_number", "short_body", "status",
+        "error_code", "num_segments",
+    )  # fmt: skip
+    list_filter = ("direction", "status", "created_at")
+    search_fields = ("=from_number", "=to_number", "=sid", "body")
+    date_hierarchy = "created_at"
+    list_select_related = ("content_type",)
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Message._meta.fields] + ["about_link"]
+    exclude = ("content_type", "object_id")
+
+    @admin.display(description="body")
+    def short_body(self, obj):
+        return obj.body[:60] + ("…" if len(obj.body) > 60 else "")
+
+    @admin.display(description="about")
+    def about_link(self, obj):
+        return obj.about or "-"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        from .numbers import to_e164
+
+        number = to_e164(search_term)
+        if number:
+            return queryset.filter(from_number=number) | queryset.filter(to_number=number), False
+        return super().get_search_results(request, queryset, search_term)
+
+
+@admin.register(OptOut)
+class OptOutAdmin(admin.ModelAdmin):
+    list_display = ("phone_number", "keyword", "created_at")
+    search_fields = ("=phone_number",)
+    readonly_fields = ("created_at",)

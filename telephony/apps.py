@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class TelephonyConfig(AppConfig):
+    name = "telephony"
+    verbose_name = "Telephony (messages, opt-outs)"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers system checks)

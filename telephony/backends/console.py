@@ -1,0 +1,57 @@
+"""A backend that prints what it would send, for running the shop with no Twilio account."""
+
+import itertools
+import sys
+import threading
+
+from ..segments import count_segments
+from .base import BaseBackend, NumberConfiguration, PlacedCall, SentMessage
+
+_counter = itertools.count(1)
+_lock = threading.Lock()
+
+
+class Backend(BaseBackend):
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def _write(self, title, lines):
+        with _lock:
+            print(f"--- [console telephony] {title}", file=self.stream)
+            for line in lines:
+                print(f"    {line}", file=self.stream)
+            self.stream.flush()
+
+    @staticmethod
+    def _sid(prefix):
+        return f"{prefix}{next(_counter):032x}"
+
+    def send_sms(
+        self,
+        *,
+        to,
+        body,
+        from_=None,
+        messaging_service_sid=None,
+        media_urls=(),
+        status_callback=None,
+    ):
+        sid = self._sid("SM")
+        sender = from_ or f"messaging service {messaging_service_sid}"
+        lines = [f"from {sender} to {to}  ({sid})", *body.splitlines()]
+        lines += [f"media: {url}" for url in media_urls]
+        self._write("SMS", lines)
+        return SentMessage(sid=sid, status="sent", num_segments=count_segments(body))
+
+    def place_call(self, *, to, from_, url, **options):
+        sid = self._sid("CA")
+        self._write("CALL", [f"from {from_} to {to}  ({sid})", f"answer URL: {url}"])
+        return PlacedCall(sid=sid, status="queued")
+
+    def update_call(self, sid, *, url=None, status=None):
+        self._write("UPDATE CALL", [f"{sid}: " + (f"status={status}" if status else f"url={url}")])
+        return PlacedCall(sid=sid, status=status or "in-progress")
+
+    def configure_number(self, phone_number, **webhooks):
+        self._write("CONFIGURE NUMBER", [phone_number, *(f"{k}={v}" for k, v in webhooks.items())])
+        return NumberConfiguration(phone_number=phone_number, sid=self._sid("PN"), changes=webhooks)

@@ -1,0 +1,31 @@
+"""The chain of inbound SMS handlers named in settings.TELEPHONY_SMS_HANDLERS.
+
+A handler is `handler(message) -> str | list[str] | None`: the reply (or
+replies), an empty string or list when it handled the text but has nothing to
+say, or None to pass it on to the next handler. This is how the orders and
+support apps receive texts without telephony importing them.
+"""
+
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+PLACEHOLDER = (
+    "Thanks for your message! Ordering by text is coming soon. "
+    "Call us on this number to speak to someone."
+)
+
+
+@cache
+def _load(paths):
+    return [import_string(path) for path in paths]
+
+
+def dispatch(message):
+    for handler in _load(tuple(settings.TELEPHONY_SMS_HANDLERS)):
+        reply = handler(message)
+        if reply is None:
+            continue
+        return [reply] if isinstance(reply, str) else list(reply)
+    return [PLACEHOLDER]

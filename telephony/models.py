@@ -1,0 +1,106 @@
+"""The message log and the opt-out list."""
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+
+
+class Message(models.Model):
+    """One SMS or MMS, in or out. Every text the shop sends or receives is a row."""
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", "Inbound"
+        OUTBOUND = "out", "Outbound"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        ACCEPTED = "accepted", "Accepted"
+        SCHEDULED = "scheduled", "Scheduled"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    from_number = models.CharField(max_length=32)
+    to_number = models.CharField(max_length=32)
+    body = models.TextField(blank=True)
+    media_urls = models.JSONField(default=list, blank=True)
+    sid = models.CharField("provider SID", max_length=64, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    error_code = models.PositiveIntegerField(null=True, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    num_segments = models.PositiveSmallIntegerField(default=1)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    in_reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    # What the message is about (an order, a call, a campaign...), if anything.
+    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    object_id = models.CharField(max_length=64, blank=True)
+    about = GenericForeignKey("content_type", "object_id")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["from_number", "-created_at"], name="msg_from_recent"),
+            models.Index(fields=["to_number", "-created_at"], name="msg_to_recent"),
+            models.Index(fields=["content_type", "object_id"], name="msg_about"),
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="msg_pending",
+                condition=Q(status__in=["queued", "sending"]),
+            ),
+        ]
+
+    def __str__(self):
+        arrow = "←" if self.direction == self.Direction.INBOUND else "→"
+        return f"{arrow} {self.body[:40]}"
+
+    @property
+    def is_inbound(self):
+        return self.direction == self.Direction.INBOUND
+
+    @property
+    def customer_number(self):
+        """The other party's number, whichever way the message went."""
+        return self.from_number if self.is_inbound else self.to_number
+
+
+FINAL_STATUSES = {
+    Message.Status.DELIVERED,
+    Message.Status.UNDELIVERED,
+    Message.Status.FAILED,
+    Message.Status.READ,
+    Message.Status.CANCELED,
+}
+
+
+class OptOut(models.Model):
+    """A number that said STOP: nothing is sent to it until it says START."""
+
+    phone_number = models.CharField(max_length=32, unique=True)
+    keyword = models.CharField(max_length=20, blank=True, help_text="What they texted, or why")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "opt-out"
+
+    def __str__(self):
+        return self.phone_number
+
+
+def about_fields(obj):
+    """The generic-relation columns for `about=obj` (None clears them)."""
+    if obj is None:
+        return {"content_type": None, "object_id": ""}
+    return {"content_type": ContentType.objects.get_for_model(obj), "object_id": str(obj.pk)}

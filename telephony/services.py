@@ -1,0 +1,399 @@
+"""Use cases of the telephony core: send, deliver, receive, track status, opt out."""
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from . import handlers
+from .backends import PermanentProviderError, TransientProviderError, get_backend
+from .models import Message, OptOut, about_fields
+from .numbers import country_of, to_e164
+from .segments import count_segments
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 1600
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+OPT_IN_WORDS = {"START", "UNSTOP"}
+# Twilio error 21610: the recipient replied STOP; nothing more may be sent to them.
+UNSUBSCRIBED = 21610
+Status = Message.Status
+SORRY = "Sorry, something went wrong on our side. We have been told and will get back to you."
+
+
+def public_url(path):
+    """Absolute URL of one of our webhooks under PUBLIC_BASE_URL, or None when it is not set."""
+    base = settings.PUBLIC_BASE_URL
+    return f"{base}{path}" if base else None
+
+
+def callback_url(name, *args):
+    return public_url(reverse(name, args=args))
+
+
+# --- opt-outs and who may be texted ------------------------------------------
+
+
+def is_opted_out(number):
+    return OptOut.objects.filter(phone_number=number).exists()
+
+
+def opt_out(number, keyword="STOP"):
+    OptOut.objects.get_or_create(phone_number=number, defaults={"keyword": keyword[:20]})
+    logger.info("Opt-out recorded for %s (%s)", number, keyword)
+
+
+def opt_in(number):
+    deleted, _ = OptOut.objects.filter(phone_number=number).delete()
+    if deleted:
+        logger.info("Opt-in recorded for %s", number)
+    return bool(deleted)
+
+
+def country_allowed(number):
+    allowed = settings.SMS_ALLOWED_COUNTRIES
+    return "*" in allowed or country_of(number) in allowed
+
+
+def reason_not_to_text(number):
+    """Why `number` must not be texted, or None when it may be."""
+    if not number:
+        return "not a valid phone number"
+    if not country_allowed(number):
+        return "destination country not allowed (SMS_ALLOWED_COUNTRIES)"
+    if is_opted_out(number):
+        return "recipient opted out (replied STOP)"
+    return None
+
+
+# --- sending -------------------------------------------------------------------
+
+
+def send_sms(to, body, media_urls=(), about=None):
+    """Queue an SMS (or MMS, with media) to `to`. Returns the Message row.
+
+    The row is written as `queued` in the caller's transaction; the send task is
+    enqueued only once that transaction commits, so nobody is texted about a
+    change that rolled back. A number that may not be texted gets a `failed`
+    row saying why, and no provider call.
+    """
+    number = to_e164(to)
+    body = (body or "")[:MAX_BODY]
+    message = Message(
+        direction=Message.Direction.OUTBOUND,
+        from_number=settings.TWILIO_PHONE_NUMBER,
+        to_number=number or str(to)[:32],
+        body=body,
+        media_urls=list(media_urls),
+        status=Status.QUEUED,
+        num_segments=count_segments(body) or 1,
+        **about_fields(about),
+    )
+    reason = reason_not_to_text(number)
+    if reason:
+        message.status = Status.FAILED
+        message.error_message = reason
+        message.save()
+        logger.info("Not texting %s: %s", message.to_number, reason)
+        return message
+    message.save()
+    transaction.on_commit(lambda: enqueue_delivery(message.pk))
+    return message
+
+
+def enqueue_delivery(message_id, run_after=None):
+    from .tasks import deliver_message
+
+    task = deliver_message
+    if run_after is not None:
+        if not task.get_backend().supports_defer:
+            return  # the sweep (requeue_due_messages) will pick it up when due
+        task = task.using(run_after=run_after)
+    task.enqueue(message_id)
+
+
+def _claim(message_id):
+    """Mark a queued message `sending` under a row lock; None if it is not ours to send."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.sid or message.status != Status.QUEUED:
+            return None
+        if message.next_attempt_at and message.next_attempt_at > timezone.now():
+            return None
+        reason = reason_not_to_text(message.to_number)
+        if reason:
+            message.status, message.error_message = Status.FAILED, reason
+            message.save(update_fields=["status", "error_message", "updated_at"])
+            return None
+        message.status = Status.SENDING
+        message.attempts += 1
+        message.save(update_fields=["status", "attempts", "updated_at"])
+        return message
+
+
+def retry_delay(attempt):
+    """Exponential backoff with jitter: base, 2x base, 4x base... (seconds)."""
+    base = settings.SMS_RETRY_BASE_SECONDS * (2 ** (attempt - 1))
+    return timedelta(seconds=base * random.uniform(1.0, 1.25))
+
+
+def deliver(message_id):
+    """Send one queued message through the backend. Safe to run twice for one row.
+
+    The provider is called outside any transaction. Transient failures go back
+    to `queued` with a later `next_attempt_at` until SMS_MAX_ATTEMPTS, then
+    `failed`; permanent ones are `failed` at once (21610 also records an opt-out).
+    """
+    message = _claim(message_id)
+    if message is None:
+        return None
+    service_sid = settings.TWILIO_MESSAGING_SERVICE_SID
+    try:
+        result = get_backend().send_sms(
+            to=message.to_number,
+            body=message.body,
+            from_=None if service_sid else message.from_number,
+            messaging_service_sid=service_sid or None,
+            media_urls=tuple(message.media_urls),
+            status_callback=callback_url("telephony:sms-status"),
+        )
+    except TransientProviderError as exc:
+        return _record_failure(message, exc, retry=message.attempts < settings.SMS_MAX_ATTEMPTS)
+    except PermanentProviderError as exc:
+        if exc.code == UNSUBSCRIBED:
+            opt_out(message.to_number, keyword="21610")
+        return _record_failure(message, exc, retry=False)
+    updates = {
+        "sid": result.sid,
+        "sent_at": timezone.now(),
+        "error_code": None,
+        "error_message": "",
+    }
+    if result.num_segments:
+        updates["num_segments"] = result.num_segments
+    # A status callback may not have arrived yet (it needs the SID we are storing now).
+    Message.objects.filter(pk=message.pk).update(
+        status=result.status if result.status in Status.values else Status.SENT,
+        updated_at=timezone.now(),
+        **updates,
+    )
+    return result.sid
+
+
+def _record_failure(message, exc, *, retry):
+    now = timezone.now()
+    fields = {"error_code": exc.code, "error_message": str(exc.message)[:500], "updated_at": now}
+    if retry:
+        due = now + retry_delay(message.attempts)
+        Message.objects.filter(pk=message.pk).update(
+            status=Status.QUEUED, next_attempt_at=due, **fields
+        )
+        logger.warning(
+            "SMS %s to %s failed (attempt %s, %s); retrying at %s",
+            message.pk, message.to_number, message.attempts, exc.message, due.isoformat(),
+        )  # fmt: skip
+        enqueue_delivery(message.pk, run_after=due)
+    else:
+        Message.objects.filter(pk=message.pk).update(status=Status.FAILED, **fields)
+        logger.error(
+            "SMS %s to %s failed for good after %s attempt(s): %s (code %s)",
+            message.pk, message.to_number, message.attempts, exc.message, exc.code,
+        )  # fmt: skip
+    return None
+
+
+def requeue_due_messages(now=None):
+    """Put back in the queue what no task will send: retries that are due and rows a
+    dead worker left in `sending`. Returns how many were re-queued.
+
+    A message is re-queued once it has been due (or stuck) for SMS_STUCK_AFTER_SECONDS,
+    which is the at-least-once window: a worker that died after Twilio accepted a
+    message but before its SID was stored causes one duplicate text.
+    """
+    now = now or timezone.now()
+    limit = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
+    pending = Message.objects.filter(direction=Message.Direction.OUTBOUND, sid__isnull=True)
+    stuck_ids = list(
+        pending.filter(status=Status.SENDING, updated_at__lte=limit).values_list("pk", flat=True)[
+            :1000
+        ]
+    )
+    pending.filter(pk__in=stuck_ids, status=Status.SENDING).update(
+        status=Status.QUEUED, next_attempt_at=None, updated_at=now
+    )
+    due_ids = list(
+        pending.filter(status=Status.QUEUED)
+        .alias(due_at=Coalesce("next_attempt_at", "created_at"))
+        .filter(due_at__lte=limit)
+        .values_list("pk", flat=True)[:1000]
+    )
+    ids = sorted(set(stuck_ids) | set(due_ids))
+    for message_id in ids:
+        enqueue_delivery(message_id)
+    return len(ids)
+
+
+# --- status callbacks ----------------------------------------------------------
+
+# Which statuses a callback may move a message out of, for each status it reports.
+# Callbacks arrive out of order; a later stage is never overwritten by an earlier one.
+_EARLY = {Status.QUEUED, Status.SENDING, Status.ACCEPTED, Status.SCHEDULED}
+MAY_FOLLOW = {
+    Status.ACCEPTED: {Status.QUEUED, Status.SENDING},
+    Status.SCHEDULED: {Status.QUEUED, Status.SENDING, Status.ACCEPTED},
+    Status.QUEUED: {Status.SENDING, Status.ACCEPTED, Status.SCHEDULED},
+    Status.SENDING: {Status.QUEUED, Status.ACCEPTED, Status.SCHEDULED},
+    Status.SENT: _EARLY,
+    Status.DELIVERED: _EARLY | {Status.SENT},
+    Status.UNDELIVERED: _EARLY | {Status.SENT},
+    Status.FAILED: _EARLY | {Status.SENT},
+    Status.READ: _EARLY | {Status.SENT, Status.DELIVERED},
+    Status.CANCELED: _EARLY,
+}
+
+
+def record_status(sid, status, error_code=None):
+    """Apply a delivery status callback. Returns "updated", "ignored" or "unknown"."""
+    status = (status or "").lower()
+    if status not in MAY_FOLLOW:
+        logger.info("Status callback for %s with unknown status %r ignored", sid, status)
+        return "ignored"
+    fields = {"status": status, "updated_at": timezone.now()}
+    if error_code:
+        fields["error_code"] = error_code
+    updated = Message.objects.filter(sid=sid, status__in=MAY_FOLLOW[status]).update(**fields)
+    if updated:
+        if error_code == UNSUBSCRIBED:
+            number = Message.objects.filter(sid=sid).values_list("to_number", flat=True).first()
+            if number:
+                opt_out(number, keyword="21610")
+        return "updated"
+    if Message.objects.filter(sid=sid).exists():
+        return "ignored"  # a repeat, or older than what we know
+    logger.warning("Status callback for unknown message SID %s (%s) acknowledged", sid, status)
+    return "unknown"
+
+
+# --- receiving -----------------------------------------------------------------
+
+
+@dataclass
+class InboundResult:
+    message: Message | None
+    replies: list = field(default_factory=list)
+    duplicate: bool = False
+    note: str = ""
+
+
+def _keyword(body):
+    return "".join(ch for ch in (body or "").strip().upper() if ch.isalnum())
+
+
+def receive_sms(params):
+    """Log an inbound SMS, apply opt-out rules, and ask the handlers for a reply.
+
+    Idempotent on MessageSid: a repeated or racing delivery of the same SID gets
+    the replies stored the first time and changes nothing. Everything happens in
+    one transaction, so a failure leaves nothing half-done and Twilio retries.
+    """
+    sid = (params.get("MessageSid") or params.get("SmsSid") or "").strip()[:64]
+    if not sid:
+        raise ValueError("MessageSid missing")
+    raw_from = (params.get("From") or "").strip()
+    sender = to_e164(raw_from)
+    media = []
+    try:
+        num_media = min(int(params.get("NumMedia") or 0), 10)
+    except ValueError:
+        num_media = 0
+    for i in range(num_media):
+        if url := params.get(f"MediaUrl{i}"):
+            media.append(url[:500])
+    body = (params.get("Body") or "")[: MAX_BODY * 4]
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    direction=Message.Direction.INBOUND,
+                    sid=sid,
+                    from_number=(sender or raw_from)[:32],
+                    to_number=(params.get("To") or "")[:32],
+                    body=body,
+                    media_urls=media,
+                    status=Status.RECEIVED,
+                    num_segments=min(count_segments(body) or 1, 255),
+                )
+        except IntegrityError:
+            original = Message.objects.filter(sid=sid).first()
+            replies = list(
+                Message.objects.filter(in_reply_to=original)
+                .order_by("id")
+                .values_list("body", flat=True)
+            )
+            return InboundResult(original, replies, duplicate=True)
+        return _converse(message, sender)
+
+
+def _converse(message, sender):
+    if not sender:
+        return InboundResult(message, note="sender is not a phone number; no reply")
+    word = _keyword(message.body)
+    if word in OPT_OUT_WORDS and len(message.body.split()) == 1:
+        opt_out(sender, keyword=word)
+        return InboundResult(message, note="opt-out keyword: Twilio confirms it itself")
+    if word in OPT_IN_WORDS or (word == "YES" and is_opted_out(sender)):
+        opt_in(sender)
+        if word != "YES":
+            return InboundResult(message, note="opt-in keyword: Twilio confirms it itself")
+    try:
+        with transaction.atomic():
+            replies = handlers.dispatch(message)
+    except DatabaseError:
+        raise
+    except Exception:
+        # A bug in a handler must not lose the message or leave the customer unanswered.
+        logger.exception("SMS handler failed on message %s", message.pk)
+        replies = [SORRY]
+    suppressed = _reason_not_to_reply(sender)
+    if suppressed:
+        logger.info("Not replying to %s: %s", sender, suppressed)
+        return InboundResult(message, note=suppressed)
+    replies = [r[:MAX_BODY] for r in replies if r]
+    Message.objects.bulk_create(
+        Message(
+            direction=Message.Direction.OUTBOUND,
+            from_number=message.to_number or settings.TWILIO_PHONE_NUMBER,
+            to_number=sender,
+            body=reply,
+            status=Status.SENT,
+            num_segments=count_segments(reply) or 1,
+            in_reply_to=message,
+            content_type_id=message.content_type_id,
+            object_id=message.object_id,
+            sent_at=timezone.now(),
+        )
+        for reply in replies
+    )
+    return InboundResult(message, replies)
+
+
+def _reason_not_to_reply(sender):
+    reason = reason_not_to_text(sender)
+    if reason:
+        return reason
+    since = timezone.now() - timedelta(hours=1)
+    recent = Message.objects.filter(
+        to_number=sender, created_at__gte=since, in_reply_to__isnull=False
+    ).count()
+    if recent >= settings.SMS_REPLIES_PER_HOUR:
+        return (
+            f"reply limit reached ({settings.SMS_REPLIES_PER_HOUR} per hour, SMS_REPLIES_PER_HOUR)"
+        )
+    return None

@@ -1,0 +1,15 @@
+"""Background tasks of the telephony core (Django's tasks API)."""
+
+from django.tasks import task
+
+from . import services
+
+
+@task()
+def deliver_message(message_id):
+    return services.deliver(message_id)
+
+
+@task()
+def requeue_due_messages():
+    return services.requeue_due_messages()

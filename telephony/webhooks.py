@@ -1,0 +1,71 @@
+"""Receiving Twilio's webhooks: signature checks and TwiML responses."""
+
+import hashlib
+import hmac
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MessagingResponse", "VoiceResponse", "auth_token", "twilio_webhook", "twiml_response"]
+
+
+def auth_token():
+    """The secret webhooks are signed with: the account's auth token.
+
+    With no Twilio account configured (console backend), a local token derived
+    from SECRET_KEY, so `simulate_sms` and the phone simulator can sign their
+    requests and signatures are still checked. Validation is never switched off.
+    """
+    if settings.TWILIO_AUTH_TOKEN:
+        return settings.TWILIO_AUTH_TOKEN
+    return hmac.new(settings.SECRET_KEY.encode(), b"local-twilio-token", hashlib.sha256).hexdigest()
+
+
+def validation_url(request):
+    """The URL Twilio signed: PUBLIC_BASE_URL + path + query when set, else the absolute URL."""
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL + request.get_full_path()
+    return request.build_absolute_uri()
+
+
+def sign(url, params):
+    """The X-Twilio-Signature Twilio would send for a POST of `params` to `url`."""
+    return RequestValidator(auth_token()).compute_signature(url, params)
+
+
+def twilio_webhook(view):
+    """For views Twilio calls: POST only, no CSRF, and a valid X-Twilio-Signature or 403."""
+
+    @csrf_exempt
+    @require_POST
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        url = validation_url(request)
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or not RequestValidator(auth_token()).validate(
+            url, request.POST, signature
+        ):
+            logger.warning(
+                "Rejected a webhook with a %s Twilio signature; validated against %s. "
+                "If this is Twilio, PUBLIC_BASE_URL (or the proxy's X-Forwarded-Proto and "
+                "SECURE_PROXY_SSL_HEADER) does not match the URL configured at Twilio.",
+                "wrong" if signature else "missing",
+                url,
+            )
+            return HttpResponseForbidden("Invalid Twilio signature", content_type="text/plain")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def twiml_response(twiml, status=200):
+    return HttpResponse(str(twiml), content_type="text/xml; charset=utf-8", status=status)

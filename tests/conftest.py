@@ -1,0 +1,115 @@
+"""Shared fixtures: signed Twilio webhooks, the locmem outbox, the Prism mock."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from twilio.request_validator import RequestValidator
+
+from telephony.backends import locmem
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def outbox():
+    """What the locmem telephony backend was asked to do in this test, in order."""
+    locmem.reset()
+    yield locmem.outbox
+    locmem.reset()
+
+
+@pytest.fixture
+def provider_fails():
+    """Exceptions the locmem backend raises, one per request, before recording anything."""
+    return locmem.fail_with
+
+
+def signature_for(url, params, token=None):
+    return RequestValidator(token or settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+
+
+class TwilioClient:
+    """Posts to our webhooks exactly as Twilio does: form-encoded, with X-Twilio-Signature
+    computed over PUBLIC_BASE_URL + path and the parameters."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def post(self, path, params, *, signature=None, signed_url=None, **extra):
+        url = signed_url or settings.PUBLIC_BASE_URL + path
+        if signature is None:
+            signature = signature_for(url, params)
+        headers = {"X-Twilio-Signature": signature} if signature else {}
+        return self.client.post(path, params, headers=headers, **extra)
+
+
+@pytest.fixture
+def twilio(client):
+    return TwilioClient(client)
+
+
+@pytest.fixture
+def sms(twilio):
+    """Text the shop: `sms("+14155550199", "MENU")` -> the webhook's response."""
+    from telephony.simulator import sms_params
+
+    def send(sender, body, sid=None, **params):
+        data = sms_params(sender, body, sid=sid)
+        data.update(params)
+        return twilio.post("/twilio/sms/", data)
+
+    return send
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def prism():
+    """Base URL of a Prism mock serving Twilio's OpenAPI description (skips if unavailable)."""
+    binary = ROOT / ".prism" / "node_modules" / ".bin" / "prism"
+    spec = SHARED / "twilio-oai" / "twilio_api_v2010.prism.json"
+    if not binary.exists() or not spec.exists() or not shutil.which("node"):
+        pytest.skip(f"Prism not installed at {binary} (scripts/test installs it with npm)")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(binary), "mock", "-h", "127.0.0.1", "-p", str(port), "-v", "warn", str(spec)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if process.poll() is not None:
+                pytest.skip("Prism exited at start-up")
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.skip("Prism did not start within 60 s")
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def twilio_backend(prism, settings):
+    """The real twilio backend (official SDK) pointed at the Prism mock."""
+    from telephony.backends.twilio import Backend
+
+    settings.TWILIO_API_BASE_URL = prism
+    settings.TWILIO_HTTP_TIMEOUT = 10
+    return Backend()
