@@ -3,6 +3,7 @@
 Every variable is listed, with a comment, in `.env.example`.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_tasks_db",
     "phonenumber_field",
+    "pizzeria",
     "telephony",
     "orders",
     "support",
@@ -196,7 +198,10 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # A file, not memory, so tests that race threads meet real SQLite locking.
-        DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+        # One per process, so two test runs side by side never share a file.
+        DATABASES["default"]["TEST"] = {
+            "NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")
+        }
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PizzeriaConfig(AppConfig):
+    name = "pizzeria"
+    verbose_name = "Pizzeria"
