@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils.datastructures import MultiValueDict
 from twilio.request_validator import RequestValidator
 
 from telephony.backends import locmem
@@ -32,7 +33,11 @@ def provider_fails():
 
 
 def signature_for(url, params, token=None):
-    return RequestValidator(token or settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+    """X-Twilio-Signature for a form POST of `params` (values may be lists: repeated keys)."""
+    multi = MultiValueDict(
+        {k: list(v) if isinstance(v, (list, tuple)) else [v] for k, v in params.items()}
+    )
+    return RequestValidator(token or settings.TWILIO_AUTH_TOKEN).compute_signature(url, multi)
 
 
 class TwilioClient:

@@ -1,0 +1,166 @@
+"""One contract for every telephony backend, and the twilio backend against Twilio's own
+OpenAPI description (served by the Prism mock)."""
+
+import io
+
+import pytest
+
+from telephony.backends import PermanentProviderError, TransientProviderError, get_backend
+from telephony.backends.base import NumberConfiguration, PlacedCall, SentMessage
+
+CALLBACK = "https://pizza.example.com/twilio/sms/status/"
+
+
+@pytest.fixture(params=["locmem", "console", "twilio"])
+def backend(request):
+    if request.param == "twilio":
+        return request.getfixturevalue("twilio_backend")
+    if request.param == "console":
+        from telephony.backends.console import Backend
+
+        return Backend(stream=io.StringIO())
+    return get_backend("locmem")
+
+
+class TestEveryBackend:
+    """What any backend must do (like Django's BaseEmailBackendTests)."""
+
+    def test_send_sms_returns_a_message_sid(self, backend):
+        sent = backend.send_sms(
+            to="+14155550199", body="Your pizza is ready", from_="+15005550006",
+            status_callback=CALLBACK,
+        )  # fmt: skip
+        assert isinstance(sent, SentMessage)
+        assert sent.sid.startswith("SM") and len(sent.sid) == 34
+        assert sent.status in {"queued", "accepted", "sent", "sending"}
+
+    def test_send_sms_through_a_messaging_service_with_media(self, backend):
+        sent = backend.send_sms(
+            to="+14155550199", body="Tonight only", messaging_service_sid="MG" + "a" * 32,
+            media_urls=("https://pizza.example.com/media/logo.png",),
+        )  # fmt: skip
+        assert sent.sid.startswith("SM")
+
+    def test_place_call_returns_a_call_sid(self, backend):
+        call = backend.place_call(
+            to="+14155550199", from_="+15005550006",
+            url="https://pizza.example.com/twilio/voice/agent/1/",
+            status_callback="https://pizza.example.com/twilio/voice/status/", timeout=20,
+            record=True, recording_status_callback="https://pizza.example.com/twilio/voice/rec/",
+        )  # fmt: skip
+        assert isinstance(call, PlacedCall)
+        assert call.sid.startswith("CA") and len(call.sid) == 34
+
+    def test_update_call_redirects_a_live_call(self, backend):
+        call = backend.update_call(
+            "CA" + "b" * 32, url="https://pizza.example.com/twilio/voice/voicemail/"
+        )
+        assert call.sid.startswith("CA")
+
+    def test_update_call_cancels_a_ringing_call(self, backend):
+        assert backend.update_call("CA" + "c" * 32, status="canceled").sid.startswith("CA")
+
+    def test_configure_number_points_the_webhooks_at_us(self, backend):
+        result = backend.configure_number(
+            "+18089255327",
+            sms_url="https://pizza.example.com/twilio/sms/",
+            voice_url="https://pizza.example.com/twilio/voice/",
+            status_callback="https://pizza.example.com/twilio/voice/status/",
+        )
+        assert isinstance(result, NumberConfiguration)
+        assert result.sid.startswith("PN")
+        assert result.changes["sms_url"] == "https://pizza.example.com/twilio/sms/"
+
+
+def test_the_console_backend_prints_the_text(capsys):
+    from telephony.backends.console import Backend
+
+    Backend().send_sms(to="+14155550199", body="Ciao!", from_="+15005550006")
+    out = capsys.readouterr().out
+    assert "+14155550199" in out and "Ciao!" in out
+
+
+def test_the_locmem_backend_records_every_request(outbox):
+    backend = get_backend("locmem")
+    backend.send_sms(to="+14155550199", body="one", from_="+15005550006")
+    backend.place_call(to="+14155550199", from_="+15005550006", url="https://x.example/")
+    assert [r.kind for r in outbox] == ["sms", "call"]
+    assert outbox[0].body == "one"
+
+
+def test_a_dotted_path_selects_a_backend(settings):
+    settings.TELEPHONY_BACKEND = "telephony.backends.locmem.Backend"
+    from telephony.backends.locmem import Backend
+
+    assert isinstance(get_backend(), Backend)
+
+
+@pytest.mark.prism
+class TestTwilioBackendAgainstTheSpec:
+    def test_a_request_that_breaks_the_spec_is_refused(self, twilio_backend):
+        with pytest.raises(PermanentProviderError) as error:
+            twilio_backend.send_sms(
+                to="+14155550199", body="x", from_="+15005550006", status_callback="not a url"
+            )
+        assert error.value.status == 422
+
+    def test_a_bad_account_sid_is_refused(self, prism, settings):
+        from telephony.backends.twilio import Backend
+
+        settings.TWILIO_API_BASE_URL = prism
+        settings.TWILIO_ACCOUNT_SID = "not-an-account"
+        with pytest.raises(PermanentProviderError):
+            Backend().send_sms(to="+14155550199", body="x", from_="+15005550006")
+
+    def test_every_twilio_domain_is_sent_to_the_mock(self, twilio_backend, prism):
+        # The SDK builds URLs for api.twilio.com; the client rewrites scheme and host.
+        http = twilio_backend.client.http_client
+        twilio_backend.send_sms(to="+14155550199", body="x", from_="+15005550006")
+        assert http._test_only_last_request.url.startswith(prism + "/2010-04-01/Accounts/")
+
+    def test_a_request_has_a_timeout(self, twilio_backend, settings):
+        assert twilio_backend.client.http_client.timeout == settings.TWILIO_HTTP_TIMEOUT
+
+    def test_an_unreachable_api_is_a_transient_failure(self, settings):
+        from telephony.backends.twilio import Backend
+        from tests.conftest import free_port
+
+        settings.TWILIO_API_BASE_URL = f"http://127.0.0.1:{free_port()}"
+        with pytest.raises(TransientProviderError):
+            Backend().send_sms(to="+14155550199", body="x", from_="+15005550006")
+
+    def test_send_sms_through_the_service_layer_is_accepted(
+        self, twilio_backend, settings, db, django_capture_on_commit_callbacks
+    ):
+        from telephony import services
+        from telephony.backends import _load
+
+        settings.TELEPHONY_BACKEND = "twilio"
+        _load.cache_clear()
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                message = services.send_sms("+14155550199", "Your pizza is ready")
+        finally:
+            _load.cache_clear()
+        message.refresh_from_db()
+        assert message.sid == "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"  # the spec's own example
+        assert message.error_message == ""
+
+
+def test_twilio_errors_are_sorted_into_transient_and_permanent():
+    import requests
+    from twilio.base.exceptions import TwilioRestException
+
+    from telephony.backends.twilio import translate
+
+    def rest(status, code):
+        return TwilioRestException(status, "https://api.twilio.com/x", msg="m", code=code)
+
+    assert translate(rest(503, None)).transient
+    assert translate(rest(429, 20429)).transient
+    assert translate(rest(400, 20429)).transient
+    assert translate(requests.ConnectionError()).transient
+    assert translate(requests.ReadTimeout()).transient
+    assert not translate(rest(400, 21211)).transient
+    assert not translate(rest(400, 21610)).transient
+    assert not translate(rest(404, 20404)).transient

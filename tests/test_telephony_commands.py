@@ -1,0 +1,87 @@
+"""Management commands and system checks of the telephony core."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from telephony.checks import check_telephony
+from telephony.models import Message
+
+
+def test_simulate_sms_prints_the_reply_and_logs_both_messages(db, capsys, settings):
+    settings.TELEPHONY_SMS_HANDLERS = ["tests.test_telephony_webhooks.echo"]
+
+    call_command("simulate_sms", "4155550199", "hello shop")
+
+    out = capsys.readouterr().out
+    assert "You (+14155550199): hello shop" in out
+    assert "Shop: You said: hello shop" in out
+    assert Message.objects.filter(direction="in", from_number="+14155550199").count() == 1
+
+
+def test_simulate_sms_goes_through_signature_checks(db, settings):
+    # The command signs with the same token the webhook checks; a different token is refused.
+    settings.TWILIO_AUTH_TOKEN = "another-token"
+    from telephony import simulator
+
+    original = simulator.sign
+    simulator.sign = lambda url, params: "forged"
+    try:
+        with pytest.raises(CommandError, match="403"):
+            call_command("simulate_sms", "4155550199", "hi")
+    finally:
+        simulator.sign = original
+
+
+def test_simulate_sms_refuses_a_non_number(db):
+    with pytest.raises(CommandError, match="not a phone number"):
+        call_command("simulate_sms", "pizza", "hi")
+
+
+def test_twilio_configure_points_the_number_at_public_base_url(db, outbox, capsys, settings):
+    settings.TWILIO_PHONE_NUMBER = "+18089255327"
+    call_command("twilio_configure")
+
+    assert outbox[0].kind == "configure_number"
+    assert outbox[0].phone_number == "+18089255327"
+    assert outbox[0].sms_url == "https://pizza.example.com/twilio/sms/"
+    assert "sms_url = https://pizza.example.com/twilio/sms/" in capsys.readouterr().out
+
+
+def test_twilio_configure_needs_public_base_url(db, settings):
+    settings.PUBLIC_BASE_URL = ""
+    with pytest.raises(CommandError, match="PUBLIC_BASE_URL"):
+        call_command("twilio_configure")
+
+
+def test_telephony_sweep_reports_what_it_requeued(db, capsys):
+    call_command("telephony_sweep")
+    assert "Re-queued 0 message(s)." in capsys.readouterr().out
+
+
+def test_the_twilio_backend_without_credentials_is_an_error(settings):
+    settings.TELEPHONY_BACKEND = "twilio"
+    settings.TWILIO_AUTH_TOKEN = ""
+    assert "telephony.E001" in [p.id for p in check_telephony(None)]
+
+
+def test_plain_http_public_url_outside_debug_is_a_warning(settings):
+    settings.DEBUG = False
+    settings.PUBLIC_BASE_URL = "http://pizza.example.com"
+    assert "telephony.W002" in [p.id for p in check_telephony(None)]
+
+
+def test_the_default_configuration_passes_the_checks(settings):
+    assert check_telephony(None) == []
+
+
+def test_seed_demo_runs_twice_without_changing_anything(db, capsys):
+    from django.contrib.auth import get_user_model
+
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    call_command("seed_demo")
+    second = capsys.readouterr().out
+    assert get_user_model().objects.filter(username="staff", is_staff=True).count() == 1
+    assert "Staff login: staff / pizza-" in first
+    assert first.splitlines()[-1] == second.splitlines()[-1]

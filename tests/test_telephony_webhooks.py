@@ -1,0 +1,259 @@
+"""The SMS webhooks as Twilio meets them: signatures, proxies, replays and races."""
+
+import threading
+
+import pytest
+from django.test import Client
+
+from telephony.models import Message, OptOut
+
+from .conftest import TwilioClient, signature_for
+
+CUSTOMER = "+14155550199"
+
+
+def echo(message):
+    """A stand-in conversation: these tests are about the telephony core, not the orders app."""
+    return f"You said: {message.body}"
+
+
+@pytest.fixture(autouse=True)
+def echo_conversation(settings):
+    settings.TELEPHONY_SMS_HANDLERS = ["tests.test_telephony_webhooks.echo"]
+
+
+def test_a_validly_signed_text_is_logged_and_answered_with_twiml(sms, db):
+    response = sms(CUSTOMER, "hello", sid="SM" + "1" * 32)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/xml; charset=utf-8"
+    assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?><Response><Message>')
+    assert b"<Message>You said: hello</Message>" in response.content
+    inbound = Message.objects.get(sid="SM" + "1" * 32)
+    assert (inbound.direction, inbound.from_number, inbound.body) == ("in", CUSTOMER, "hello")
+    assert inbound.replies.count() == 1
+
+
+def test_a_text_without_a_signature_is_refused_and_not_stored(twilio, db):
+    response = twilio.post("/twilio/sms/", {"MessageSid": "SMx", "From": CUSTOMER}, signature="")
+
+    assert response.status_code == 403
+    assert not Message.objects.exists()
+
+
+def test_a_text_with_a_wrong_signature_is_refused_and_logged_with_the_url(twilio, db, caplog):
+    params = {"MessageSid": "SMx", "From": CUSTOMER, "Body": "MENU"}
+    forged = signature_for("https://pizza.example.com/twilio/sms/", params, token="not-the-token")
+
+    response = twilio.post("/twilio/sms/", params, signature=forged)
+
+    assert response.status_code == 403
+    assert not Message.objects.exists()
+    assert "validated against https://pizza.example.com/twilio/sms/" in caplog.text
+    assert "PUBLIC_BASE_URL" in caplog.text
+
+
+def test_a_body_changed_after_signing_is_refused(twilio, db):
+    params = {"MessageSid": "SMx", "From": CUSTOMER, "Body": "MENU"}
+    signature = signature_for("https://pizza.example.com/twilio/sms/", params)
+
+    response = twilio.post(
+        "/twilio/sms/", {**params, "Body": "ORDER 50 large"}, signature=signature
+    )
+
+    assert response.status_code == 403
+    assert not Message.objects.exists()
+
+
+def test_a_signature_for_another_url_is_refused(twilio, db):
+    params = {"MessageSid": "SMx", "From": CUSTOMER, "Body": "MENU"}
+    response = twilio.post(
+        "/twilio/sms/", params, signed_url="https://evil.example.com/twilio/sms/"
+    )
+    assert response.status_code == 403
+
+
+def test_get_is_not_allowed_on_a_webhook(client, db):
+    assert client.get("/twilio/sms/").status_code == 405
+
+
+def test_behind_a_proxy_the_signature_is_checked_against_the_forwarded_https_url(db, settings):
+    settings.PUBLIC_BASE_URL = ""
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.ALLOWED_HOSTS = ["shop.example.org"]
+    params = {"MessageSid": "SM" + "2" * 32, "From": CUSTOMER, "Body": "hi"}
+    signature = signature_for("https://shop.example.org/twilio/sms/", params)
+    client = Client()
+
+    plain = client.post(
+        "/twilio/sms/",
+        params,
+        headers={"X-Twilio-Signature": signature},
+        HTTP_HOST="shop.example.org",
+    )
+    forwarded = client.post(
+        "/twilio/sms/",
+        params,
+        headers={"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https"},
+        HTTP_HOST="shop.example.org",
+    )
+
+    assert plain.status_code == 403  # seen as http://, which is not what Twilio signed
+    assert forwarded.status_code == 200
+
+
+def test_debug_does_not_switch_signature_checks_off(twilio, db, settings):
+    settings.DEBUG = True
+    response = twilio.post("/twilio/sms/", {"MessageSid": "SMx", "From": CUSTOMER}, signature="x")
+    assert response.status_code == 403
+
+
+def test_a_replayed_text_gets_the_same_reply_and_changes_nothing(sms, db):
+    sid = "SM" + "3" * 32
+    first = sms(CUSTOMER, "hello", sid=sid)
+    second = sms(CUSTOMER, "hello", sid=sid)
+
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert Message.objects.filter(direction="in").count() == 1
+    assert Message.objects.filter(direction="out").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_racing_each_other_make_one_row(settings):
+    params = {"MessageSid": "SM" + "4" * 32, "From": CUSTOMER, "To": "+15005550006", "Body": "hi"}
+    barrier = threading.Barrier(2)
+    responses = []
+
+    def deliver():
+        client = TwilioClient(Client())
+        barrier.wait()
+        responses.append(client.post("/twilio/sms/", params))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(r.status_code for r in responses) == [200, 200]
+    assert responses[0].content == responses[1].content
+    assert Message.objects.filter(direction="in").count() == 1
+    assert Message.objects.filter(direction="out").count() == 1
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "STOP",
+        "stop",
+        " Stop ",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+    ],
+)
+def test_opt_out_words_record_an_opt_out_and_get_empty_twiml(sms, db, word):
+    response = sms(CUSTOMER, word)
+
+    assert response.status_code == 200
+    assert b"<Message>" not in response.content
+    assert OptOut.objects.filter(phone_number=CUSTOMER).exists()
+
+
+def test_cancel_inside_a_sentence_is_not_an_opt_out(sms, db):
+    sms(CUSTOMER, "cancel my order please")
+    assert not OptOut.objects.exists()
+
+
+@pytest.mark.parametrize("word", ["START", "unstop", "YES"])
+def test_opt_in_words_lift_an_opt_out(sms, db, word):
+    OptOut.objects.create(phone_number=CUSTOMER, keyword="STOP")
+    sms(CUSTOMER, word)
+    assert not OptOut.objects.exists()
+
+
+def test_an_opted_out_number_is_not_replied_to(sms, db):
+    OptOut.objects.create(phone_number=CUSTOMER, keyword="STOP")
+    response = sms(CUSTOMER, "hello?")
+    assert b"<Message>" not in response.content
+    assert Message.objects.filter(direction="in", body="hello?").exists()
+
+
+def test_replies_stop_after_the_hourly_limit(sms, db, settings):
+    settings.SMS_REPLIES_PER_HOUR = 3
+    replies = [b"<Message>" in sms(CUSTOMER, f"hello {i}").content for i in range(5)]
+    assert replies == [True, True, True, False, False]
+    assert Message.objects.filter(direction="in").count() == 5
+
+
+def test_texts_from_a_country_we_do_not_serve_are_kept_but_not_answered(sms, db, settings):
+    settings.SMS_ALLOWED_COUNTRIES = ["US"]
+    response = sms("+882345678901", "hi")  # an international premium-rate range
+    assert b"<Message>" not in response.content
+    assert Message.objects.filter(direction="in").count() == 1
+
+
+# --- delivery status callbacks ---
+
+
+def _status(twilio, sid, status, **extra):
+    return twilio.post("/twilio/sms/status/", {"MessageSid": sid, "MessageStatus": status, **extra})
+
+
+def test_a_status_callback_updates_the_message(twilio, db):
+    from .factories import MessageFactory
+
+    message = MessageFactory(sid="SM" + "5" * 32, status="sent")
+    assert _status(twilio, message.sid, "delivered").status_code == 204
+    message.refresh_from_db()
+    assert message.status == "delivered"
+
+
+def test_a_late_sent_callback_never_overwrites_delivered(twilio, db):
+    from .factories import MessageFactory
+
+    message = MessageFactory(sid="SM" + "6" * 32, status="queued")
+    for status in ["delivered", "sent", "queued", "sent"]:
+        _status(twilio, message.sid, status)
+    message.refresh_from_db()
+    assert message.status == "delivered"
+
+
+def test_a_failed_callback_records_the_error_code(twilio, db):
+    from .factories import MessageFactory
+
+    message = MessageFactory(sid="SM" + "7" * 32, status="sent")
+    _status(twilio, message.sid, "undelivered", ErrorCode="30003")
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == ("undelivered", 30003)
+
+
+def test_an_unsubscribed_error_in_a_callback_records_an_opt_out(twilio, db):
+    from .factories import MessageFactory
+
+    message = MessageFactory(sid="SM" + "8" * 32, status="sent", to_number=CUSTOMER)
+    _status(twilio, message.sid, "failed", ErrorCode="21610")
+    assert OptOut.objects.filter(phone_number=CUSTOMER).exists()
+
+
+def test_a_callback_for_an_unknown_sid_is_logged_and_acknowledged(twilio, db, caplog):
+    response = _status(twilio, "SM" + "9" * 32, "delivered")
+    assert response.status_code == 204
+    assert "unknown message SID" in caplog.text
+
+
+def test_an_unsigned_status_callback_changes_nothing(twilio, db):
+    from .factories import MessageFactory
+
+    message = MessageFactory(sid="SM" + "a" * 32, status="sent")
+    response = twilio.post(
+        "/twilio/sms/status/", {"MessageSid": message.sid, "MessageStatus": "failed"}, signature=""
+    )
+    assert response.status_code == 403
+    message.refresh_from_db()
+    assert message.status == "sent"
