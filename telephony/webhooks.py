@@ -6,7 +6,7 @@ import logging
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseForbidden, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
@@ -62,9 +62,20 @@ def twilio_webhook(view):
                 url,
             )
             return HttpResponseForbidden("Invalid Twilio signature", content_type="text/plain")
+        if any("\x00" in key + "".join(values) for key, values in request.POST.lists()):
+            request.POST = without_nul(request.POST)
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def without_nul(data):
+    """`data` without NUL characters: PostgreSQL text cannot hold them and no real text has them."""
+    clean = QueryDict(mutable=True)
+    for key, values in data.lists():
+        clean.setlist(key.replace("\x00", ""), [value.replace("\x00", "") for value in values])
+    clean._mutable = False
+    return clean
 
 
 def twiml_response(twiml, status=200):
