@@ -1,0 +1,749 @@
+"""Use cases of the support line: answer, route to agents on shift, voicemail, call back,
+voice notices, and what a live board shows.
+
+Every change of a call's status goes through `_move()` on a row locked with
+select_for_update, and leaves a CallEvent. Calls to the provider happen after
+commit (`transaction.on_commit`), never inside an open transaction.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from orders import lookup
+from telephony.backends import ProviderError, get_backend
+from telephony.models import about_fields
+from telephony.numbers import mask, to_e164
+from telephony.services import callback_url
+
+from .models import (
+    ACTIVE_OFFER_STATUSES,
+    Agent,
+    AgentOffer,
+    CallEvent,
+    SupportCall,
+    Voicemail,
+    VoiceNotice,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = SupportCall.Status
+OfferStatus = AgentOffer.Status
+
+LIVE = [Status.IN_MENU, Status.WAITING, Status.RINGING_AGENT, Status.CONNECTED]
+HOLDING = [Status.WAITING, Status.RINGING_AGENT]
+FINAL = [Status.ABANDONED, Status.COMPLETED]
+# Which statuses a call may move to from each status. Nothing moves out of a final one.
+MAY_FOLLOW = {
+    Status.IN_MENU: {Status.WAITING, Status.VOICEMAIL, Status.ABANDONED, Status.COMPLETED},
+    Status.WAITING: {Status.RINGING_AGENT, Status.VOICEMAIL, Status.ABANDONED},
+    Status.RINGING_AGENT: {Status.CONNECTED, Status.VOICEMAIL, Status.ABANDONED},
+    Status.CONNECTED: {Status.COMPLETED},
+    Status.VOICEMAIL: {Status.COMPLETED},
+    Status.ABANDONED: set(),
+    Status.COMPLETED: set(),
+}
+# Twilio's CallStatus values that end a call leg.
+ENDED = {"completed", "busy", "failed", "no-answer", "canceled"}
+NOT_ANSWERED = {
+    "no-answer": OfferStatus.NO_ANSWER,
+    "busy": OfferStatus.BUSY,
+    "failed": OfferStatus.FAILED,
+    "canceled": OfferStatus.CANCELED,
+}
+
+
+class InvalidCallStatus(Exception):
+    pass
+
+
+def conference_name_for(call_sid):
+    """The conference a call is bridged in: from the CallSid, never a number or a name."""
+    return f"support-{call_sid}"
+
+
+def _event(call, kind, agent=None, **detail):
+    CallEvent.objects.create(call=call, kind=kind, agent=agent, detail=detail)
+
+
+def _lock_call(call_id):
+    return SupportCall.objects.select_for_update().filter(pk=call_id).first()
+
+
+def _move(call, status, kind=None, agent=None, **detail):
+    """The one door for status changes; `call` must be locked (select_for_update)."""
+    if status not in MAY_FOLLOW[call.status]:
+        raise InvalidCallStatus(f"call {call.pk}: {call.status} -> {status}")
+    now = timezone.now()
+    previous, call.status = call.status, status
+    fields = ["status"]
+    if status == Status.WAITING:
+        call.waiting_since = now
+        fields.append("waiting_since")
+    elif status == Status.CONNECTED:
+        call.answered_at = now
+        fields.append("answered_at")
+    elif status in FINAL:
+        call.ended_at = now
+        fields.append("ended_at")
+    call.save(update_fields=fields)
+    _event(call, kind or status, agent=agent, previous=previous, **detail)
+
+
+# --- opening hours ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opening:
+    is_open: bool
+    hours: str = ""  # the hours in words, e.g. "Monday to Thursday 11:00 to 22:00"
+    next_opening: str = ""  # "tomorrow at 11:00 AM"
+
+
+_SPOKEN_DAYS = {
+    "mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
+    "fri": "Friday", "sat": "Saturday", "sun": "Sunday",
+}  # fmt: skip
+
+
+def _speakable(hours_text):
+    rules = []
+    for rule in filter(None, (r.strip() for r in hours_text.lower().split(";"))):
+        days, _, times = rule.partition(" ")
+        for short, name in _SPOKEN_DAYS.items():
+            days = days.replace(short, name)
+        days = days.replace("-", " to ").replace(",", " and ")
+        times = times.replace(" ", "").replace("-", " to ").replace(",", " and ")
+        rules.append(f"{days}, {times}")
+    return "; ".join(rules)
+
+
+def shop_opening(now=None):
+    """Whether the shop is open now, by the ordering hours (orders.hours, read-only)."""
+    raw = getattr(settings, "SHOP_HOURS", "")
+    try:
+        from orders import hours
+    except ImportError:
+        return Opening(True)
+    if not raw:
+        return Opening(True)
+    try:
+        parsed = hours.parse_hours(raw)
+        zone = hours.parse_time_zone(getattr(settings, "SHOP_TIME_ZONE", "") or settings.TIME_ZONE)
+    except hours.HoursError:
+        logger.exception("SHOP_HOURS cannot be read; the support line treats the shop as open")
+        return Opening(True)
+    local = (now or timezone.now()).astimezone(zone)
+    if parsed.is_open(local):
+        return Opening(True)
+    upcoming = parsed.next_opening(local)
+    return Opening(
+        False,
+        hours=_speakable(raw),
+        next_opening=hours.describe_opening(upcoming, local) if upcoming else "",
+    )
+
+
+# --- agents -------------------------------------------------------------------------
+
+
+def available_agents():
+    """Agents who may be rung now: active, on shift, and not on or ringing for another call."""
+    busy = AgentOffer.objects.filter(agent=OuterRef("pk"), status__in=ACTIVE_OFFER_STATUSES)
+    return Agent.objects.filter(is_active=True, on_shift=True).exclude(Exists(busy))
+
+
+def agents_on_shift():
+    """For a live board: agents on shift, each with `busy` (on or ringing for a call)."""
+    busy = AgentOffer.objects.filter(agent=OuterRef("pk"), status__in=ACTIVE_OFFER_STATUSES)
+    return Agent.objects.filter(is_active=True, on_shift=True).annotate(busy=Exists(busy))
+
+
+def set_on_shift(agent, on_shift):
+    """Put an agent on or off shift. Returns whether anything changed."""
+    changed = Agent.objects.filter(pk=agent.pk).exclude(on_shift=on_shift).update(
+        on_shift=on_shift
+    )
+    agent.on_shift = on_shift
+    if changed:
+        logger.info("Agent %s is now %s shift", agent.pk, "on" if on_shift else "off")
+    return bool(changed)
+
+
+def _next_agent_for(call):
+    offered = AgentOffer.objects.filter(call=call).values("agent_id")
+    return (
+        available_agents()
+        .exclude(pk__in=offered)
+        .select_for_update()
+        .order_by("priority", F("last_offered_at").asc(nulls_first=True), "pk")
+        .first()
+    )
+
+
+# --- the caller's side: greeting, menu, hold --------------------------------------
+
+
+@dataclass(frozen=True)
+class Greeting:
+    call: SupportCall
+    opening: Opening
+    orders: list
+
+
+def answer_call(params):
+    """A call came in: log it (idempotent on CallSid) and find the caller's active orders."""
+    call_sid = (params.get("CallSid") or "").strip()[:64]
+    if not call_sid:
+        raise ValueError("CallSid missing")
+    raw_from = (params.get("From") or "").strip()
+    number = to_e164(raw_from)
+    orders = lookup.active_orders_for_number(number) if number else []
+    with transaction.atomic():
+        call, created = SupportCall.objects.get_or_create(
+            call_sid=call_sid,
+            defaults={
+                "caller_number": (number or raw_from or "anonymous")[:32],
+                "conference_name": conference_name_for(call_sid),
+                "order_number": orders[0].number[:20] if orders else "",
+            },
+        )
+        if created:
+            _event(call, "called", order=call.order_number)
+    return Greeting(call, shop_opening(), orders)
+
+
+def call_by_sid(call_sid):
+    return SupportCall.objects.filter(call_sid=(call_sid or "")[:64]).first()
+
+
+def order_statuses(call):
+    """The caller's active orders (by caller ID), newest first."""
+    if not call.caller_number.startswith("+"):
+        return []
+    return lookup.active_orders_for_number(call.caller_number)
+
+
+def note_menu_choice(call, choice):
+    _event(call, "menu", choice=choice)
+
+
+@dataclass(frozen=True)
+class AdvisorRoute:
+    """Where a caller asking for an advisor goes: "hold" (conference) or "voicemail"."""
+
+    call: SupportCall
+    route: str
+    reason: str = ""
+
+
+def request_advisor(call_id):
+    """The caller asked for an advisor: hold and ring agents, or voicemail if there is nobody.
+
+    The first agent is rung after commit, so the caller's TwiML is not held up by
+    anything but the database.
+    """
+    with transaction.atomic():
+        call = _lock_call(call_id)
+        if call is None:
+            raise SupportCall.DoesNotExist(call_id)
+        if call.status in HOLDING:
+            return AdvisorRoute(call, "hold")  # a repeated request: still on hold
+        if call.status != Status.IN_MENU:
+            return AdvisorRoute(call, "voicemail" if call.status == Status.VOICEMAIL else "end")
+        if not shop_opening().is_open:
+            _move(call, Status.VOICEMAIL, reason="closed")
+            return AdvisorRoute(call, "voicemail", "closed")
+        if not available_agents().exists():
+            _move(call, Status.VOICEMAIL, reason="no agent on shift")
+            return AdvisorRoute(call, "voicemail", "no agent")
+        _move(call, Status.WAITING)
+        transaction.on_commit(lambda: ring_next_agent(call.pk))
+        return AdvisorRoute(call, "hold")
+
+
+def take_voicemail(call_id, reason):
+    """The caller reached the voicemail prompt: make sure the call says so. None if unknown."""
+    with transaction.atomic():
+        call = _lock_call(call_id)
+        if call is not None and call.status in (Status.IN_MENU, *HOLDING):
+            _move(call, Status.VOICEMAIL, reason=reason)
+            _cancel_ringing_offer(call)
+        return call
+
+
+def waited_too_long(call, now=None):
+    since = call.waiting_since or call.started_at
+    limit = timedelta(seconds=settings.SUPPORT_MAX_WAIT_SECONDS)
+    return bool(since) and (now or timezone.now()) - since >= limit
+
+
+def check_hold(call_id):
+    """Twilio asks for hold music again: move a caller who waited too long to voicemail."""
+    with transaction.atomic():
+        call = _lock_call(call_id)
+        if call is None:
+            return None
+        if call.status in HOLDING and waited_too_long(call):
+            _send_to_voicemail(call, "waited too long")
+        return call
+
+
+# --- ringing agents -------------------------------------------------------------------
+
+
+def ring_next_agent(call_id):
+    """Ring the next agent not yet offered this call, or send the caller to voicemail.
+
+    Safe to call twice: while an offer for this call is still ringing nothing new
+    is placed, so no agent is rung twice and no two agents ring at once.
+    """
+    with transaction.atomic():
+        call = _lock_call(call_id)
+        if call is None or call.status not in HOLDING:
+            return None
+        if call.direction == SupportCall.Direction.CALLBACK:
+            return None  # a call-back rings only the staff member who asked for it
+        if call.offers.filter(status__in=ACTIVE_OFFER_STATUSES).exists():
+            return None
+        if waited_too_long(call):
+            _send_to_voicemail(call, "waited too long")
+            return None
+        agent = _next_agent_for(call)
+        if agent is None:
+            _send_to_voicemail(call, "no agent answered")
+            return None
+        offer = AgentOffer.objects.create(call=call, agent=agent)
+        Agent.objects.filter(pk=agent.pk).update(last_offered_at=timezone.now())
+        if call.status == Status.WAITING:
+            _move(call, Status.RINGING_AGENT, kind="offered", agent=agent, offer=offer.pk)
+        else:
+            _event(call, "offered", agent=agent, offer=offer.pk)
+        call.current_offer = offer
+        call.save(update_fields=["current_offer"])
+        transaction.on_commit(lambda: place_offer(offer.pk))
+        return offer
+
+
+def place_offer(offer_id):
+    """Call the agent's phone for an offer (outside any transaction)."""
+    offer = AgentOffer.objects.select_related("agent", "call").get(pk=offer_id)
+    if offer.status != OfferStatus.PLACING:
+        return None
+    try:
+        placed = get_backend().place_call(
+            to=offer.agent.phone,
+            from_=settings.TWILIO_PHONE_NUMBER,
+            url=callback_url("support:agent-answer", offer.pk),
+            status_callback=callback_url("support:agent-status", offer.pk),
+            status_callback_events=("initiated", "ringing", "answered", "completed"),
+            timeout=settings.SUPPORT_RING_TIMEOUT,
+        )
+    except ProviderError as exc:
+        logger.error("Could not ring agent %s for call %s: %s", offer.agent_id, offer.call_id, exc)
+        record_agent_outcome(offer.pk, "failed", error=str(exc.message)[:200])
+        return None
+    AgentOffer.objects.filter(pk=offer.pk).update(sid=placed.sid)
+    AgentOffer.objects.filter(pk=offer.pk, status=OfferStatus.PLACING).update(
+        status=OfferStatus.RINGING
+    )
+    # The caller may have hung up while the request was on its way.
+    if AgentOffer.objects.filter(pk=offer.pk, status=OfferStatus.CANCELED).exists():
+        cancel_agent_leg(placed.sid)
+    return placed.sid
+
+
+def cancel_agent_leg(sid):
+    if not sid:
+        return
+    try:
+        get_backend().update_call(sid, status="canceled")
+    except ProviderError as exc:
+        # Already answered or ended: nothing left to cancel.
+        logger.info("Could not cancel agent call %s: %s", sid, exc)
+
+
+def record_agent_outcome(offer_id, call_status, error=""):
+    """An agent's leg reported a status. Only the first report of an ending moves anything."""
+    call_status = (call_status or "").lower()
+    if call_status not in ENDED:
+        return "ignored"
+    with transaction.atomic():
+        offer = AgentOffer.objects.select_related("call").filter(pk=offer_id).first()
+        if offer is None:
+            return "unknown"
+        call = _lock_call(offer.call_id)
+        if call_status == "completed":
+            # Answered and hung up; or Twilio gave up before our answer webhook ran.
+            done = AgentOffer.objects.filter(pk=offer.pk, status=OfferStatus.ANSWERED).update(
+                status=OfferStatus.COMPLETED
+            )
+            if done:
+                _event(call, "agent hung up", agent=offer.agent)
+                return "updated"
+            outcome = OfferStatus.NO_ANSWER
+        else:
+            outcome = NOT_ANSWERED[call_status]
+        changed = AgentOffer.objects.filter(
+            pk=offer.pk, status__in=[OfferStatus.PLACING, OfferStatus.RINGING]
+        ).update(status=outcome)
+        if not changed:
+            return "ignored"  # a repeat, or older than what we know
+        _event(call, "agent did not answer", agent=offer.agent, outcome=outcome, error=error)
+        if call.status in HOLDING and call.current_offer_id == offer.pk:
+            if call.direction == SupportCall.Direction.CALLBACK:
+                _move(call, Status.ABANDONED, kind="call-back not answered", agent=offer.agent)
+            else:
+                transaction.on_commit(lambda: ring_next_agent(call.pk))
+        return "updated"
+
+
+@dataclass(frozen=True)
+class AgentAnswer:
+    connected: bool
+    call: SupportCall | None = None
+
+
+def connect_agent(offer_id, agent_call_sid=""):
+    """The agent picked up: bridge them, unless the caller is no longer waiting for them."""
+    with transaction.atomic():
+        offer = AgentOffer.objects.select_related("agent").filter(pk=offer_id).first()
+        if offer is None:
+            return AgentAnswer(False)
+        call = _lock_call(offer.call_id)
+        if agent_call_sid and not offer.sid:
+            AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(
+                sid=agent_call_sid[:64]
+            )
+        taken = AgentOffer.objects.filter(
+            pk=offer.pk, status__in=[OfferStatus.PLACING, OfferStatus.RINGING]
+        ).update(status=OfferStatus.ANSWERED)
+        if not taken or call.current_offer_id != offer.pk or call.status not in HOLDING:
+            if taken:  # answered too late: free the agent again
+                AgentOffer.objects.filter(pk=offer.pk).update(status=OfferStatus.COMPLETED)
+            _event(call, "agent answered too late", agent=offer.agent)
+            return AgentAnswer(False, call)
+        call.agent = offer.agent
+        call.save(update_fields=["agent"])
+        _move(call, Status.CONNECTED, kind="connected", agent=offer.agent)
+        if call.direction == SupportCall.Direction.CALLBACK:
+            if not call.conference_name:
+                call.conference_name = conference_name_for(agent_call_sid or offer.sid)
+                call.save(update_fields=["conference_name"])
+            transaction.on_commit(lambda: dial_customer_back(call.pk))
+        return AgentAnswer(True, call)
+
+
+# --- voicemail and the end of a call ----------------------------------------------
+
+
+def _send_to_voicemail(call, reason):
+    """Move a caller on hold to voicemail: cancel the agent still ringing, redirect the call."""
+    _move(call, Status.VOICEMAIL, reason=reason)
+    _cancel_ringing_offer(call)
+    sid, url = call.call_sid, callback_url("support:voicemail", call.pk)
+    transaction.on_commit(lambda: redirect_call(sid, url))
+
+
+def redirect_call(sid, url):
+    try:
+        get_backend().update_call(sid, url=url)
+    except ProviderError as exc:
+        logger.error("Could not redirect call %s to %s: %s", sid, url, exc)
+
+
+def _cancel_ringing_offer(call):
+    ringing = list(
+        AgentOffer.objects.filter(
+            call=call, status__in=[OfferStatus.PLACING, OfferStatus.RINGING]
+        ).values_list("pk", "sid")
+    )
+    for offer_id, sid in ringing:
+        AgentOffer.objects.filter(pk=offer_id).update(status=OfferStatus.CANCELED)
+        _event(call, "agent call canceled", offer=offer_id)
+        if sid:
+            transaction.on_commit(lambda sid=sid: cancel_agent_leg(sid))
+
+
+def record_caller_status(call_sid, call_status):
+    """The caller's leg reported a status: hung up while waiting is `abandoned`."""
+    call_status = (call_status or "").lower()
+    if call_status not in ENDED:
+        return "ignored"
+    with transaction.atomic():
+        call = SupportCall.objects.select_for_update().filter(call_sid=call_sid[:64]).first()
+        if call is None:
+            logger.info("Status callback for unknown call %s acknowledged", call_sid)
+            return "unknown"
+        return _end_call(call, call_status)
+
+
+def _end_call(call, call_status):
+    if call.status in FINAL:
+        return "ignored"
+    if call.status in (Status.IN_MENU, *HOLDING):
+        _move(call, Status.ABANDONED, kind="abandoned", twilio_status=call_status)
+        _cancel_ringing_offer(call)
+        return "updated"
+    if call.direction == SupportCall.Direction.CALLBACK and call.status == Status.CONNECTED:
+        if call_status != "completed":  # the customer did not pick up our call-back
+            _move(call, Status.COMPLETED, kind="customer did not answer", twilio_status=call_status)
+            offer = call.current_offer
+            if offer and offer.sid:
+                sid, url = offer.sid, callback_url("support:callback-unanswered", call.pk)
+                transaction.on_commit(lambda: redirect_call(sid, url))
+            return "updated"
+    if call.status in (Status.CONNECTED, Status.VOICEMAIL):
+        _move(call, Status.COMPLETED, kind="hung up", twilio_status=call_status)
+        return "updated"
+    return "ignored"
+
+
+def record_conference_event(call_id, params):
+    """Conference status callback: keep the history, and notice a caller leaving the hold."""
+    event = (params.get("StatusCallbackEvent") or "")[:40]
+    with transaction.atomic():
+        call = _lock_call(call_id)
+        if call is None:
+            return "unknown"
+        conference_sid = (params.get("ConferenceSid") or "")[:64]
+        if conference_sid and not call.conference_sid:
+            call.conference_sid = conference_sid
+            call.save(update_fields=["conference_sid"])
+        leg = (params.get("CallSid") or "")[:64]
+        _event(call, f"conference {event}", leg=leg)
+        if event == "conference-end" and call.status == Status.CONNECTED:
+            _move(call, Status.COMPLETED, kind="conference ended")
+        return "updated"
+
+
+def save_recording(call_id, params, voicemail):
+    """A recording is ready: the voicemail (on the call-back list) or the conversation."""
+    status = (params.get("RecordingStatus") or "completed").lower()
+    url = (params.get("RecordingUrl") or "")[:500]
+    if status != "completed" or not url:
+        return None
+    try:
+        duration = int(params.get("RecordingDuration") or 0) or None
+    except ValueError:
+        duration = None
+    with transaction.atomic():
+        call = _lock_call(call_id)
+        if call is None:
+            return None
+        if not voicemail:
+            call.recording_url = url
+            call.save(update_fields=["recording_url"])
+            _event(call, "recorded", url=url)
+            return call
+        item, created = Voicemail.objects.get_or_create(call=call)
+        item.recording_sid = (params.get("RecordingSid") or "")[:64]
+        item.recording_url = url
+        item.duration = duration
+        item.save(update_fields=["recording_sid", "recording_url", "duration"])
+        if created:
+            _event(call, "voicemail left", url=url, duration=duration)
+        return item
+
+
+def save_transcript(call_id, params):
+    text = (params.get("TranscriptionText") or "")[:5000]
+    if (params.get("TranscriptionStatus") or "completed") != "completed" or not text:
+        return None
+    with transaction.atomic():
+        call = _lock_call(call_id)
+        if call is None:
+            return None
+        item, _ = Voicemail.objects.get_or_create(call=call)
+        item.transcript = text
+        item.save(update_fields=["transcript"])
+        return item
+
+
+def mark_voicemails_done(voicemails, user):
+    """Mark call-back tasks done by `user`. Returns how many were still open."""
+    return Voicemail.objects.filter(pk__in=[v.pk for v in voicemails], done_at__isnull=True).update(
+        done_at=timezone.now(), done_by=user
+    )
+
+
+# --- calling a customer back ---------------------------------------------------------
+
+
+class CallbackError(Exception):
+    """Why a call-back cannot be started (shown to staff)."""
+
+
+def start_callback(voicemail, agent):
+    """Ring `agent`'s phone; once they answer, the customer is called into their conference."""
+    if agent is None or not agent.is_active:
+        raise CallbackError("Your login has no active support agent with a phone.")
+    customer = voicemail.call.caller_number
+    if not customer.startswith("+"):
+        raise CallbackError("This caller's number is unknown or withheld.")
+    with transaction.atomic():
+        if AgentOffer.objects.filter(agent=agent, status__in=ACTIVE_OFFER_STATUSES).exists():
+            raise CallbackError(f"{agent} is already on a call.")
+        call = SupportCall.objects.create(
+            direction=SupportCall.Direction.CALLBACK,
+            caller_number=customer,
+            order_number=voicemail.call.order_number,
+            status=Status.RINGING_AGENT,
+            waiting_since=timezone.now(),
+            callback_for=voicemail,
+        )
+        offer = AgentOffer.objects.create(call=call, agent=agent)
+        call.current_offer = offer
+        call.save(update_fields=["current_offer"])
+        _event(call, "callback requested", agent=agent, voicemail=voicemail.pk)
+        transaction.on_commit(lambda: place_offer(offer.pk))
+    return call
+
+
+def dial_customer_back(call_id):
+    """Place the customer's leg of a call-back (after the agent answered)."""
+    call = SupportCall.objects.get(pk=call_id)
+    try:
+        placed = get_backend().place_call(
+            to=call.caller_number,
+            from_=settings.TWILIO_PHONE_NUMBER,
+            url=callback_url("support:callback-customer", call.pk),
+            status_callback=callback_url("support:call-status"),
+            status_callback_events=("initiated", "ringing", "answered", "completed"),
+            timeout=settings.SUPPORT_RING_TIMEOUT * 2,
+        )
+    except ProviderError as exc:
+        logger.error("Could not call customer back for call %s: %s", call.pk, exc)
+        with transaction.atomic():
+            locked = _lock_call(call.pk)
+            _end_call(locked, "failed")
+        return None
+    SupportCall.objects.filter(pk=call.pk, call_sid__isnull=True).update(call_sid=placed.sid)
+    return placed.sid
+
+
+# --- outbound voice notices ------------------------------------------------------------
+
+
+def place_voice_notice(to, message, about=None, record=False):
+    """Call `to` and speak `message`. The answer URL carries the notice's id, never the text.
+
+    The row is written in the caller's transaction; the call is placed after commit.
+    """
+    number = to_e164(to)
+    notice = VoiceNotice.objects.create(
+        to_number=number or str(to)[:32],
+        message=message,
+        record=record,
+        status="queued" if number else "failed",
+        error_message="" if number else "not a valid phone number",
+        **about_fields(about),
+    )
+    if number:
+        transaction.on_commit(lambda: _dial_notice(notice.pk))
+    return notice
+
+
+def _dial_notice(notice_id):
+    notice = VoiceNotice.objects.get(pk=notice_id)
+    try:
+        placed = get_backend().place_call(
+            to=notice.to_number,
+            from_=settings.TWILIO_PHONE_NUMBER,
+            url=callback_url("support:notice-answer", notice.pk),
+            status_callback=callback_url("support:notice-status", notice.pk),
+            status_callback_events=("initiated", "ringing", "answered", "completed"),
+            record=notice.record,
+            recording_status_callback=(
+                callback_url("support:notice-recording", notice.pk) if notice.record else None
+            ),
+        )
+    except ProviderError as exc:
+        VoiceNotice.objects.filter(pk=notice.pk).update(
+            status="failed", error_message=str(exc.message)[:500]
+        )
+        logger.error("Voice notice %s to %s failed: %s", notice.pk, mask(notice.to_number), exc)
+        return None
+    VoiceNotice.objects.filter(pk=notice.pk).update(sid=placed.sid)
+    VoiceNotice.objects.filter(pk=notice.pk, status="queued").update(status=placed.status)
+    return placed.sid
+
+
+_NOTICE_ORDER = ["queued", "initiated", "ringing", "in-progress"]
+
+
+def record_notice_status(notice_id, call_status):
+    """Log a voice notice's progress; an ending is never overwritten by an earlier stage."""
+    call_status = (call_status or "").lower()
+    if call_status in ENDED:
+        earlier = _NOTICE_ORDER
+    elif call_status in _NOTICE_ORDER:
+        earlier = _NOTICE_ORDER[: _NOTICE_ORDER.index(call_status)]
+    else:
+        return 0
+    return VoiceNotice.objects.filter(pk=notice_id, status__in=earlier).update(status=call_status)
+
+
+def save_notice_recording(notice_id, params):
+    url = (params.get("RecordingUrl") or "")[:500]
+    if url and (params.get("RecordingStatus") or "completed") == "completed":
+        VoiceNotice.objects.filter(pk=notice_id).update(recording_url=url)
+
+
+def order_status_sentence(order):
+    """What the shop says about one active order (orders.lookup.ActiveOrder)."""
+    text = f"Order {order.number} is {order.stage}."
+    if order.promised_at:
+        local = timezone.localtime(order.promised_at)
+        text += f" We expect it at {local:%I:%M %p}".replace(" 0", " ") + "."
+    return text
+
+
+def call_customer_with_order_status(phone, order_number=None, about=None):
+    """Place a voice notice telling `phone` the status of their active order(s)."""
+    number = to_e164(phone)
+    orders = lookup.active_orders_for_number(number) if number else []
+    if order_number:
+        orders = [o for o in orders if str(o.number) == str(order_number)] or orders
+    if not orders:
+        return None
+    sentences = " ".join(order_status_sentence(o) for o in orders[:3])
+    message = f"Hello, this is {settings.SHOP_NAME}. {sentences} Thank you, goodbye."
+    return place_voice_notice(number, message, about=about)
+
+
+# --- what a live board shows ----------------------------------------------------------
+
+
+def callers_waiting():
+    """Callers on hold (waiting or ringing an agent), longest wait first."""
+    return (
+        SupportCall.objects.filter(status__in=HOLDING)
+        .select_related("current_offer__agent")
+        .order_by("waiting_since", "pk")
+    )
+
+
+def voicemails_waiting():
+    """Voicemails nobody has marked done yet, oldest first."""
+    return (
+        Voicemail.objects.filter(done_at__isnull=True)
+        .select_related("call")
+        .order_by("created_at", "pk")
+    )
+
+
+def calls_answered_today():
+    """{agent_id: calls answered today} for every agent."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return dict(
+        Agent.objects.annotate(
+            answered=Count("calls", filter=Q(calls__answered_at__gte=start))
+        ).values_list("pk", "answered")
+    )

@@ -1,0 +1,189 @@
+"""The TwiML documents of the support line, built with the SDK's VoiceResponse."""
+
+from django.conf import settings
+from django.urls import reverse
+
+from telephony.services import callback_url
+from telephony.webhooks import VoiceResponse
+
+from . import services
+
+CONFERENCE_EVENTS = "start end join leave"
+
+
+def url(name, *args):
+    """Absolute under PUBLIC_BASE_URL when set; else a path Twilio resolves against the request."""
+    return callback_url(name, *args) or reverse(name, args=args)
+
+
+def greeting(greeting):
+    call, opening, orders = greeting.call, greeting.opening, greeting.orders
+    response = VoiceResponse()
+    response.say(f"Thank you for calling {settings.SHOP_NAME}.")
+    if not opening.is_open:
+        closed = "We are closed right now."
+        if opening.hours:
+            closed += f" Our opening hours are {opening.hours}."
+        if opening.next_opening:
+            closed += f" We open again {opening.next_opening}."
+        response.say(closed)
+    menu = response.gather(action=url("support:menu"), method="POST", num_digits=1, timeout=6)
+    if orders:
+        menu.say(f"Calling about order {orders[0].number}? Press 1 to hear its status.")
+    else:
+        menu.say("For the status of your order, press 1.")
+    if opening.is_open:
+        menu.say("To speak to an advisor, press 2, or stay on the line.")
+    else:
+        menu.say("To leave us a message, press 2, or stay on the line.")
+    # No key pressed: same as 2.
+    response.redirect(url("support:menu"), method="POST")
+    return response
+
+
+def order_status(orders, opening):
+    response = VoiceResponse()
+    if orders:
+        for order in orders[:3]:
+            response.say(services.order_status_sentence(order))
+    else:
+        response.say("We found no order in progress for the number you are calling from.")
+    menu = response.gather(action=url("support:menu"), method="POST", num_digits=1, timeout=6)
+    other = "speak to an advisor" if opening.is_open else "leave us a message"
+    menu.say(f"To hear this again, press 1. To {other}, press 2, or stay on the line.")
+    response.redirect(url("support:menu"), method="POST")
+    return response
+
+
+def not_an_option():
+    response = VoiceResponse()
+    response.say("Sorry, that is not one of the options.")
+    response.redirect(url("support:voice"), method="POST")
+    return response
+
+
+def hold(call):
+    """The caller joins their own conference and waits there until an agent joins."""
+    response = VoiceResponse()
+    response.say("Please hold while we connect you to our advisors.")
+    response.append(_caller_dial(call))
+    response.say(f"Thank you for calling {settings.SHOP_NAME}. Goodbye.")
+    return response
+
+
+def _caller_dial(call):
+    recording = {}
+    if settings.SUPPORT_RECORD_CALLS:
+        recording = {
+            "record": "record-from-start",
+            "recording_status_callback": url("support:call-recording", call.pk),
+            "recording_status_callback_event": "completed",
+            "recording_status_callback_method": "POST",
+        }
+    dial = VoiceResponse().dial()
+    dial.conference(
+        call.conference_name,
+        start_conference_on_enter=False,
+        end_conference_on_exit=True,
+        beep=False,
+        wait_url=url("support:hold", call.pk),
+        wait_method="POST",
+        status_callback=url("support:conference-status", call.pk),
+        status_callback_event=CONFERENCE_EVENTS,
+        status_callback_method="POST",
+        **recording,
+    )
+    return dial
+
+
+def hold_music():
+    response = VoiceResponse()
+    response.say("Thank you for holding. An advisor will be with you shortly.")
+    if settings.SUPPORT_HOLD_MUSIC_URL:
+        response.play(settings.SUPPORT_HOLD_MUSIC_URL)
+    else:
+        response.pause(length=20)
+    return response
+
+
+def voicemail(call, reason=""):
+    response = VoiceResponse()
+    if reason == "closed":
+        response.say("Please leave a message after the beep, and we will call you back.")
+    else:
+        response.say(
+            "Sorry, none of our advisors can take your call right now. "
+            "Please leave a message after the beep, and we will call you back."
+        )
+    transcription = {}
+    if settings.SUPPORT_TRANSCRIBE_VOICEMAIL:
+        transcription = {
+            "transcribe": True,
+            "transcribe_callback": url("support:voicemail-transcript", call.pk),
+        }
+    response.record(
+        max_length=settings.SUPPORT_VOICEMAIL_MAX_SECONDS,
+        play_beep=True,
+        timeout=5,
+        finish_on_key="#",
+        # Not this URL: Twilio would play the prompt and record again, forever.
+        action=url("support:voicemail-done", call.pk),
+        method="POST",
+        recording_status_callback=url("support:voicemail-recording", call.pk),
+        recording_status_callback_event="completed",
+        recording_status_callback_method="POST",
+        **transcription,
+    )
+    response.say("We did not get a message. Goodbye.")
+    response.hangup()
+    return response
+
+
+def goodbye(text="Thank you. We will call you back soon. Goodbye."):
+    response = VoiceResponse()
+    response.say(text)
+    response.hangup()
+    return response
+
+
+def agent_whisper(call):
+    """What the agent hears on answering, then the caller's conference."""
+    response = VoiceResponse()
+    if call.direction == call.Direction.CALLBACK:
+        about = f" about order {call.order_number}" if call.order_number else ""
+        response.say(f"Calling the customer back{about}. Please hold. Press star to leave.")
+    else:
+        about = f" about order {call.order_number}" if call.order_number else ""
+        response.say(f"Customer on the line{about}. Press star to leave.")
+    dial = response.dial(hangup_on_star=True)
+    dial.conference(
+        call.conference_name,
+        start_conference_on_enter=True,
+        end_conference_on_exit=True,
+        beep=False,
+    )
+    return response
+
+
+def customer_called_back(call):
+    """The customer's leg of a call-back: straight into the agent's conference."""
+    response = VoiceResponse()
+    response.say(f"Hello, this is {settings.SHOP_NAME} returning your call.")
+    dial = response.dial()
+    dial.conference(
+        call.conference_name,
+        start_conference_on_enter=True,
+        end_conference_on_exit=True,
+        beep=False,
+    )
+    return response
+
+
+def notice(message):
+    response = VoiceResponse()
+    response.pause(length=1)
+    response.say(message)
+    response.pause(length=1)
+    response.say(message)
+    response.hangup()
+    return response

@@ -1,0 +1,186 @@
+"""The support line's Twilio webhooks: every one signed, every answer TwiML or 204."""
+
+import logging
+from functools import wraps
+
+from django.db import DatabaseError
+from django.http import HttpResponse
+
+from telephony.webhooks import VoiceResponse, twilio_webhook, twiml_response
+
+from . import services, twiml
+from .models import SupportCall, VoiceNotice
+
+logger = logging.getLogger(__name__)
+
+
+def webhook(view):
+    """Signed by Twilio; a database failure answers 503 so Twilio tries again."""
+
+    @twilio_webhook
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except DatabaseError as exc:
+            logger.error("Database unavailable in %s (%s); asking Twilio to retry", view.__name__, exc)
+            response = HttpResponse("Temporarily unavailable", status=503, content_type="text/plain")
+            response["Retry-After"] = "5"
+            return response
+
+    return wrapped
+
+
+def _done():
+    return HttpResponse(status=204)
+
+
+def _bad_request(reason):
+    return HttpResponse(f"Bad request: {reason}", status=400, content_type="text/plain")
+
+
+def _hang_up(text):
+    return twiml_response(twiml.goodbye(text))
+
+
+# --- the caller --------------------------------------------------------------------
+
+
+@webhook
+def incoming_call(request):
+    try:
+        greeting = services.answer_call(request.POST)
+    except ValueError as exc:
+        return _bad_request(exc)
+    return twiml_response(twiml.greeting(greeting))
+
+
+@webhook
+def menu(request):
+    call = services.call_by_sid(request.POST.get("CallSid"))
+    if call is None:
+        try:
+            call = services.answer_call(request.POST).call
+        except ValueError as exc:
+            return _bad_request(exc)
+    digits = (request.POST.get("Digits") or "").strip()
+    if digits == "1":
+        services.note_menu_choice(call, "order status")
+        orders = services.order_statuses(call)
+        return twiml_response(twiml.order_status(orders, services.shop_opening()))
+    if digits not in ("", "2"):
+        return twiml_response(twiml.not_an_option())
+    services.note_menu_choice(call, "advisor")
+    route = services.request_advisor(call.pk)
+    if route.route == "hold":
+        return twiml_response(twiml.hold(route.call))
+    if route.route == "voicemail":
+        return twiml_response(twiml.voicemail(route.call, route.reason))
+    return _hang_up("Thank you for calling. Goodbye.")
+
+
+@webhook
+def call_status(request):
+    sid = request.POST.get("CallSid")
+    if sid:
+        services.record_caller_status(sid, request.POST.get("CallStatus"))
+    return _done()
+
+
+@webhook
+def hold(request, call_id):
+    services.check_hold(call_id)
+    return twiml_response(twiml.hold_music())
+
+
+@webhook
+def conference_status(request, call_id):
+    services.record_conference_event(call_id, request.POST)
+    return _done()
+
+
+@webhook
+def voicemail(request, call_id):
+    call = services.take_voicemail(call_id, reason="redirected")
+    if call is None:
+        return _hang_up("Goodbye.")
+    return twiml_response(twiml.voicemail(call))
+
+
+@webhook
+def voicemail_done(request, call_id):
+    services.save_recording(call_id, request.POST, voicemail=True)
+    return _hang_up("Thank you. We will call you back soon. Goodbye.")
+
+
+@webhook
+def voicemail_recording(request, call_id):
+    services.save_recording(call_id, request.POST, voicemail=True)
+    return _done()
+
+
+@webhook
+def voicemail_transcript(request, call_id):
+    services.save_transcript(call_id, request.POST)
+    return _done()
+
+
+@webhook
+def call_recording(request, call_id):
+    services.save_recording(call_id, request.POST, voicemail=False)
+    return _done()
+
+
+# --- the agent -----------------------------------------------------------------------
+
+
+@webhook
+def agent_answer(request, offer_id):
+    answer = services.connect_agent(offer_id, request.POST.get("CallSid") or "")
+    if not answer.connected:
+        return _hang_up("Sorry, this caller is no longer waiting. Thank you.")
+    return twiml_response(twiml.agent_whisper(answer.call))
+
+
+@webhook
+def agent_status(request, offer_id):
+    services.record_agent_outcome(offer_id, request.POST.get("CallStatus"))
+    return _done()
+
+
+@webhook
+def callback_customer(request, call_id):
+    call = SupportCall.objects.filter(pk=call_id).first()
+    if call is None or call.status != SupportCall.Status.CONNECTED:
+        return _hang_up("Sorry, we missed you. Please call us back. Goodbye.")
+    return twiml_response(twiml.customer_called_back(call))
+
+
+@webhook
+def callback_unanswered(request, call_id):
+    return _hang_up("The customer did not answer. Goodbye.")
+
+
+# --- voice notices ------------------------------------------------------------------
+
+
+@webhook
+def notice_answer(request, notice_id):
+    notice = VoiceNotice.objects.filter(pk=notice_id).first()
+    if notice is None:
+        response = VoiceResponse()
+        response.hangup()
+        return twiml_response(response)
+    return twiml_response(twiml.notice(notice.message))
+
+
+@webhook
+def notice_status(request, notice_id):
+    services.record_notice_status(notice_id, request.POST.get("CallStatus"))
+    return _done()
+
+
+@webhook
+def notice_recording(request, notice_id):
+    services.save_notice_recording(notice_id, request.POST)
+    return _done()

@@ -1,0 +1,607 @@
+"""The support line end to end: signed webhooks in, TwiML and provider requests out."""
+
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import pytest
+import xmlschema
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from orders import lookup
+from support import services
+from support.models import AgentOffer, SupportCall, Voicemail
+from tests.factories import AgentFactory
+
+XSD = settings.BASE_DIR.parent / "shared/twilio-oai/twiml-xsd/twiml_v20100401_twilioRealtimeCallSchema.xsd"
+CALLER = "+14155550123"
+CALLER_SID = "CA" + "c" * 32
+Status = SupportCall.Status
+
+
+@pytest.fixture(scope="session")
+def twiml_schema():
+    return xmlschema.XMLSchema10(str(XSD))
+
+
+class Line:
+    """Twilio's side of the support line: signed webhooks, after-commit work run at once."""
+
+    def __init__(self, twilio, capture, schema, outbox):
+        self.twilio, self.capture, self.schema, self.outbox = twilio, capture, schema, outbox
+
+    def post(self, path, **params):
+        if path.startswith(settings.PUBLIC_BASE_URL):
+            path = path[len(settings.PUBLIC_BASE_URL) :]
+        params.setdefault("AccountSid", settings.TWILIO_ACCOUNT_SID)
+        with self.capture(execute=True):
+            response = self.twilio.post(path, params)
+        assert response.status_code in (200, 204), response.content
+        if response.status_code == 200:
+            assert response["Content-Type"].startswith("text/xml")
+            document = response.content.decode()
+            self.schema.validate(document)  # every TwiML document we return is valid
+            response.xml = ET.fromstring(document)
+        return response
+
+    def call_in(self, sid=CALLER_SID, caller=CALLER):
+        return self.post(
+            reverse("support:voice"),
+            CallSid=sid, From=caller, To=settings.TWILIO_PHONE_NUMBER, CallStatus="ringing",
+            Direction="inbound",
+        )  # fmt: skip
+
+    def press(self, digits, sid=CALLER_SID):
+        params = {"CallSid": sid, "From": CALLER, "CallStatus": "in-progress"}
+        if digits is not None:
+            params["Digits"] = digits
+        return self.post(reverse("support:menu"), **params)
+
+    def ask_for_advisor(self, sid=CALLER_SID):
+        self.call_in(sid)
+        return self.press("2", sid)
+
+    def agent_answers(self, offer):
+        offer.refresh_from_db()
+        return self.post(
+            reverse("support:agent-answer", args=[offer.pk]),
+            CallSid=offer.sid, CallStatus="in-progress", To=offer.agent.phone,
+        )  # fmt: skip
+
+    def agent_leg(self, offer, status):
+        offer.refresh_from_db()
+        return self.post(
+            reverse("support:agent-status", args=[offer.pk]), CallSid=offer.sid, CallStatus=status
+        )
+
+    def caller_leg(self, status, sid=CALLER_SID):
+        return self.post(reverse("support:call-status"), CallSid=sid, CallStatus=status)
+
+    def calls_placed(self):
+        return [r for r in self.outbox if r.kind == "call"]
+
+    def updates(self):
+        return [r for r in self.outbox if r.kind == "update_call"]
+
+
+@pytest.fixture
+def line(twilio, django_capture_on_commit_callbacks, twiml_schema, outbox, db):
+    return Line(twilio, django_capture_on_commit_callbacks, twiml_schema, outbox)
+
+
+def verbs(xml):
+    return [child.tag for child in xml]
+
+
+def spoken(xml):
+    return " ".join(el.text or "" for el in xml.iter("Say"))
+
+
+def the_call():
+    return SupportCall.objects.get(call_sid=CALLER_SID)
+
+
+def offers():
+    return list(AgentOffer.objects.select_related("agent").order_by("pk"))
+
+
+def history():
+    return list(the_call().events.values_list("kind", flat=True))
+
+
+# --- greeting and menu ----------------------------------------------------------------
+
+
+def test_greeting_names_the_shop_and_offers_status_and_an_advisor(line):
+    response = line.call_in()
+
+    assert f"Thank you for calling {settings.SHOP_NAME}" in spoken(response.xml)
+    gather = response.xml.find("Gather")
+    assert gather.get("numDigits") == "1"
+    assert gather.get("action").endswith(reverse("support:menu"))
+    assert "press 1" in spoken(gather) and "press 2" in spoken(gather)
+    # No key pressed goes to the same place as 2.
+    assert verbs(response.xml)[-1] == "Redirect"
+    call = the_call()
+    assert call.status == Status.IN_MENU
+    assert call.caller_number == CALLER
+    assert CALLER not in call.conference_name and CALLER_SID in call.conference_name
+
+
+def test_a_repeated_incoming_call_webhook_logs_one_call(line):
+    line.call_in()
+    line.call_in()
+    assert SupportCall.objects.count() == 1
+
+
+def test_caller_with_an_active_order_hears_it_first_and_its_status_on_1(line, monkeypatch):
+    # orders has no models yet: the lookup contract is played by a stub.
+    promised = timezone.now().replace(hour=19, minute=45, second=0, microsecond=0)
+    active = lookup.ActiveOrder(7, "1042", "in the oven", promised, None)
+    monkeypatch.setattr(
+        lookup, "active_orders_for_number", lambda number: [active] if number == CALLER else []
+    )
+
+    greeting = line.call_in()
+    status = line.press("1")
+
+    assert "Calling about order 1042?" in spoken(greeting.xml)
+    assert "Order 1042 is in the oven." in spoken(status.xml)
+    assert "7:45 PM" in spoken(status.xml)
+    assert "advisor, press 2" in spoken(status.xml.find("Gather"))
+    assert the_call().order_number == "1042"
+
+
+def test_order_status_for_a_caller_without_orders_says_so(line):
+    line.call_in()
+    response = line.press("1")
+    assert "no order in progress" in spoken(response.xml)
+
+
+def test_an_unknown_key_repeats_the_menu(line):
+    line.call_in()
+    response = line.press("7")
+    assert "not one of the options" in spoken(response.xml)
+    assert response.xml.find("Redirect").text.endswith(reverse("support:voice"))
+
+
+# --- no agent on shift -------------------------------------------------------------------
+
+
+def test_with_no_agent_on_shift_the_caller_goes_straight_to_voicemail(line):
+    AgentFactory(on_shift=False)
+
+    response = line.ask_for_advisor()
+
+    record = response.xml.find("Record")
+    assert record is not None
+    assert record.get("maxLength") == str(settings.SUPPORT_VOICEMAIL_MAX_SECONDS)
+    assert record.get("playBeep") == "true"
+    # The action is not the URL that plays the prompt (Twilio's record loop).
+    assert record.get("action").endswith(reverse("support:voicemail-done", args=[the_call().pk]))
+    assert record.get("recordingStatusCallback")
+    assert the_call().status == Status.VOICEMAIL
+    assert line.calls_placed() == []
+
+
+def test_no_key_pressed_counts_as_asking_for_an_advisor(line):
+    line.call_in()
+    response = line.press(None)
+    assert response.xml.find("Record") is not None  # nobody on shift
+
+
+def test_a_voicemail_lands_on_the_call_back_list(line):
+    line.ask_for_advisor()
+    call = the_call()
+    recording = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"
+
+    done = line.post(
+        reverse("support:voicemail-done", args=[call.pk]),
+        CallSid=CALLER_SID, RecordingUrl=recording, RecordingDuration="14", Digits="hangup",
+    )  # fmt: skip
+    line.post(
+        reverse("support:voicemail-recording", args=[call.pk]),
+        CallSid=CALLER_SID, RecordingSid="RE1", RecordingUrl=recording, RecordingStatus="completed",
+        RecordingDuration="14",
+    )  # fmt: skip
+    line.caller_leg("completed")
+
+    assert verbs(done.xml) == ["Say", "Hangup"]
+    voicemail = Voicemail.objects.get()
+    assert (voicemail.call, voicemail.recording_url, voicemail.duration) == (call, recording, 14)
+    assert voicemail.done_at is None
+    assert list(services.voicemails_waiting()) == [voicemail]
+    assert the_call().status == Status.COMPLETED
+
+
+# --- agents on shift ----------------------------------------------------------------------
+
+
+def test_asking_for_an_advisor_holds_the_caller_in_their_conference_and_rings_an_agent(line):
+    agent = AgentFactory()
+
+    response = line.ask_for_advisor()
+
+    assert "Please hold while we connect you" in spoken(response.xml)
+    conference = response.xml.find("Dial/Conference")
+    call = the_call()
+    assert conference.text == call.conference_name
+    assert conference.get("startConferenceOnEnter") == "false"
+    assert conference.get("endConferenceOnExit") == "true"
+    assert conference.get("waitUrl").endswith(reverse("support:hold", args=[call.pk]))
+    assert conference.get("statusCallback").endswith(
+        reverse("support:conference-status", args=[call.pk])
+    )
+    [ring] = line.calls_placed()
+    assert ring.to == agent.phone
+    assert ring.from_ == settings.TWILIO_PHONE_NUMBER
+    assert ring.timeout == settings.SUPPORT_RING_TIMEOUT
+    [offer] = offers()
+    assert ring.url == settings.PUBLIC_BASE_URL + reverse("support:agent-answer", args=[offer.pk])
+    assert ring.status_callback.endswith(reverse("support:agent-status", args=[offer.pk]))
+    assert call.status == Status.RINGING_AGENT
+
+
+def test_first_agent_answers_hears_the_whisper_and_joins_the_conference(line, monkeypatch):
+    active = lookup.ActiveOrder(7, "1042", "in the oven", None, None)
+    monkeypatch.setattr(lookup, "active_orders_for_number", lambda number: [active])
+    first = AgentFactory(priority=1)
+    AgentFactory(priority=2)
+    line.ask_for_advisor()
+    [offer] = offers()
+    assert offer.agent == first
+
+    response = line.agent_answers(offer)
+
+    assert "Customer on the line about order 1042, press star to leave" in (
+        spoken(response.xml).replace(". Press", ", press")
+    )
+    dial = response.xml.find("Dial")
+    assert dial.get("hangupOnStar") == "true"
+    conference = dial.find("Conference")
+    assert conference.text == the_call().conference_name
+    assert conference.get("startConferenceOnEnter") == "true"
+    assert conference.get("endConferenceOnExit") == "true"
+    call = the_call()
+    assert (call.status, call.agent) == (Status.CONNECTED, first)
+    assert call.answered_at is not None
+    assert len(line.calls_placed()) == 1  # nobody else rung
+
+
+def test_the_conversation_ending_completes_the_call_with_wait_and_talk_times(line):
+    AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+    line.agent_answers(offer)
+
+    line.post(
+        reverse("support:conference-status", args=[the_call().pk]),
+        StatusCallbackEvent="conference-end", ConferenceSid="CF" + "1" * 32,
+    )  # fmt: skip
+    line.caller_leg("completed")
+    line.agent_leg(offer, "completed")
+
+    call = the_call()
+    assert call.status == Status.COMPLETED
+    assert call.wait_time is not None and call.talk_time is not None
+    offer.refresh_from_db()
+    assert offer.status == AgentOffer.Status.COMPLETED
+
+
+def test_when_the_first_agent_does_not_answer_the_second_is_rung_and_answers(line):
+    first = AgentFactory(priority=1)
+    second = AgentFactory(priority=2)
+    line.ask_for_advisor()
+    [offer1] = offers()
+
+    line.agent_leg(offer1, "no-answer")
+    _, offer2 = offers()
+    response = line.agent_answers(offer2)
+
+    assert [r.to for r in line.calls_placed()] == [first.phone, second.phone]
+    assert response.xml.find("Dial/Conference") is not None
+    assert the_call().agent == second
+    assert the_call().status == Status.CONNECTED
+    kinds = history()
+    assert kinds.count("offered") == 2 and "agent did not answer" in kinds
+
+
+def test_when_nobody_answers_the_caller_is_moved_to_voicemail(line):
+    AgentFactory(priority=1)
+    AgentFactory(priority=2)
+    line.ask_for_advisor()
+    offer1 = offers()[0]
+    line.agent_leg(offer1, "busy")
+    offer2 = offers()[1]
+
+    line.agent_leg(offer2, "no-answer")
+
+    call = the_call()
+    assert call.status == Status.VOICEMAIL
+    [redirect] = line.updates()
+    assert redirect.sid == CALLER_SID
+    assert redirect.url == settings.PUBLIC_BASE_URL + reverse("support:voicemail", args=[call.pk])
+    assert len(line.calls_placed()) == 2
+    # Twilio then fetches the voicemail prompt.
+    prompt = line.post(redirect.url, CallSid=CALLER_SID)
+    assert "none of our advisors can take your call" in spoken(prompt.xml)
+    assert prompt.xml.find("Record") is not None
+
+
+def test_a_caller_who_waited_too_long_goes_to_voicemail_instead_of_the_next_agent(
+    line, settings
+):
+    settings.SUPPORT_MAX_WAIT_SECONDS = 60
+    AgentFactory(priority=1)
+    AgentFactory(priority=2)
+    line.ask_for_advisor()
+    SupportCall.objects.filter(pk=the_call().pk).update(
+        waiting_since=timezone.now() - timedelta(seconds=61)
+    )
+
+    line.agent_leg(offers()[0], "no-answer")
+
+    assert the_call().status == Status.VOICEMAIL
+    assert len(line.calls_placed()) == 1
+    assert [u.sid for u in line.updates()] == [CALLER_SID]
+
+
+def test_hold_music_checks_the_wait_and_cancels_the_ringing_agent(line, settings):
+    settings.SUPPORT_MAX_WAIT_SECONDS = 60
+    AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+    call = the_call()
+
+    first = line.post(reverse("support:hold", args=[call.pk]), CallSid=CALLER_SID)
+    assert call.__class__.objects.get(pk=call.pk).status == Status.RINGING_AGENT
+    SupportCall.objects.filter(pk=call.pk).update(
+        waiting_since=timezone.now() - timedelta(seconds=61)
+    )
+    line.post(reverse("support:hold", args=[call.pk]), CallSid=CALLER_SID)
+
+    assert "Thank you for holding" in spoken(first.xml)
+    assert first.xml.find("Play").text == settings.SUPPORT_HOLD_MUSIC_URL
+    assert the_call().status == Status.VOICEMAIL
+    offer.refresh_from_db()
+    assert offer.status == AgentOffer.Status.CANCELED
+    assert {(u.sid, u.params.get("status")) for u in line.updates()} == {
+        (offer.sid, "canceled"),
+        (CALLER_SID, None),
+    }
+
+
+def test_caller_hanging_up_while_waiting_is_abandoned_and_the_ringing_agent_is_cancelled(line):
+    AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+
+    line.caller_leg("completed")
+
+    call = the_call()
+    assert call.status == Status.ABANDONED
+    assert call.ended_at is not None
+    offer.refresh_from_db()
+    assert offer.status == AgentOffer.Status.CANCELED
+    [cancel] = line.updates()
+    assert (cancel.sid, cancel.status) == (offer.sid, "canceled")
+
+
+def test_an_agent_answering_after_the_caller_left_is_told_and_hung_up(line):
+    agent = AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+    line.caller_leg("completed")
+
+    response = line.agent_answers(offer)
+
+    assert "no longer waiting" in spoken(response.xml)
+    assert verbs(response.xml)[-1] == "Hangup"
+    assert the_call().status == Status.ABANDONED
+    assert services.available_agents().filter(pk=agent.pk).exists()  # free for the next call
+
+
+def test_an_agent_on_another_call_is_not_rung(line):
+    busy = AgentFactory(priority=1)
+    free = AgentFactory(priority=2)
+    line.ask_for_advisor(sid="CA" + "1" * 32)
+
+    line.ask_for_advisor()
+
+    assert [r.to for r in line.calls_placed()] == [busy.phone, free.phone]
+
+
+def test_agents_of_equal_priority_take_turns(line):
+    a = AgentFactory(priority=1, last_offered_at=timezone.now() - timedelta(minutes=5))
+    b = AgentFactory(priority=1, last_offered_at=timezone.now() - timedelta(minutes=9))
+    line.ask_for_advisor()
+    assert offers()[0].agent == b
+    assert a.pk != b.pk
+
+
+# --- callbacks out of order or repeated -------------------------------------------------------
+
+
+def test_a_repeated_no_answer_callback_rings_the_next_agent_only_once(line):
+    AgentFactory(priority=1)
+    AgentFactory(priority=2)
+    AgentFactory(priority=3)
+    line.ask_for_advisor()
+    first = offers()[0]
+
+    line.agent_leg(first, "no-answer")
+    line.agent_leg(first, "no-answer")
+
+    assert len(line.calls_placed()) == 2
+    assert len(offers()) == 2
+
+
+def test_a_late_no_answer_from_an_earlier_agent_does_not_ring_anyone(line):
+    AgentFactory(priority=1)
+    AgentFactory(priority=2)
+    AgentFactory(priority=3)
+    line.ask_for_advisor()
+    first = offers()[0]
+    line.agent_leg(first, "busy")
+    second = offers()[1]
+
+    line.agent_leg(first, "no-answer")  # late, and a different ending
+
+    assert len(line.calls_placed()) == 2
+    second.refresh_from_db()
+    assert second.status == AgentOffer.Status.RINGING
+
+
+def test_a_late_ringing_callback_does_not_move_a_connected_call_back(line):
+    AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+    line.agent_answers(offer)
+
+    line.agent_leg(offer, "ringing")
+    line.agent_leg(offer, "no-answer")  # out of order: it was answered
+
+    offer.refresh_from_db()
+    assert offer.status == AgentOffer.Status.ANSWERED
+    assert the_call().status == Status.CONNECTED
+    assert len(line.calls_placed()) == 1
+
+
+def test_a_repeated_answer_webhook_keeps_one_connection(line):
+    AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+    line.agent_answers(offer)
+
+    again = line.agent_answers(offer)
+
+    assert "no longer waiting" in spoken(again.xml)
+    assert the_call().status == Status.CONNECTED
+
+
+def test_a_repeated_advisor_request_does_not_ring_a_second_agent(line):
+    AgentFactory(priority=1)
+    AgentFactory(priority=2)
+    line.ask_for_advisor()
+
+    again = line.press("2")
+
+    assert again.xml.find("Dial/Conference") is not None
+    assert len(line.calls_placed()) == 1
+
+
+def test_a_completed_caller_leg_after_abandonment_changes_nothing(line):
+    AgentFactory()
+    line.ask_for_advisor()
+    line.caller_leg("completed")
+    ended = the_call().ended_at
+
+    line.caller_leg("completed")
+
+    assert the_call().status == Status.ABANDONED
+    assert the_call().ended_at == ended
+    assert len(line.updates()) == 1
+
+
+def test_a_failed_call_to_an_agent_rings_the_next(line, provider_fails):
+    from telephony.backends import PermanentProviderError
+
+    AgentFactory(priority=1)
+    second = AgentFactory(priority=2)
+    provider_fails.append(PermanentProviderError("Invalid 'To'", code=21211, status=400))
+
+    line.ask_for_advisor()
+
+    assert [r.to for r in line.calls_placed()] == [second.phone]
+    assert [o.status for o in offers()] == [AgentOffer.Status.FAILED, AgentOffer.Status.RINGING]
+
+
+# --- hours, recording, bad input ----------------------------------------------------------
+
+
+def test_outside_opening_hours_the_caller_hears_the_hours_and_can_leave_a_message(
+    line, settings, monkeypatch
+):
+    AgentFactory()
+    monkeypatch.setattr(
+        services,
+        "shop_opening",
+        lambda now=None: services.Opening(False, "Monday to Sunday, 11:00 to 22:00", "at 11:00 AM"),
+    )
+
+    greeting = line.call_in()
+    choice = line.press("2")
+
+    assert "We are closed right now" in spoken(greeting.xml)
+    assert "11:00 to 22:00" in spoken(greeting.xml)
+    assert "press 1" in spoken(greeting.xml.find("Gather"))  # order status still offered
+    assert choice.xml.find("Record") is not None
+    assert line.calls_placed() == []
+
+
+def test_shop_opening_follows_the_ordering_hours(settings):
+    hours = pytest.importorskip("orders.hours")
+    settings.SHOP_HOURS = "mon-sun 11:00-22:00"
+    settings.SHOP_TIME_ZONE = "UTC"
+    assert hours.parse_hours(settings.SHOP_HOURS)
+    morning = timezone.now().replace(hour=9, minute=0)
+    evening = timezone.now().replace(hour=19, minute=0)
+
+    assert services.shop_opening(evening).is_open
+    closed = services.shop_opening(morning)
+    assert not closed.is_open
+    assert closed.hours == "Monday to Sunday, 11:00 to 22:00"
+    assert closed.next_opening == "at 11:00 AM"
+
+
+def test_calls_are_recorded_when_the_setting_is_on(line, settings):
+    settings.SUPPORT_RECORD_CALLS = True
+    AgentFactory()
+    response = line.ask_for_advisor()
+    call = the_call()
+    conference = response.xml.find("Dial/Conference")
+    assert conference.get("record") == "record-from-start"
+
+    line.post(
+        conference.get("recordingStatusCallback"),
+        CallSid=CALLER_SID, RecordingSid="RE2", RecordingStatus="completed",
+        RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE2",
+    )  # fmt: skip
+
+    assert the_call().recording_url.endswith("/RE2")
+    assert call.pk == the_call().pk
+
+
+def test_unsigned_webhooks_are_refused(twilio, db):
+    response = twilio.post(reverse("support:voice"), {"CallSid": CALLER_SID}, signature="bad")
+    assert response.status_code == 403
+    assert not SupportCall.objects.exists()
+
+
+def test_a_call_webhook_without_call_sid_is_a_bad_request_not_an_error(twilio, db):
+    assert twilio.post(reverse("support:voice"), {"From": CALLER}).status_code == 400
+
+
+def test_callbacks_about_unknown_calls_are_acknowledged(line):
+    line.caller_leg("completed", sid="CA" + "9" * 32)
+    line.post(reverse("support:agent-status", args=[999]), CallStatus="no-answer")
+    line.post(reverse("support:conference-status", args=[999]), StatusCallbackEvent="start")
+    response = line.post(reverse("support:agent-answer", args=[999]), CallSid="CA1")
+    assert verbs(response.xml)[-1] == "Hangup"
+
+
+# --- a live board's questions -------------------------------------------------------------------
+
+
+def test_live_board_lists_callers_waiting_and_agents_on_shift(line):
+    agent = AgentFactory()
+    AgentFactory(on_shift=False)
+    line.ask_for_advisor()
+
+    waiting = list(services.callers_waiting())
+    on_shift = list(services.agents_on_shift())
+
+    assert waiting == [the_call()]
+    assert waiting[0].current_offer.agent == agent
+    assert [(a, a.busy) for a in on_shift] == [(agent, True)]
