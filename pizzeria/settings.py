@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "pizzeria.urls"
+ROOT_URLCONF = env("ROOT_URLCONF", default="pizzeria.urls")  # bench/ swaps in bench.urls
 
 TEMPLATES = [
     {

@@ -1,0 +1,226 @@
+"""Inbound SMS webhook under load, against a bare signature-checking view in the same run.
+
+Serves the app with gunicorn (sync workers) on a fresh database, replays uniquely
+signed texts with unique MessageSids through wrk, and reports requests/s and
+p50/p99 latency for the bare view and for the real webhook.
+
+    bench/run webhook [--seconds 20] [--connections 8] [--workers 4] [--database-url URL]
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-auth-token-" + "0" * 16
+SHOP = "+15005550006"
+# What a Friday-night crowd texts, in the order one customer would.
+CONVERSATION = ["MENU", "ORDER 1 large pepperoni and 2 garlic bread", "YES", "STATUS"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lua_string(value):
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def signed_bodies(base_url, path, count, conversation):
+    """`count` form bodies with their signatures; customers advance through the
+    conversation in rounds so each one's texts arrive in order and far apart."""
+    from urllib.parse import urlencode
+
+    validator = RequestValidator(TOKEN)
+    url = base_url + path
+    customers = max(1, count // len(conversation))
+    bodies = []
+    for step in range(len(conversation)):
+        for c in range(customers):
+            if len(bodies) >= count:
+                break
+            sid = "SM" + secrets.token_hex(16)
+            params = {
+                "MessageSid": sid,
+                "SmsSid": sid,
+                "AccountSid": "AC" + "b" * 32,
+                "From": f"+1415{5000000 + c:07d}",
+                "To": SHOP,
+                "Body": conversation[step],
+                "NumMedia": "0",
+            }
+            bodies.append((urlencode(params), validator.compute_signature(url, params)))
+    return bodies
+
+
+def write_wrk_script(path, target_path, bodies, threads):
+    lines = ["local reqs = {"]
+    for body, signature in bodies:
+        lines.append(f"  {{{lua_string(body)}, {lua_string(signature)}}},")
+    lines.append("}")
+    lines.append(
+        f"""
+local counter = 0
+local threads = {{}}
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function init(args)
+  i = id + 1
+  step = {threads}
+end
+function request()
+  local r = reqs[i]
+  if r == nil then
+    i = id + 1
+    r = reqs[i]
+  end
+  i = i + step
+  return wrk.format("POST", "{target_path}", {{
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["X-Twilio-Signature"] = r[2],
+  }}, r[1])
+end
+"""
+    )
+    path.write_text("\n".join(lines))
+
+
+def parse_wrk(output):
+    def seconds(value, unit):
+        return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.M))
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
+    for pct, text in latency.items():
+        value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+        result[f"p{pct}_ms"] = round(seconds(value, unit) * 1000, 2)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    result["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
+    result["requests"] = int(re.search(r"(\d+) requests in", output).group(1))
+    errors = re.search(r"Socket errors:.*", output)
+    result["socket_errors"] = errors.group(0) if errors else ""
+    return result
+
+
+def run_wrk(port, path, bodies, seconds, connections, workdir, name):
+    script = workdir / f"{name}.lua"
+    write_wrk_script(script, path, bodies, threads=1)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return parse_wrk(out), out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
+    parser.add_argument("--label", default="")
+    args = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (bench/run installs it with apt-get).")
+
+    workdir = Path(tempfile.mkdtemp(prefix="pizzeria-bench-"))
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECRET_KEY": "bench-" + secrets.token_hex(32),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": database_url,
+        "PUBLIC_BASE_URL": base_url,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
+        "TWILIO_PHONE_NUMBER": SHOP,
+        "TELEPHONY_BACKEND": "locmem",
+        "SHOP_HOURS": "24/7",
+        "SMS_REPLIES_PER_HOUR": "1000",
+        "LOG_LEVEL": "WARNING",
+        "ROOT_URLCONF": "bench.urls",
+    }
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([python, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        [python, "-m", "gunicorn", "pizzeria.wsgi", "--workers", str(args.workers),
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base_url + "/twilio/sms/", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # 405 for a GET: the server is up
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    sys.exit("gunicorn did not start")
+                time.sleep(0.2)
+        count = max(5000, args.seconds * 5000)
+        results = {}
+        for name, path, conversation in [
+            ("bare", "/bench/bare-sms/", CONVERSATION),
+            ("webhook", "/twilio/sms/", CONVERSATION),
+        ]:
+            bodies = signed_bodies(base_url, path, count, conversation)
+            # Warm up (imports, connections), then measure.
+            run_wrk(port, path, bodies[-200:], 2, args.connections, workdir, name + "-warm")
+            results[name], raw = run_wrk(
+                port, path, bodies[:-200], args.seconds, args.connections, workdir, name
+            )
+            if results[name]["requests"] > len(bodies) - 200:
+                results[name]["note"] = "more requests than unique bodies: some were replays"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+    ratio = results["webhook"]["rps"] / results["bare"]["rps"]
+    summary = {
+        "label": args.label or ("postgresql" if "postgres" in database_url else "sqlite"),
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "server": f"gunicorn sync, {args.workers} workers",
+        "load": f"wrk 1 thread, {args.connections} connections, {args.seconds} s",
+        "bare": results["bare"],
+        "webhook": results["webhook"],
+        "throughput_ratio": round(ratio, 3),
+        "goal_met": ratio >= 0.5 and results["webhook"].get("p99_ms", 1e9) < 100,
+    }
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / f"webhook-{summary['label']}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return summary
+
+
+if __name__ == "__main__":
+    main()
