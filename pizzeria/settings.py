@@ -186,6 +186,23 @@ TELEPHONY_SMS_HANDLERS = [
     "orders.conversation.handle_customer_sms",
 ]
 
+# --- Support line -----------------------------------------------------------
+# How long an agent's phone rings before the next agent on shift is tried.
+SUPPORT_RING_TIMEOUT = env.int("SUPPORT_RING_TIMEOUT", default=20)
+# A caller on hold longer than this (seconds) is offered voicemail instead.
+SUPPORT_MAX_WAIT_SECONDS = env.int("SUPPORT_MAX_WAIT_SECONDS", default=180)
+# Longest voicemail a caller may leave, in seconds.
+SUPPORT_VOICEMAIL_MAX_SECONDS = env.int("SUPPORT_VOICEMAIL_MAX_SECONDS", default=120)
+# Ask Twilio for a (paid) transcript of each voicemail.
+SUPPORT_TRANSCRIBE_VOICEMAIL = env.bool("SUPPORT_TRANSCRIBE_VOICEMAIL", default=False)
+# Record conversations between callers and agents (tell callers; laws differ).
+SUPPORT_RECORD_CALLS = env.bool("SUPPORT_RECORD_CALLS", default=False)
+# What callers hear on hold, looped between hold messages (empty: silence).
+SUPPORT_HOLD_MUSIC_URL = env(
+    "SUPPORT_HOLD_MUSIC_URL",
+    default="http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3",
+)
+
 if TESTING:
     # Tests never reach a provider and run tasks inline; signatures use a known token.
     TELEPHONY_BACKEND = env("TEST_TELEPHONY_BACKEND", default="locmem")
