@@ -18,7 +18,9 @@ def _duration(value):
 
 
 def _link(url, text):
-    return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, text) if url else "-"
+    return (
+        format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, text) if url else "-"
+    )
 
 
 @admin.register(Agent)

@@ -167,9 +167,7 @@ def agents_on_shift():
 
 def set_on_shift(agent, on_shift):
     """Put an agent on or off shift. Returns whether anything changed."""
-    changed = Agent.objects.filter(pk=agent.pk).exclude(on_shift=on_shift).update(
-        on_shift=on_shift
-    )
+    changed = Agent.objects.filter(pk=agent.pk).exclude(on_shift=on_shift).update(on_shift=on_shift)
     agent.on_shift = on_shift
     if changed:
         logger.info("Agent %s is now %s shift", agent.pk, "on" if on_shift else "off")
@@ -418,9 +416,7 @@ def connect_agent(offer_id, agent_call_sid=""):
             return AgentAnswer(False)
         call = _lock_call(offer.call_id)
         if agent_call_sid and not offer.sid:
-            AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(
-                sid=agent_call_sid[:64]
-            )
+            AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=agent_call_sid[:64])
         taken = AgentOffer.objects.filter(
             pk=offer.pk, status__in=[OfferStatus.PLACING, OfferStatus.RINGING]
         ).update(status=OfferStatus.ANSWERED)
@@ -491,14 +487,15 @@ def _end_call(call, call_status):
         _move(call, Status.ABANDONED, kind="abandoned", twilio_status=call_status)
         _cancel_ringing_offer(call)
         return "updated"
-    if call.direction == SupportCall.Direction.CALLBACK and call.status == Status.CONNECTED:
-        if call_status != "completed":  # the customer did not pick up our call-back
-            _move(call, Status.COMPLETED, kind="customer did not answer", twilio_status=call_status)
-            offer = call.current_offer
-            if offer and offer.sid:
-                sid, url = offer.sid, callback_url("support:callback-unanswered", call.pk)
-                transaction.on_commit(lambda: redirect_call(sid, url))
-            return "updated"
+    callback = call.direction == SupportCall.Direction.CALLBACK
+    if callback and call.status == Status.CONNECTED and call_status != "completed":
+        # The customer did not pick up our call-back: tell the agent waiting in the conference.
+        _move(call, Status.COMPLETED, kind="customer did not answer", twilio_status=call_status)
+        offer = call.current_offer
+        if offer and offer.sid:
+            sid, url = offer.sid, callback_url("support:callback-unanswered", call.pk)
+            transaction.on_commit(lambda: redirect_call(sid, url))
+        return "updated"
     if call.status in (Status.CONNECTED, Status.VOICEMAIL):
         _move(call, Status.COMPLETED, kind="hung up", twilio_status=call_status)
         return "updated"

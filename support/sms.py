@@ -17,5 +17,8 @@ def handle_agent_sms(message):
         return None
     set_on_shift(agent, WORDS[word])
     if agent.on_shift:
-        return f"Hi {agent.name}, you are on shift: support calls will ring this phone. Text OFF to stop."
+        return (
+            f"Hi {agent.name}, you are on shift: support calls will ring this phone. "
+            "Text OFF to stop."
+        )
     return f"Hi {agent.name}, you are off shift: no more support calls. Text ON to start again."

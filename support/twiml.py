@@ -17,7 +17,7 @@ def url(name, *args):
 
 
 def greeting(greeting):
-    call, opening, orders = greeting.call, greeting.opening, greeting.orders
+    opening, orders = greeting.opening, greeting.orders
     response = VoiceResponse()
     response.say(f"Thank you for calling {settings.SHOP_NAME}.")
     if not opening.is_open:
@@ -154,7 +154,7 @@ def agent_whisper(call):
         response.say(f"Calling the customer back{about}. Please hold. Press star to leave.")
     else:
         about = f" about order {call.order_number}" if call.order_number else ""
-        response.say(f"Customer on the line{about}. Press star to leave.")
+        response.say(f"Customer on the line{about}, press star to leave.")
     dial = response.dial(hangup_on_star=True)
     dial.conference(
         call.conference_name,

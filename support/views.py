@@ -23,8 +23,12 @@ def webhook(view):
         try:
             return view(request, *args, **kwargs)
         except DatabaseError as exc:
-            logger.error("Database unavailable in %s (%s); asking Twilio to retry", view.__name__, exc)
-            response = HttpResponse("Temporarily unavailable", status=503, content_type="text/plain")
+            logger.error(
+                "Database unavailable in %s (%s); asking Twilio to retry", view.__name__, exc
+            )
+            response = HttpResponse(
+                "Temporarily unavailable", status=503, content_type="text/plain"
+            )
             response["Retry-After"] = "5"
             return response
 

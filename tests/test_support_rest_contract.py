@@ -1,0 +1,91 @@
+"""The REST requests the support line makes are accepted by Twilio's OpenAPI description
+(the Prism mock): our service code runs with the real SDK backend pointed at it."""
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from support import services
+from support.models import AgentOffer, SupportCall, VoiceNotice
+from tests.factories import AgentFactory, SupportCallFactory
+
+CALLER_SID = "CA" + "c" * 32
+
+
+@pytest.fixture
+def via_prism(twilio_backend, monkeypatch, caplog):
+    """Every provider request the support services make goes to Prism through the SDK."""
+    monkeypatch.setattr(services, "get_backend", lambda: twilio_backend)
+    caplog.set_level(logging.INFO, logger="support.services")
+    return caplog
+
+
+def provider_complaints(caplog):
+    return [r.getMessage() for r in caplog.records if "Could not" in r.getMessage()]
+
+
+def test_ringing_an_agent_is_a_valid_create_call(via_prism, db, django_capture_on_commit_callbacks):
+    AgentFactory()
+    call = SupportCallFactory(call_sid=CALLER_SID, status=SupportCall.Status.WAITING,
+                              waiting_since=timezone.now())  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ring_next_agent(call.pk)
+
+    offer = AgentOffer.objects.get()
+    assert offer.status == AgentOffer.Status.RINGING, provider_complaints(via_prism)
+    assert offer.sid and offer.sid.startswith("CA")
+
+
+def test_moving_a_caller_to_voicemail_is_a_valid_cancel_and_redirect(
+    via_prism, db, django_capture_on_commit_callbacks, settings
+):
+    settings.SUPPORT_MAX_WAIT_SECONDS = 60
+    call = SupportCallFactory(
+        call_sid=CALLER_SID,
+        status=SupportCall.Status.RINGING_AGENT,
+        waiting_since=timezone.now() - timedelta(seconds=90),
+    )
+    offer = AgentOffer.objects.create(
+        call=call, agent=AgentFactory(), sid="CA" + "a" * 32, status=AgentOffer.Status.RINGING
+    )
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.check_hold(call.pk)
+
+    assert len(callbacks) == 2  # cancel the agent's leg, redirect the caller's
+    assert provider_complaints(via_prism) == []
+    offer.refresh_from_db()
+    assert offer.status == AgentOffer.Status.CANCELED
+
+
+def test_a_call_update_the_mock_refuses_is_reported(via_prism, db):
+    # Proves the check above can fail: a SID that is not a CallSid is a 422 from Prism.
+    services.redirect_call("not-a-call-sid", "https://pizza.example.com/twilio/voice/")
+    assert provider_complaints(via_prism)
+
+
+def test_a_voice_notice_is_a_valid_create_call_with_recording(
+    via_prism, db, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        notice = services.place_voice_notice("+14155550123", "Your order is ready.", record=True)
+
+    notice = VoiceNotice.objects.get(pk=notice.pk)
+    assert notice.status != "failed", notice.error_message
+    assert notice.sid and notice.sid.startswith("CA")
+
+
+def test_calling_a_customer_back_is_a_valid_create_call(via_prism, db):
+    call = SupportCallFactory(
+        call_sid=None, direction=SupportCall.Direction.CALLBACK,
+        status=SupportCall.Status.CONNECTED, conference_name="support-CA" + "b" * 32,
+    )  # fmt: skip
+
+    sid = services.dial_customer_back(call.pk)
+
+    assert sid and sid.startswith("CA")
+    call.refresh_from_db()
+    assert call.status == SupportCall.Status.CONNECTED
