@@ -14,6 +14,8 @@ from twilio.request_validator import RequestValidator
 
 from telephony.backends import locmem
 
+pytest_plugins = ["tests.fixtures.workers", "tests.fixtures.postgres", "tests.fixtures.redis"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
