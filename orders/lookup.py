@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from .models import ACTIVE, Order
+
 
 @dataclass(frozen=True)
 class ActiveOrder:
@@ -14,5 +16,17 @@ class ActiveOrder:
 
 
 def active_orders_for_number(phone_e164):
-    """The caller's unfinished orders, newest first (placeholder until orders land)."""
-    return []
+    """The caller's unfinished orders, newest first (one query)."""
+    if not phone_e164:
+        return []
+    orders = Order.objects.filter(customer__phone=phone_e164, status__in=ACTIVE).order_by("-id")
+    return [
+        ActiveOrder(
+            id=order.pk,
+            number=str(order.number),
+            stage=order.stage_words,
+            promised_at=order.promised_at,
+            customer_id=order.customer_id,
+        )
+        for order in orders[:10]
+    ]

@@ -212,6 +212,29 @@ if TESTING:
     TWILIO_ACCOUNT_SID = "AC" + "a" * 32
     TWILIO_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
     PUBLIC_BASE_URL = "https://pizza.example.com"
+# --- Orders -----------------------------------------------------------------
+# Opening hours and the shop's time zone; a malformed value stops start-up
+# (checked in orders.apps). Days mon..sun, ranges and lists, 24h times; "24/7".
+SHOP_HOURS = env(
+    "SHOP_HOURS",
+    default="24/7" if TESTING else "mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00",
+)
+SHOP_TIME_ZONE = env("SHOP_TIME_ZONE", default="America/New_York")
+# The number customers call, named in HELP replies (default: the Twilio number).
+SHOP_PHONE = env("SHOP_PHONE", default="") or TWILIO_PHONE_NUMBER
+# A quote waits this long for the customer's YES.
+ORDER_QUOTE_MINUTES = env.int("ORDER_QUOTE_MINUTES", default=30)
+# Promised times: minutes from placing to ready (pickup) or at the door (delivery).
+ORDER_PICKUP_MINUTES = env.int("ORDER_PICKUP_MINUTES", default=20)
+ORDER_DELIVERY_MINUTES = env.int("ORDER_DELIVERY_MINUTES", default=40)
+# When an order passes its promised time, the customer is texted a new one this much later.
+ORDER_LATE_EXTRA_MINUTES = env.int("ORDER_LATE_EXTRA_MINUTES", default=15)
+# Which stages text the customer (wording: orders/templates/orders/sms/stage_<stage>.txt).
+ORDER_SMS_STAGES = env.list(
+    "ORDER_SMS_STAGES",
+    default=["baking", "ready_for_pickup", "out_for_delivery", "delivered", "cancelled"],
+)
+
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # A file, not memory, so tests that race threads meet real SQLite locking.

@@ -49,3 +49,65 @@ class VoicemailFactory(factory.django.DjangoModelFactory):
         lambda n: f"https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE{n:032x}"
     )
     duration = 12
+
+
+# --- orders ---
+from datetime import timedelta  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from django.utils import timezone  # noqa: E402
+
+from orders.models import (  # noqa: E402
+    Customer,
+    Fulfilment,
+    MenuItem,
+    MenuPrice,
+    Order,
+    OrderItem,
+)
+
+
+class MenuItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MenuItem
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"IT{n}")
+    name = factory.Sequence(lambda n: f"Item {n}")
+    category = MenuItem.Category.PIZZA
+
+
+class MenuPriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MenuPrice
+
+    item = factory.SubFactory(MenuItemFactory)
+    size = ""
+    price = Decimal("10.00")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+        django_get_or_create = ("phone",)
+
+    phone = factory.Sequence(lambda n: f"+1415333{n % 10000:04d}")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An order as placed (status `received` unless given), with one large pepperoni."""
+
+    class Meta:
+        model = Order
+
+    customer = factory.SubFactory(CustomerFactory)
+    fulfilment = Fulfilment.PICKUP
+    total = Decimal("16.00")
+    promised_at = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=20))
+
+    @factory.post_generation
+    def items(order, create, extracted, **kwargs):
+        if create:
+            OrderItem.objects.create(
+                order=order, name="Pepperoni", size="L", quantity=1, unit_price=Decimal("16.00")
+            )

@@ -1,0 +1,299 @@
+"""The staff dashboard: orders (stage buttons, advance, delay), menu, customers, inquiries.
+
+No admin view assigns `order.status`: every change goes through orders.services."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.contenttypes.admin import GenericTabularInline
+from django.db.models import Count, Exists, OuterRef
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django_fsm.admin import FSMAdminMixin
+
+from telephony.models import Message, OptOut
+
+from . import services
+from .models import (
+    Customer,
+    Inquiry,
+    MenuItem,
+    MenuPrice,
+    Order,
+    OrderEvent,
+    OrderItem,
+)
+
+
+class ReadOnlyInline:
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MenuPriceInline(admin.TabularInline):
+    model = MenuPrice
+    extra = 0
+
+
+@admin.register(MenuItem)
+class MenuItemAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "category", "price_list", "available", "position")
+    list_editable = ("available", "position")
+    list_filter = ("category", "available")
+    search_fields = ("code", "name", "aliases")
+    inlines = [MenuPriceInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("prices")
+
+    @admin.display(description="prices")
+    def price_list(self, obj):
+        return ", ".join(
+            f"{p.size or 'one size'} {services.money(p.price)}" for p in obj.prices.all()
+        )
+
+
+class OrderItemInline(ReadOnlyInline, admin.TabularInline):
+    model = OrderItem
+    fields = ("quantity", "name", "size", "unit_price")
+    readonly_fields = fields
+
+
+class OrderEventInline(ReadOnlyInline, admin.TabularInline):
+    model = OrderEvent
+    fields = (
+        "created_at",
+        "kind",
+        "from_status",
+        "to_status",
+        "actor",
+        "user",
+        "reason",
+        "notified",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+class MessageInline(ReadOnlyInline, GenericTabularInline):
+    model = Message
+    ct_field, ct_fk_field = "content_type", "object_id"
+    fields = ("created_at", "direction", "to_number", "body", "status", "error_message")
+    readonly_fields = fields
+    verbose_name_plural = "SMS log for this order"
+    ordering = ("id",)
+
+
+class DelayForm(forms.Form):
+    minutes = forms.IntegerField(min_value=1, max_value=240, initial=15)
+    reason = forms.CharField(
+        max_length=200, help_text="The customer reads this in the text, e.g. 'we are very busy'."
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200, help_text="Kept with the order and sent to the customer in the text."
+    )
+
+
+class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
+    fsm_fields = ["status"]
+    fsm_forms = {"cancel": CancelForm}
+    list_display = (
+        "number_display", "customer_phone", "status", "fulfilment", "total", "promised_at", "age",
+    )  # fmt: skip
+    list_filter = ("status", "fulfilment", "created_at")
+    date_hierarchy = "created_at"
+    search_fields = ("=customer__phone", "address")
+    list_select_related = ("customer",)
+    show_full_result_count = False
+    readonly_fields = (
+        "number_display", "customer", "fulfilment", "status", "total", "promised_at",
+        "late_notices", "created_at", "updated_at",
+    )  # fmt: skip
+    fields = readonly_fields[:4] + ("address",) + readonly_fields[4:]
+    inlines = [OrderItemInline, OrderEventInline, MessageInline]
+    actions = ["advance_to_next_stage", "add_delay"]
+
+    def has_add_permission(self, request):
+        return False  # orders come in by text
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancel instead: the history stays
+
+    @admin.display(description="order", ordering="id")
+    def number_display(self, obj):
+        return f"#{obj.number}"
+
+    @admin.display(description="customer", ordering="customer__phone")
+    def customer_phone(self, obj):
+        return str(obj.customer.phone)
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, obj):
+        return timesince(obj.created_at, timezone.now()).split(",")[0]
+
+    def get_search_results(self, request, queryset, search_term):
+        from telephony.numbers import to_e164
+
+        term = search_term.strip()
+        if term.startswith("#") or (term.isdigit() and len(term) <= 7):
+            return queryset & Order.objects.by_number(term), False
+        number = to_e164(term)
+        if number and len("".join(c for c in term if c.isdigit())) >= 7:
+            return queryset.filter(customer__phone=number), False
+        return super().get_search_results(request, queryset, search_term)
+
+    # Stage buttons (django-fsm-2's admin mixin) go through the one door, not obj.save().
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        transition = self._get_fsm_transition_by_name(obj=obj, transition_name=transition_name)
+        reason = (kwargs or {}).get("reason", "")
+        try:
+            moved = services.advance_order(obj, transition.target, by=request.user, reason=reason)
+        except services.OrderError as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+            return False
+        self.message_user(request, moved.describe(), level=messages.SUCCESS)
+        return True
+
+    @admin.action(description="Advance to the next stage")
+    def advance_to_next_stage(self, request, queryset):
+        for order in queryset:
+            to_status = services.next_status(order)
+            if to_status is None:
+                self.message_user(
+                    request,
+                    f"Order #{order.number} is {order.get_status_display()}: nothing comes next.",
+                    level=messages.WARNING,
+                )
+                continue
+            try:
+                moved = services.advance_order(order, to_status, by=request.user)
+            except services.OrderError as exc:
+                self.message_user(request, str(exc), level=messages.ERROR)
+            else:
+                self.message_user(request, moved.describe(), level=messages.SUCCESS)
+
+    @admin.action(description="Add a delay (texts the customer the new time)")
+    def add_delay(self, request, queryset):
+        form = DelayForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            for order in queryset:
+                try:
+                    moved = services.delay_order(
+                        order, form.cleaned_data["minutes"], form.cleaned_data["reason"],
+                        by=request.user,
+                    )  # fmt: skip
+                except services.OrderError as exc:
+                    self.message_user(request, str(exc), level=messages.ERROR)
+                    continue
+                texted = (
+                    "the customer was texted" if moved.texted else "the customer was not texted"
+                )
+                self.message_user(
+                    request,
+                    f"Order #{order.number} now promised for "
+                    f"{services.clock(moved.order.promised_at)}; {texted}.",
+                    level=messages.SUCCESS,
+                )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/orders/order/delay.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "orders": queryset,
+                "form": form,
+                "action": "add_delay",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "title": "Add a delay",
+            },
+        )
+
+
+admin.site.register(Order, OrderAdmin)
+
+
+class CustomerOrderInline(ReadOnlyInline, admin.TabularInline):
+    model = Order
+    fields = ("created_at", "status", "fulfilment", "total")
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name_plural = "order history"
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("phone", "name", "opted_out", "order_count", "created_at")
+    search_fields = ("=phone", "name", "address")
+    readonly_fields = ("opted_out", "created_at")
+    inlines = [CustomerOrderInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                order_count=Count("orders"),
+                is_opted_out=Exists(OptOut.objects.filter(phone_number=OuterRef("phone"))),
+            )
+        )
+
+    @admin.display(boolean=True, description="opted out (STOP)", ordering="is_opted_out")
+    def opted_out(self, obj):
+        return obj.is_opted_out
+
+    @admin.display(description="orders", ordering="order_count")
+    def order_count(self, obj):
+        return obj.order_count
+
+
+class InquiryForm(forms.ModelForm):
+    reply_text = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Texted to the customer on save; saving marks the message answered.",
+    )
+
+    class Meta:
+        model = Inquiry
+        fields = []
+
+
+@admin.register(Inquiry)
+class InquiryAdmin(admin.ModelAdmin):
+    form = InquiryForm
+    list_display = ("created_at", "customer", "text", "answered_at", "answered_by")
+    list_filter = (("answered_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("=customer__phone", "message__body")
+    list_select_related = ("customer", "message", "answered_by")
+    readonly_fields = ("customer", "text", "created_at", "answered_at", "answered_by", "reply")
+    actions = ["mark_answered"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="message")
+    def text(self, obj):
+        return obj.message.body
+
+    def save_model(self, request, obj, form, change):
+        services.answer_inquiry(obj, by=request.user, reply_text=form.cleaned_data["reply_text"])
+
+    @admin.action(description="Mark answered (no text)")
+    def mark_answered(self, request, queryset):
+        for inquiry in queryset.filter(answered_at__isnull=True):
+            services.answer_inquiry(inquiry, by=request.user)
+        self.message_user(request, "Marked answered.", level=messages.SUCCESS)

@@ -1,0 +1,159 @@
+"""Opening hours: parse SHOP_HOURS / SHOP_TIME_ZONE and answer "open now?" and "open when?".
+
+Pure Python (no models, no settings), so it can check the configuration at start-up.
+
+    24/7
+    mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00
+    mon,wed 11:30-14:00,17:00-22:00; fri 18:00-02:00   (past midnight: closes next day)
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_DAY_ALIASES = {
+    "monday": "mon", "tuesday": "tue", "tues": "tue", "wednesday": "wed", "thursday": "thu",
+    "thur": "thu", "thurs": "thu", "friday": "fri", "saturday": "sat", "sunday": "sun",
+}  # fmt: skip
+_ALWAYS = {"24/7", "always", "24x7"}
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
+
+
+class HoursError(ValueError):
+    """SHOP_HOURS or SHOP_TIME_ZONE cannot be understood; the message says why."""
+
+
+@dataclass(frozen=True)
+class Span:
+    weekday: int  # 0 = Monday
+    opens: time
+    minutes: int  # how long it stays open (may run past midnight)
+
+
+@dataclass(frozen=True)
+class Hours:
+    spans: tuple[Span, ...]
+    always_open: bool = False
+
+    def is_open(self, when):
+        """Whether the shop is open at `when` (an aware or naive local datetime)."""
+        if self.always_open:
+            return True
+        return any(start <= when < end for start, end in self._windows_around(when))
+
+    def next_opening(self, when):
+        """The next local datetime the shop opens after `when`, or None when it never does."""
+        if self.always_open:
+            return when
+        starts = [start for start, _ in self._windows_around(when, days_ahead=8) if start > when]
+        return min(starts, default=None)
+
+    def _windows_around(self, when, days_ahead=1):
+        day0 = when.replace(hour=0, minute=0, second=0, microsecond=0)
+        for offset in range(-1, days_ahead + 1):
+            day = day0 + timedelta(days=offset)
+            for span in self.spans:
+                if span.weekday == day.weekday():
+                    start = day.replace(hour=span.opens.hour, minute=span.opens.minute)
+                    yield start, start + timedelta(minutes=span.minutes)
+
+
+def _day_index(word, raw):
+    word = _DAY_ALIASES.get(word, word)
+    if word not in DAYS:
+        raise HoursError(
+            f"SHOP_HOURS: {word!r} in {raw!r} is not a day; use mon, tue, wed, thu, fri, sat, sun."
+        )
+    return DAYS.index(word)
+
+
+def _days(spec, raw):
+    result = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:
+            first, last = (_day_index(p.strip(), raw) for p in part.split("-", 1))
+            day = first
+            result.append(day)
+            while day != last:
+                day = (day + 1) % 7
+                result.append(day)
+        else:
+            result.append(_day_index(part, raw))
+    if not result:
+        raise HoursError(f"SHOP_HOURS: no days in {raw!r}.")
+    return result
+
+
+def _clock(text, raw):
+    match = _TIME.match(text.strip())
+    if not match:
+        raise HoursError(f"SHOP_HOURS: {text.strip()!r} in {raw!r} is not a time like 11:00.")
+    hour, minute = int(match[1]), int(match[2] or 0)
+    if hour == 24 and minute == 0:
+        return 24 * 60
+    if hour > 23 or minute > 59:
+        raise HoursError(f"SHOP_HOURS: {text.strip()!r} in {raw!r} is not a time of day.")
+    return hour * 60 + minute
+
+
+def parse_hours(value):
+    """Parse a SHOP_HOURS value into Hours, or raise HoursError saying what is wrong."""
+    text = (value or "").strip().lower()
+    if not text:
+        raise HoursError("SHOP_HOURS is empty; set it like 'mon-sun 11:00-22:00' or '24/7'.")
+    if text in _ALWAYS:
+        return Hours(spans=(), always_open=True)
+    spans = []
+    for rule in filter(None, (r.strip() for r in text.split(";"))):
+        days_part, _, times_part = rule.partition(" ")
+        if not times_part.strip():
+            raise HoursError(
+                f"SHOP_HOURS: {rule!r} needs days and times, like 'mon-fri 11:00-22:00'."
+            )
+        days = _days(days_part, rule)
+        for window in times_part.replace(" ", "").split(","):
+            if "-" not in window:
+                raise HoursError(
+                    f"SHOP_HOURS: {window!r} in {rule!r} is not a range like 11:00-22:00."
+                )
+            opens_text, closes_text = window.split("-", 1)
+            opens, closes = _clock(opens_text, rule), _clock(closes_text, rule)
+            if opens >= 24 * 60:
+                raise HoursError(f"SHOP_HOURS: {rule!r} cannot open at 24:00.")
+            minutes = closes - opens if closes > opens else closes + 24 * 60 - opens
+            for day in days:
+                spans.append(Span(day, time(opens // 60, opens % 60), minutes))
+    if not spans:
+        raise HoursError("SHOP_HOURS has no opening times; set it like 'mon-sun 11:00-22:00'.")
+    return Hours(spans=tuple(spans))
+
+
+def parse_time_zone(name):
+    """ZoneInfo for a SHOP_TIME_ZONE value, or HoursError saying what is wrong."""
+    try:
+        return ZoneInfo((name or "").strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise HoursError(
+            f"SHOP_TIME_ZONE {name!r} is not a time zone; use a name like America/New_York."
+        ) from exc
+
+
+def describe_opening(opening, now):
+    """'at 11:00 AM', 'tomorrow at 11:00 AM' or 'on Monday at 11:00 AM' (both local)."""
+    clock = opening.strftime("%I:%M %p").lstrip("0")
+    days = (opening.date() - now.date()).days
+    if days <= 0:
+        return f"at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    return f"on {opening:%A} at {clock}"
+
+
+def localize(value, zone):
+    """`value` (aware) in `zone`, for comparisons with local opening hours."""
+    return value.astimezone(zone) if isinstance(value, datetime) else value

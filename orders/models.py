@@ -1,0 +1,335 @@
+"""Menu, customers, quotes, orders with their status state machine and history, inquiries."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from phonenumber_field.modelfields import PhoneNumberField
+
+ORDER_NUMBER_OFFSET = 1000  # order 1 is "#1001": a short number that does not look like the first
+
+
+class MenuItem(models.Model):
+    class Category(models.TextChoices):
+        PIZZA = "pizza", "Pizza"
+        SIDE = "side", "Side"
+        DRINK = "drink", "Drink"
+
+    code = models.CharField(max_length=8, unique=True, help_text="What customers text, e.g. PEP")
+    name = models.CharField(max_length=60)
+    category = models.CharField(max_length=10, choices=Category.choices)
+    aliases = models.CharField(
+        max_length=200, blank=True, help_text="Other names customers use, comma-separated"
+    )
+    available = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def alias_list(self):
+        return tuple(a.strip() for a in self.aliases.split(",") if a.strip())
+
+
+class Size(models.TextChoices):
+    NONE = "", "One size"
+    SMALL = "S", "Small"
+    MEDIUM = "M", "Medium"
+    LARGE = "L", "Large"
+
+
+class MenuPrice(models.Model):
+    """The price of one size of a menu item (size "" for items that come in one size)."""
+
+    item = models.ForeignKey(MenuItem, on_delete=models.CASCADE, related_name="prices")
+    size = models.CharField(max_length=1, choices=Size.choices, blank=True)
+    price = models.DecimalField(max_digits=7, decimal_places=2)
+
+    class Meta:
+        ordering = ["price"]
+        constraints = [models.UniqueConstraint(fields=["item", "size"], name="one_price_per_size")]
+
+    def __str__(self):
+        return f"{self.item.code} {self.size or '-'} {self.price}"
+
+
+class Customer(models.Model):
+    phone = PhoneNumberField(unique=True)
+    name = models.CharField(max_length=80, blank=True)
+    address = models.CharField("delivery address", max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.phone})" if self.name else str(self.phone)
+
+
+class Fulfilment(models.TextChoices):
+    PICKUP = "pickup", "Pickup"
+    DELIVERY = "delivery", "Delivery"
+
+
+class Quote(models.Model):
+    """A priced order waiting for the customer's YES. `lines` is a list of
+    {"item_id", "code", "name", "size", "quantity", "unit_price"} with prices as strings."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for YES"
+        PLACED = "placed", "Placed"
+        REPLACED = "replaced", "Replaced"
+        DECLINED = "declined", "Declined"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="quotes")
+    lines = models.JSONField(default=list)
+    total = models.DecimalField(max_digits=8, decimal_places=2)
+    fulfilment = models.CharField(max_length=10, choices=Fulfilment.choices)
+    address = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    order = models.OneToOneField(
+        "Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="quote"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "state", "-id"], name="quote_pending")]
+
+    def __str__(self):
+        return f"Quote {self.pk} for {self.customer} ({self.state})"
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PREPARING = "preparing", "Preparing"
+    BAKING = "baking", "Baking"
+    QUALITY_CHECK = "quality_check", "Quality check"
+    READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+    PICKED_UP = "picked_up", "Picked up"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+S = Status
+FINISHED = (S.PICKED_UP, S.DELIVERED, S.CANCELLED)
+ACTIVE = tuple(s for s in S.values if s not in FINISHED)
+CUSTOMER_MAY_CANCEL = (S.RECEIVED, S.PREPARING)
+# Still being made or on its way: the promised time means something for these.
+IN_PROGRESS = (S.RECEIVED, S.PREPARING, S.BAKING, S.QUALITY_CHECK, S.OUT_FOR_DELIVERY)
+# What a customer reads in STATUS: "#1042 (pickup): in the oven, ready about 7:45 PM".
+STAGE_WORDS = {
+    S.RECEIVED: "in the queue",
+    S.PREPARING: "being prepared",
+    S.BAKING: "in the oven",
+    S.QUALITY_CHECK: "getting a final check",
+    S.READY_FOR_PICKUP: "ready for pickup",
+    S.PICKED_UP: "picked up",
+    S.OUT_FOR_DELIVERY: "out for delivery",
+    S.DELIVERED: "delivered",
+    S.CANCELLED: "cancelled",
+}
+
+
+def _is_pickup(order):
+    return order.fulfilment == Fulfilment.PICKUP
+
+
+def _is_delivery(order):
+    return order.fulfilment == Fulfilment.DELIVERY
+
+
+class OrderQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE)
+
+    def for_number(self, phone):
+        return self.filter(customer__phone=phone)
+
+    def by_number(self, number):
+        """The order a customer calls `#1042` (or `1042`), or an empty queryset."""
+        digits = "".join(ch for ch in str(number) if ch.isdigit())[:12]
+        if not digits or int(digits) <= ORDER_NUMBER_OFFSET:
+            return self.none()
+        return self.filter(pk=int(digits) - ORDER_NUMBER_OFFSET)
+
+
+class Order(ConcurrentTransitionMixin, models.Model):
+    """A placed order. Its status only changes through orders.services (advance_order,
+    cancel_order), which lock the row and write an OrderEvent in the same transaction."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    fulfilment = models.CharField(max_length=10, choices=Fulfilment.choices)
+    address = models.CharField("delivery address", max_length=200, blank=True)
+    status = FSMField(choices=Status.choices, default=Status.RECEIVED, protected=True)
+    total = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    promised_at = models.DateTimeField("promised time", null=True, blank=True)
+    late_notices = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times the customer was texted a new estimate"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["status", "promised_at"], name="order_in_progress",
+                condition=Q(status__in=list(IN_PROGRESS)),
+            ),
+        ]  # fmt: skip
+
+    def __str__(self):
+        return f"#{self.number}"
+
+    @property
+    def number(self):
+        return self.pk + ORDER_NUMBER_OFFSET if self.pk else None
+
+    @property
+    def stage_words(self):
+        return STAGE_WORDS.get(self.status, self.status)
+
+    @property
+    def is_finished(self):
+        return self.status in FINISHED
+
+    # The state machine. Only orders.services calls these (inside its lock).
+    @transition(status, source=S.RECEIVED, target=S.PREPARING, custom={"label": "Start preparing"})
+    def start_preparing(self):
+        pass
+
+    @transition(status, source=S.PREPARING, target=S.BAKING, custom={"label": "Into the oven"})
+    def start_baking(self):
+        pass
+
+    @transition(status, source=S.BAKING, target=S.QUALITY_CHECK, custom={"label": "Quality check"})
+    def check_quality(self):
+        pass
+
+    @transition(
+        status, source=S.QUALITY_CHECK, target=S.READY_FOR_PICKUP, conditions=[_is_pickup],
+        custom={"label": "Ready for pickup"},
+    )  # fmt: skip
+    def mark_ready(self):
+        pass
+
+    @transition(
+        status, source=S.READY_FOR_PICKUP, target=S.PICKED_UP, conditions=[_is_pickup],
+        custom={"label": "Picked up"},
+    )  # fmt: skip
+    def hand_over(self):
+        pass
+
+    @transition(
+        status, source=S.QUALITY_CHECK, target=S.OUT_FOR_DELIVERY, conditions=[_is_delivery],
+        custom={"label": "Out for delivery"},
+    )  # fmt: skip
+    def send_out(self):
+        pass
+
+    @transition(
+        status, source=S.OUT_FOR_DELIVERY, target=S.DELIVERED, conditions=[_is_delivery],
+        custom={"label": "Delivered"},
+    )  # fmt: skip
+    def mark_delivered(self):
+        pass
+
+    @transition(status, source=list(ACTIVE), target=S.CANCELLED, custom={"label": "Cancel…"})
+    def cancel(self):
+        pass
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    menu_item = models.ForeignKey(MenuItem, null=True, blank=True, on_delete=models.SET_NULL)
+    name = models.CharField(max_length=60)
+    size = models.CharField(max_length=1, choices=Size.choices, blank=True)
+    quantity = models.PositiveSmallIntegerField()
+    unit_price = models.DecimalField(max_digits=7, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        size = f" ({self.size})" if self.size else ""
+        return f"{self.quantity}x {self.name}{size}"
+
+    @property
+    def line_total(self):
+        return self.unit_price * self.quantity
+
+
+class Actor(models.TextChoices):
+    CUSTOMER = "customer", "Customer (SMS)"
+    STAFF = "staff", "Staff"
+    SYSTEM = "system", "System"
+
+
+class OrderEvent(models.Model):
+    """One thing that happened to an order. Rows are only ever added."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", "Placed"
+        STATUS = "status", "Status changed"
+        CANCELLED = "cancelled", "Cancelled"
+        DELAYED = "delayed", "Delayed"
+        NOTE = "note", "Note"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    actor = models.CharField(max_length=10, choices=Actor.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    notified = models.BooleanField(default=False, help_text="A text to the customer was queued")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        change = f"{self.from_status} → {self.to_status}" if self.to_status else self.kind
+        return f"#{self.order.number}: {change}"
+
+
+class Inquiry(models.Model):
+    """A text from a customer that is not a command: kept for staff to answer."""
+
+    message = models.OneToOneField(
+        "telephony.Message", on_delete=models.CASCADE, related_name="inquiry"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="inquiries")
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reply = models.ForeignKey(
+        "telephony.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "inquiries"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["customer"], name="inquiry_unanswered", condition=Q(answered_at=None)
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer}: {self.message.body[:40]}"
+
+    @property
+    def is_answered(self):
+        return self.answered_at is not None

@@ -1,0 +1,519 @@
+"""Use cases of the orders app: quote, place, move through the stages, cancel, delay, and
+answer customers. Every status change goes through `advance_order` / `cancel_order`."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
+from django.template import Context
+from django.template.loader import get_template
+from django.utils import timezone
+
+from telephony.models import Message, about_fields
+from telephony.services import MAX_BODY, send_sms
+
+from . import parser
+from .hours import describe_opening, parse_hours, parse_time_zone
+from .models import (
+    ACTIVE,
+    CUSTOMER_MAY_CANCEL,
+    FINISHED,
+    IN_PROGRESS,
+    Actor,
+    Customer,
+    Fulfilment,
+    Inquiry,
+    MenuItem,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Quote,
+    Status,
+)
+
+logger = logging.getLogger(__name__)
+
+# The happy path of each kind of order; cancelling is the only way off it.
+PATHS = {
+    Fulfilment.PICKUP: [
+        Status.RECEIVED, Status.PREPARING, Status.BAKING, Status.QUALITY_CHECK,
+        Status.READY_FOR_PICKUP, Status.PICKED_UP,
+    ],
+    Fulfilment.DELIVERY: [
+        Status.RECEIVED, Status.PREPARING, Status.BAKING, Status.QUALITY_CHECK,
+        Status.OUT_FOR_DELIVERY, Status.DELIVERED,
+    ],
+}  # fmt: skip
+
+
+class OrderError(Exception):
+    """Something a customer or staff member asked for that cannot be done; the message says
+    why, in words fit to show them."""
+
+
+class InvalidTransition(OrderError):
+    """A status change the state machine refuses (or another change got there first)."""
+
+
+# --- the shop's clock ------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _hours(value):
+    return parse_hours(value)
+
+
+@lru_cache(maxsize=8)
+def _zone(name):
+    return parse_time_zone(name)
+
+
+def shop_zone():
+    return _zone(settings.SHOP_TIME_ZONE)
+
+
+def local(value):
+    return timezone.localtime(value, shop_zone())
+
+
+def is_open(now=None):
+    return _hours(settings.SHOP_HOURS).is_open(local(now or timezone.now()))
+
+
+def next_opening_words(now=None):
+    """'tomorrow at 11:00 AM' and the like, in the shop's time zone."""
+    here = local(now or timezone.now())
+    opening = _hours(settings.SHOP_HOURS).next_opening(here)
+    return describe_opening(opening, here) if opening else "soon"
+
+
+def clock(value, now=None):
+    """A time as a customer reads it: '7:45 PM', or 'Sat 11:00 AM' when not today."""
+    if value is None:
+        return "soon"
+    here, there = local(now or timezone.now()), local(value)
+    text = there.strftime("%I:%M %p").lstrip("0")
+    return text if here.date() == there.date() else f"{there:%a} {text}"
+
+
+def money(amount):
+    amount = Decimal(amount)
+    return f"${amount:.0f}" if amount == amount.to_integral() else f"${amount:.2f}"
+
+
+# --- texts -----------------------------------------------------------------------------------
+
+
+def render_sms(name, **context):
+    """The text of templates/orders/sms/<name>.txt, one line per non-empty template line."""
+    template = get_template(f"orders/sms/{name}.txt").template
+    base = {"shop_name": settings.SHOP_NAME, "shop_phone": shop_phone()}
+    text = template.render(Context({**base, **context}, autoescape=False))
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)[:MAX_BODY]
+
+
+def shop_phone():
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(settings.SHOP_PHONE, settings.SHOP_COUNTRY)
+    except phonenumbers.NumberParseException:
+        return settings.SHOP_PHONE
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def line_text(quantity, name, size, unit_price=None):
+    size = f" {size}" if size else ""
+    price = f" {money(Decimal(unit_price) * quantity)}" if unit_price is not None else ""
+    return f"{quantity}x {name}{size}{price}"
+
+
+# --- customers and the menu ----------------------------------------------------------------
+
+
+def customer_for(phone):
+    customer, _ = Customer.objects.get_or_create(phone=phone)
+    return customer
+
+
+def menu():
+    """The available menu items with their prices (two queries)."""
+    return list(MenuItem.objects.filter(available=True).prefetch_related("prices"))
+
+
+def menu_entries(items):
+    return [
+        parser.MenuEntry(
+            code=item.code,
+            name=item.name,
+            has_sizes=any(p.size for p in item.prices.all()),
+            aliases=item.alias_list,
+        )
+        for item in items
+    ]
+
+
+def _price_of(item, size):
+    """(size, price) for `item` in `size`; medium (or the middle price) when none was given."""
+    prices = {p.size: p.price for p in item.prices.all()}
+    if not prices:
+        return None, None
+    if size in prices:
+        return size, prices[size]
+    if "" in prices:
+        return "", prices[""]
+    if "M" in prices:
+        return "M", prices["M"]
+    chosen = sorted(prices)[len(prices) // 2]
+    return chosen, prices[chosen]
+
+
+# --- quotes and placing ------------------------------------------------------------------
+
+
+def quote_order(customer, lines, items, address="", now=None):
+    """Price `lines` (parser.Line) against `items` and keep the result as the customer's
+    pending quote, replacing any earlier one."""
+    now = now or timezone.now()
+    by_code = {item.code.upper(): item for item in items}
+    priced = []
+    for line in lines:
+        item = by_code.get(line.code)
+        size, price = _price_of(item, line.size) if item else (None, None)
+        if price is None:
+            continue
+        priced.append(
+            {
+                "item_id": item.pk, "code": item.code, "name": item.name, "size": size,
+                "quantity": line.quantity, "unit_price": str(price),
+            }
+        )  # fmt: skip
+    if not priced:
+        raise OrderError("Nothing in that order is on the menu right now.")
+    total = sum(Decimal(p["unit_price"]) * p["quantity"] for p in priced)
+    Quote.objects.filter(customer=customer, state=Quote.State.PENDING).update(
+        state=Quote.State.REPLACED
+    )
+    return Quote.objects.create(
+        customer=customer,
+        lines=priced,
+        total=total,
+        fulfilment=Fulfilment.DELIVERY if address else Fulfilment.PICKUP,
+        address=address,
+        expires_at=now + timedelta(minutes=settings.ORDER_QUOTE_MINUTES),
+    )
+
+
+def quote_reorder(customer, items, now=None):
+    """A quote repeating the customer's last order at today's prices: (quote or None, names of
+    what is no longer on the menu). None, [] when there is no earlier order."""
+    last = (
+        Order.objects.filter(customer=customer)
+        .exclude(status=Status.CANCELLED)
+        .prefetch_related("items")
+        .first()
+    )
+    if last is None:
+        return None, []
+    available = {item.pk: item for item in items}
+    lines, missing = [], []
+    for old in last.items.all():
+        item = available.get(old.menu_item_id)
+        if item is None:
+            missing.append(old.name)
+        else:
+            lines.append(parser.Line(item.code.upper(), old.quantity, old.size))
+    if not lines:
+        return None, missing
+    address = last.address if last.fulfilment == Fulfilment.DELIVERY else ""
+    return quote_order(customer, lines, items, address=address, now=now), missing
+
+
+def latest_quote(customer):
+    return Quote.objects.filter(customer=customer).select_related("order").order_by("-id").first()
+
+
+def place_order(quote, now=None):
+    """Turn a pending, unexpired quote into an order. Locks the quote, so a double YES
+    places one order."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        quote = Quote.objects.select_for_update().select_related("customer").get(pk=quote.pk)
+        if quote.state == Quote.State.PLACED and quote.order_id:
+            raise OrderError(f"Order #{quote.order.number} is already in.")
+        if quote.state != Quote.State.PENDING:
+            raise OrderError("That quote was replaced by a newer one.")
+        if quote.expires_at <= now:
+            raise OrderError("That quote has expired.")
+        minutes = (
+            settings.ORDER_DELIVERY_MINUTES
+            if quote.fulfilment == Fulfilment.DELIVERY
+            else settings.ORDER_PICKUP_MINUTES
+        )
+        order = Order.objects.create(
+            customer=quote.customer,
+            fulfilment=quote.fulfilment,
+            address=quote.address,
+            total=quote.total,
+            promised_at=now + timedelta(minutes=minutes),
+        )
+        OrderItem.objects.bulk_create(
+            OrderItem(
+                order=order, menu_item_id=line["item_id"], name=line["name"], size=line["size"],
+                quantity=line["quantity"], unit_price=Decimal(line["unit_price"]),
+            )
+            for line in quote.lines
+        )  # fmt: skip
+        OrderEvent.objects.create(
+            order=order, kind=OrderEvent.Kind.PLACED, to_status=order.status, actor=Actor.CUSTOMER
+        )
+        quote.state, quote.order = Quote.State.PLACED, order
+        quote.save(update_fields=["state", "order"])
+        if quote.address and quote.customer.address != quote.address:
+            Customer.objects.filter(pk=quote.customer_id).update(address=quote.address)
+    return order
+
+
+# --- the state machine's one door --------------------------------------------------------
+
+
+@dataclass
+class Moved:
+    """The result of a status change: the order as it is now, its event, and the text queued
+    for the customer (None when this stage does not text; status `failed` when the number may
+    not be texted, e.g. opted out)."""
+
+    order: Order
+    event: OrderEvent
+    text: Message | None
+
+    @property
+    def texted(self):
+        return self.text is not None and self.text.status != Message.Status.FAILED
+
+    def describe(self):
+        """For staff: 'Order #1042 is now Baking; the customer was texted.'"""
+        stage = self.order.get_status_display()
+        if self.texted:
+            texted = "the customer was texted"
+        elif self.text is not None:
+            texted = f"the customer was not texted ({self.text.error_message})"
+        else:
+            texted = "no text for this stage (ORDER_SMS_STAGES)"
+        return f"Order #{self.order.number} is now {stage}; {texted}."
+
+
+def _actor(by):
+    if by in (None, Actor.SYSTEM):
+        return Actor.SYSTEM, None
+    if by == Actor.CUSTOMER:
+        return Actor.CUSTOMER, None
+    return Actor.STAFF, by
+
+
+def _lock(order):
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=order.pk if isinstance(order, Order) else order)
+    )
+
+
+def allowed_moves(order):
+    """The statuses `order` may move to now (staff's view)."""
+    return [t.target for t in order.get_available_status_transitions()]
+
+
+def next_status(order):
+    """The next stage on the order's happy path, or None when it is finished."""
+    path = PATHS[order.fulfilment]
+    if order.status not in path or order.status == path[-1]:
+        return None
+    return path[path.index(order.status) + 1]
+
+
+def _refuse(order, to_status):
+    label = Status(to_status).label if to_status in Status.values else str(to_status)
+    current = order.get_status_display()
+    if order.status == to_status:
+        return InvalidTransition(f"Order #{order.number} is already {current}.")
+    if order.status in FINISHED:
+        return InvalidTransition(
+            f"Order #{order.number} is already {current}; it cannot move to {label}."
+        )
+    choices = ", ".join(Status(s).label for s in allowed_moves(order)) or "nothing"
+    return InvalidTransition(
+        f"Order #{order.number} cannot go from {current} to {label}; it can go to {choices}."
+    )
+
+
+def advance_order(order, to_status, by=None, reason="", notify=True):
+    """Move `order` to `to_status`: the one door for status changes.
+
+    Locks the row, refuses a move the state machine does not allow (InvalidTransition,
+    including "already <stage>" when another change got there first), writes an OrderEvent
+    and queues the customer's text in the same transaction (sent after commit).
+    `by`: a staff user, Actor.CUSTOMER, or None for the system.
+    """
+    if to_status == Status.CANCELLED:
+        return cancel_order(order, by=by, reason=reason, notify=notify)
+    with transaction.atomic():
+        locked = _lock(order)
+        transitions = {t.target: t for t in locked.get_available_status_transitions()}
+        chosen = transitions.get(to_status)
+        if chosen is None:
+            raise _refuse(locked, to_status)
+        return _apply(locked, chosen.name, to_status, by, reason, notify)
+
+
+def cancel_order(order, by=None, reason="", notify=True):
+    """Cancel `order`. Customers may cancel while it is received or being prepared; staff
+    (and the system) from any unfinished stage, with a reason."""
+    actor, _ = _actor(by)
+    reason = (reason or "").strip()
+    if actor == Actor.STAFF and not reason:
+        raise OrderError("Say why the order is cancelled (the reason is kept with the order).")
+    with transaction.atomic():
+        locked = _lock(order)
+        if locked.status in FINISHED:
+            raise _refuse(locked, Status.CANCELLED)
+        if actor == Actor.CUSTOMER and locked.status not in CUSTOMER_MAY_CANCEL:
+            raise InvalidTransition(
+                f"Order #{locked.number} is already {locked.stage_words}, so it can no longer "
+                "be cancelled by text."
+            )
+        return _apply(locked, "cancel", Status.CANCELLED, by, reason, notify)
+
+
+def _apply(order, method, to_status, by, reason, notify):
+    actor, user = _actor(by)
+    from_status = order.status
+    getattr(order, method)()
+    order.save(update_fields=["status", "updated_at"])
+    event = OrderEvent(
+        order=order,
+        kind=OrderEvent.Kind.CANCELLED if to_status == Status.CANCELLED else OrderEvent.Kind.STATUS,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        user=user,
+        reason=(reason or "")[:300],
+    )
+    text = None
+    if notify and to_status in settings.ORDER_SMS_STAGES:
+        text = notify_customer(order, f"stage_{to_status}", reason=reason)
+        event.notified = text.status != Message.Status.FAILED
+    event.save()
+    return Moved(order, event, text)
+
+
+def notify_customer(order, template, **context):
+    body = render_sms(
+        template, order=order, number=order.number, promised=clock(order.promised_at), **context
+    )
+    return send_sms(str(order.customer.phone), body, about=order)
+
+
+# --- running late --------------------------------------------------------------------------
+
+
+def delay_order(order, minutes, reason, by=None, now=None):
+    """Push the promised time back by `minutes` and text the customer the new time and the
+    reason (the customer reads it)."""
+    now = now or timezone.now()
+    minutes = int(minutes)
+    if not 1 <= minutes <= 240:
+        raise OrderError("A delay is between 1 and 240 minutes.")
+    actor, user = _actor(by)
+    with transaction.atomic():
+        locked = _lock(order)
+        if locked.status in FINISHED:
+            raise OrderError(f"Order #{locked.number} is already {locked.get_status_display()}.")
+        locked.promised_at = max(locked.promised_at or now, now) + timedelta(minutes=minutes)
+        locked.save(update_fields=["promised_at", "updated_at"])
+        text = notify_customer(locked, "delayed", reason=(reason or "").strip())
+        event = OrderEvent.objects.create(
+            order=locked, kind=OrderEvent.Kind.DELAYED, actor=actor, user=user,
+            reason=f"+{minutes} min: {reason}"[:300], notified=text.status != Message.Status.FAILED,
+        )  # fmt: skip
+    return Moved(locked, event, text)
+
+
+def late_orders(now=None):
+    now = now or timezone.now()
+    return Order.objects.filter(status__in=IN_PROGRESS, promised_at__lt=now)
+
+
+def check_late_orders(now=None):
+    """Text each order that passed its promised time one new estimate
+    (ORDER_LATE_EXTRA_MINUTES later). Returns how many were texted."""
+    now = now or timezone.now()
+    count = 0
+    for pk in list(late_orders(now).values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            order = _lock(pk)
+            if order.status not in IN_PROGRESS or not order.promised_at or order.promised_at >= now:
+                continue  # moved on, or already given a new time, while we looked
+            order.promised_at = now + timedelta(minutes=settings.ORDER_LATE_EXTRA_MINUTES)
+            order.late_notices += 1
+            order.save(update_fields=["promised_at", "late_notices", "updated_at"])
+            text = notify_customer(order, "late")
+            OrderEvent.objects.create(
+                order=order, kind=OrderEvent.Kind.DELAYED, actor=Actor.SYSTEM,
+                reason=f"Passed its promised time; new estimate {clock(order.promised_at, now)}",
+                notified=text.status != Message.Status.FAILED,
+            )  # fmt: skip
+            count += 1
+    return count
+
+
+# --- messages for staff ------------------------------------------------------------------
+
+
+def record_inquiry(message, customer):
+    """Keep a free-text message for staff. Returns (inquiry, acknowledge): acknowledge only
+    when none of the customer's earlier messages is still waiting for an answer."""
+    waiting = Inquiry.objects.filter(customer=customer, answered_at__isnull=True).exists()
+    inquiry = Inquiry.objects.create(message=message, customer=customer)
+    return inquiry, not waiting
+
+
+def answer_inquiry(inquiry, by, reply_text=None):
+    """Mark `inquiry` (and the customer's earlier unanswered messages) answered by staff user
+    `by`, texting `reply_text` to the customer when given. Returns the inquiry."""
+    now = timezone.now()
+    with transaction.atomic():
+        inquiry = (
+            Inquiry.objects.select_for_update(of=("self",))
+            .select_related("customer", "message")
+            .get(pk=inquiry.pk)
+        )
+        reply = None
+        if reply_text and reply_text.strip():
+            reply = send_sms(str(inquiry.customer.phone), reply_text.strip(), about=inquiry)
+        Inquiry.objects.filter(
+            customer=inquiry.customer, answered_at__isnull=True, pk__lte=inquiry.pk
+        ).update(answered_at=now, answered_by=by)
+        if reply is not None:
+            Inquiry.objects.filter(pk=inquiry.pk).update(reply=reply)
+        inquiry.refresh_from_db()
+    return inquiry
+
+
+def link_message(message, obj):
+    """Mark an inbound message (and so its replies) as being about `obj`."""
+    for name, value in about_fields(obj).items():
+        setattr(message, name, value)
+    Message.objects.filter(pk=message.pk).update(**about_fields(obj))
+
+
+def active_orders(customer_or_phone):
+    queryset = Order.objects.filter(status__in=ACTIVE)
+    if isinstance(customer_or_phone, Customer):
+        return queryset.filter(customer=customer_or_phone)
+    return queryset.filter(customer__phone=customer_or_phone)
