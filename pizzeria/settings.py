@@ -103,6 +103,15 @@ TASKS = {
         "OPTIONS": {},
     }
 }
+# Scaling out (README): TASK_BACKEND=django_tasks_redis.RedisTaskBackend queues tasks in
+# Redis at TASK_BROKER_URL, for workers on other machines (`manage.py run_redis_tasks`).
+if TASKS["default"]["BACKEND"].startswith("django_tasks_redis."):
+    INSTALLED_APPS.append("django_tasks_redis")
+    TASKS["default"]["OPTIONS"] = {
+        "REDIS_URL": env("TASK_BROKER_URL", default="redis://127.0.0.1:6379/0"),
+        # The message row is the record of a send; a task's result is only for the admin.
+        "REDIS_RESULT_TTL": env.int("TASK_RESULT_TTL", default=86400),
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
