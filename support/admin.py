@@ -215,14 +215,13 @@ class VoiceNoticeAdmin(admin.ModelAdmin):
 
 
 def _order_phone(order):
-    customer = getattr(order, "customer", None)
-    return getattr(customer, "phone", None) or getattr(order, "phone", None)
+    return str(order.customer.phone) if order.customer_id else None
 
 
 @admin.action(description="Call the customer with the order's status")
 def call_customer_with_order_status(modeladmin, request, queryset):
     placed = 0
-    for order in queryset[:20]:
+    for order in queryset.select_related("customer")[:20]:
         phone = _order_phone(order)
         number = getattr(order, "number", None)
         if phone and services.call_customer_with_order_status(phone, number, about=order):

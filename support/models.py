@@ -55,7 +55,13 @@ class SupportCall(models.Model):
     call_sid = models.CharField("caller's CallSid", max_length=64, unique=True, null=True)
     conference_name = models.CharField(max_length=80, blank=True)
     conference_sid = models.CharField(max_length=64, blank=True)
-    # orders has no models yet: the order is kept by its customer-facing number.
+    customer = models.ForeignKey(
+        "orders.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The order's customer-facing number as the caller heard it ("1042").
     order_number = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_MENU)
     agent = models.ForeignKey(

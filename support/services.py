@@ -210,6 +210,8 @@ def answer_call(params):
                 "caller_number": (number or raw_from or "anonymous")[:32],
                 "conference_name": conference_name_for(call_sid),
                 "order_number": orders[0].number[:20] if orders else "",
+                "order_id": orders[0].id if orders else None,
+                "customer_id": orders[0].customer_id if orders else None,
             },
         )
         if created:
@@ -591,6 +593,8 @@ def start_callback(voicemail, agent):
             direction=SupportCall.Direction.CALLBACK,
             caller_number=customer,
             order_number=voicemail.call.order_number,
+            order_id=voicemail.call.order_id,
+            customer_id=voicemail.call.customer_id,
             status=Status.RINGING_AGENT,
             waiting_since=timezone.now(),
             callback_for=voicemail,

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from support import services
 from support.models import AgentOffer, SupportCall, Voicemail, VoiceNotice
-from tests.factories import AgentFactory, SupportCallFactory, VoicemailFactory
+from tests.factories import AgentFactory, OrderFactory, SupportCallFactory, VoicemailFactory
 from tests.test_support_line import Line, spoken, twiml_schema  # noqa: F401
 
 CUSTOMER = "+14155550177"
@@ -195,3 +195,26 @@ def test_voicemail_waiting_list_is_oldest_first(db):
     second = VoicemailFactory()
     assert list(Voicemail.objects.filter(done_at__isnull=True)) == [first, second]
     assert list(services.voicemails_waiting()) == [first, second]
+
+
+def test_order_admin_can_call_the_customer_with_the_orders_status(
+    admin_client, outbox, django_capture_on_commit_callbacks
+):
+    order = OrderFactory(customer__phone=CUSTOMER, status="baking")
+    finished = OrderFactory(status="picked_up")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:orders_order_changelist"),
+            {
+                "action": "call_customer_with_order_status",
+                "_selected_action": [order.pk, finished.pk],
+            },
+            follow=True,
+        )
+
+    assert b"Calling 1 customer(s)" in response.content
+    [placed] = [r for r in outbox if r.kind == "call"]
+    notice = VoiceNotice.objects.get()
+    assert (placed.to, notice.about) == (CUSTOMER, order)
+    assert f"Order {order.number} is in the oven." in notice.message

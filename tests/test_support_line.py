@@ -9,10 +9,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from orders import lookup
 from support import services
 from support.models import AgentOffer, SupportCall, Voicemail
-from tests.factories import AgentFactory
+from tests.factories import AgentFactory, OrderFactory
 
 XSD = (
     settings.BASE_DIR.parent
@@ -138,22 +137,23 @@ def test_a_repeated_incoming_call_webhook_logs_one_call(line):
     assert SupportCall.objects.count() == 1
 
 
-def test_caller_with_an_active_order_hears_it_first_and_its_status_on_1(line, monkeypatch):
-    # orders has no models yet: the lookup contract is played by a stub.
+def test_caller_with_an_active_order_hears_it_first_and_its_status_on_1(line, settings):
+    settings.TIME_ZONE = "UTC"
     promised = timezone.now().replace(hour=19, minute=45, second=0, microsecond=0)
-    active = lookup.ActiveOrder(7, "1042", "in the oven", promised, None)
-    monkeypatch.setattr(
-        lookup, "active_orders_for_number", lambda number: [active] if number == CALLER else []
-    )
+    order = OrderFactory(customer__phone=CALLER, status="baking", promised_at=promised)
+    OrderFactory(customer__phone="+14155550999")  # someone else's
 
     greeting = line.call_in()
     status = line.press("1")
 
-    assert "Calling about order 1042?" in spoken(greeting.xml)
-    assert "Order 1042 is in the oven." in spoken(status.xml)
+    assert f"Calling about order {order.number}?" in spoken(greeting.xml)
+    assert f"Order {order.number} is in the oven." in spoken(status.xml)
     assert "7:45 PM" in spoken(status.xml)
     assert "advisor, press 2" in spoken(status.xml.find("Gather"))
-    assert the_call().order_number == "1042"
+    call = the_call()
+    assert (call.order, call.customer, call.order_number) == (
+        order, order.customer, str(order.number),
+    )  # fmt: skip
 
 
 def test_order_status_for_a_caller_without_orders_says_so(line):
@@ -246,9 +246,8 @@ def test_asking_for_an_advisor_holds_the_caller_in_their_conference_and_rings_an
     assert call.status == Status.RINGING_AGENT
 
 
-def test_first_agent_answers_hears_the_whisper_and_joins_the_conference(line, monkeypatch):
-    active = lookup.ActiveOrder(7, "1042", "in the oven", None, None)
-    monkeypatch.setattr(lookup, "active_orders_for_number", lambda number: [active])
+def test_first_agent_answers_hears_the_whisper_and_joins_the_conference(line):
+    order = OrderFactory(customer__phone=CALLER)
     first = AgentFactory(priority=1)
     AgentFactory(priority=2)
     line.ask_for_advisor()
@@ -257,7 +256,8 @@ def test_first_agent_answers_hears_the_whisper_and_joins_the_conference(line, mo
 
     response = line.agent_answers(offer)
 
-    assert "Customer on the line about order 1042, press star to leave" in spoken(response.xml)
+    whisper = f"Customer on the line about order {order.number}, press star to leave"
+    assert whisper in spoken(response.xml)
     dial = response.xml.find("Dial")
     assert dial.get("hangupOnStar") == "true"
     conference = dial.find("Conference")
