@@ -218,3 +218,14 @@ def test_order_admin_can_call_the_customer_with_the_orders_status(
     notice = VoiceNotice.objects.get()
     assert (placed.to, notice.about) == (CUSTOMER, order)
     assert f"Order {order.number} is in the oven." in notice.message
+
+
+def test_the_voice_notice_task_places_the_call(db, outbox, django_capture_on_commit_callbacks):
+    from support.tasks import place_voice_notice
+
+    with django_capture_on_commit_callbacks(execute=True):
+        place_voice_notice.enqueue(CUSTOMER, "Your order is ready.")
+
+    notice = VoiceNotice.objects.get()
+    assert (notice.to_number, notice.message) == (CUSTOMER, "Your order is ready.")
+    assert [r.to for r in outbox if r.kind == "call"] == [CUSTOMER]
