@@ -147,10 +147,10 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         from telephony.numbers import to_e164
 
         term = search_term.strip()
-        if term.startswith("#") or (term.isdigit() and len(term) <= 7):
+        if term.startswith("#") or (term.isascii() and term.isdigit() and len(term) <= 7):
             return queryset & Order.objects.by_number(term), False
         number = to_e164(term)
-        if number and len("".join(c for c in term if c.isdigit())) >= 7:
+        if number and sum(c in "0123456789" for c in term) >= 7:
             return queryset.filter(customer__phone=number), False
         return super().get_search_results(request, queryset, search_term)
 

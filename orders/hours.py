@@ -18,7 +18,7 @@ _DAY_ALIASES = {
     "thur": "thu", "thurs": "thu", "friday": "fri", "saturday": "sat", "sunday": "sun",
 }  # fmt: skip
 _ALWAYS = {"24/7", "always", "24x7"}
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
+_TIME = re.compile(r"^([0-9]{1,2})(?::([0-9]{2}))?$")
 
 
 class HoursError(ValueError):

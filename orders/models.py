@@ -152,7 +152,7 @@ class OrderQuerySet(models.QuerySet):
 
     def by_number(self, number):
         """The order a customer calls `#1042` (or `1042`), or an empty queryset."""
-        digits = "".join(ch for ch in str(number) if ch.isdigit())[:12]
+        digits = "".join(ch for ch in str(number) if ch in "0123456789")[:12]
         if not digits or int(digits) <= ORDER_NUMBER_OFFSET:
             return self.none()
         return self.filter(pk=int(digits) - ORDER_NUMBER_OFFSET)

@@ -170,9 +170,9 @@ _SPLIT = re.compile(r"\s*(?:,|;|\+|&|\n|\band\b|\bn\b)\s*", re.IGNORECASE)
 
 
 def _quantity(token):
-    if token.isdigit() and len(token) <= 3:
+    if re.fullmatch(r"[0-9]{1,3}", token):
         return int(token)
-    if re.fullmatch(r"x\d{1,3}|\d{1,3}x", token):
+    if re.fullmatch(r"x[0-9]{1,3}|[0-9]{1,3}x", token):
         return int(token.strip("x"))
     return NUMBER_WORDS.get(token)
 
@@ -186,7 +186,7 @@ def _split_items(text):
         seen_name = False
         for word in words:
             is_number = _quantity(word) is not None and word not in ("a", "an")
-            if is_number and seen_name and not re.fullmatch(r"x\d{1,3}", word):
+            if is_number and seen_name and not re.fullmatch(r"x[0-9]{1,3}", word):
                 chunks.append(current)
                 current, seen_name = [], False
             current.append(word)

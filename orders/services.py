@@ -326,7 +326,8 @@ def _lock(order):
 
 def allowed_moves(order):
     """The statuses `order` may move to now (staff's view)."""
-    return [t.target for t in order.get_available_status_transitions()]
+    targets = {t.target for t in order.get_available_status_transitions()}
+    return [status for status in Status.values if status in targets]
 
 
 def next_status(order):

@@ -99,6 +99,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Order
+        skip_postgeneration_save = True
 
     customer = factory.SubFactory(CustomerFactory)
     fulfilment = Fulfilment.PICKUP
