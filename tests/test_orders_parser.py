@@ -1,7 +1,8 @@
 """Reading what customers text: keywords and order lines, as a table; and no text breaks it."""
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from orders.parser import Line, MenuEntry, parse
 
@@ -52,7 +53,8 @@ KEYWORDS = [
     ("STATUS", "status"), ("status??", "status"), ("STAUTS", "status"), ("statsu", "status"),
     ("order status", "status"), ("where is my order", "status"),
     ("HELP", "help"), ("help me", "help"), ("hlep", "help"),
-    ("CANCEL ORDER", "cancel"), ("cancel my order", "cancel"), ("Cancel the order please", "cancel"),
+    ("CANCEL ORDER", "cancel"), ("cancel my order", "cancel"),
+    ("Cancel the order please", "cancel"),
     ("cancle order", "suggest"), ("cancel my pizza", "suggest"), ("yse", "suggest"),
     ("ORDER", "reorder"), ("order!", "reorder"), ("\U0001f355", "reorder"), ("oder", "reorder"),
     ("reorder", "reorder"),

@@ -231,8 +231,10 @@ def test_inquiries_are_listed_and_answered_in_the_admin(
     admin_client, outbox, django_capture_on_commit_callbacks
 ):
     customer = CustomerFactory()
-    message = Message.objects.create(direction="in", from_number=str(customer.phone),
-                                     to_number="+15005550006", body="gluten free?", status="received")  # fmt: skip
+    message = Message.objects.create(
+        direction="in", from_number=str(customer.phone), to_number="+15005550006",
+        body="gluten free?", status="received",
+    )  # fmt: skip
     inquiry, _ = services.record_inquiry(message, customer)
     listing = admin_client.get(reverse("admin:orders_inquiry_changelist")).content.decode()
     assert "gluten free?" in listing

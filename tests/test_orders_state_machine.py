@@ -145,10 +145,13 @@ def test_a_rolled_back_change_texts_nobody(
     db, outbox, all_stages_text, django_capture_on_commit_callbacks
 ):
     order = OrderFactory()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            advance_order(order, S.PREPARING)
-            raise RuntimeError("something after the move failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        advance_order(order, S.PREPARING)
+        raise RuntimeError("something after the move failed")
     assert callbacks == []
     assert outbox == []
     assert Order.objects.get(pk=order.pk).status == S.RECEIVED
