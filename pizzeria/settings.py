@@ -212,15 +212,6 @@ SUPPORT_HOLD_MUSIC_URL = env(
     default="http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3",
 )
 
-if TESTING:
-    # Tests never reach a provider and run tasks inline; signatures use a known token.
-    TELEPHONY_BACKEND = env("TEST_TELEPHONY_BACKEND", default="locmem")
-    TASKS["default"]["BACKEND"] = env(
-        "TEST_TASK_BACKEND", default="django.tasks.backends.immediate.ImmediateBackend"
-    )
-    TWILIO_ACCOUNT_SID = "AC" + "a" * 32
-    TWILIO_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-    PUBLIC_BASE_URL = "https://pizza.example.com"
 # --- Orders -----------------------------------------------------------------
 # Opening hours and the shop's time zone; a malformed value stops start-up
 # (checked in orders.apps). Days mon..sun, ranges and lists, 24h times; "24/7".
@@ -244,6 +235,15 @@ ORDER_SMS_STAGES = env.list(
     default=["baking", "ready_for_pickup", "out_for_delivery", "delivered", "cancelled"],
 )
 
+if TESTING:
+    # Tests never reach a provider and run tasks inline; signatures use a known token.
+    TELEPHONY_BACKEND = env("TEST_TELEPHONY_BACKEND", default="locmem")
+    TASKS["default"]["BACKEND"] = env(
+        "TEST_TASK_BACKEND", default="django.tasks.backends.immediate.ImmediateBackend"
+    )
+    TWILIO_ACCOUNT_SID = "AC" + "a" * 32
+    TWILIO_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+    PUBLIC_BASE_URL = "https://pizza.example.com"
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # A file, not memory, so tests that race threads meet real SQLite locking.
