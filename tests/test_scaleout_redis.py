@@ -1,4 +1,4 @@
-"""Texts queued in Redis (django-tasks-redis, chosen by TASK_BACKEND) are sent once by its workers."""
+"""Texts queued in Redis (TASK_BACKEND=django-tasks-redis) are sent once by its workers."""
 
 import pytest
 from django.db import transaction
