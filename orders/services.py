@@ -243,7 +243,11 @@ def place_order(quote, now=None):
     places one order."""
     now = now or timezone.now()
     with transaction.atomic():
-        quote = Quote.objects.select_for_update().select_related("customer").get(pk=quote.pk)
+        quote = (
+            Quote.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=quote.pk)
+        )
         if quote.state == Quote.State.PLACED and quote.order_id:
             raise OrderError(f"Order #{quote.order.number} is already in.")
         if quote.state != Quote.State.PENDING:
