@@ -48,6 +48,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Inbound only: when the conversation handled it (None: waiting for the worker).
+    handled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -59,6 +61,11 @@ class Message(models.Model):
                 fields=["status", "next_attempt_at"],
                 name="msg_pending",
                 condition=Q(status__in=["queued", "sending"]),
+            ),
+            models.Index(
+                fields=["created_at"],
+                name="msg_unhandled",
+                condition=Q(direction="in", handled_at__isnull=True),
             ),
         ]
 

@@ -2,7 +2,7 @@
 
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -76,7 +76,7 @@ def reason_not_to_text(number):
 # --- sending -------------------------------------------------------------------
 
 
-def send_sms(to, body, media_urls=(), about=None):
+def send_sms(to, body, media_urls=(), about=None, *, in_reply_to=None, from_=None):
     """Queue an SMS (or MMS, with media) to `to`. Returns the Message row.
 
     The row is written as `queued` in the caller's transaction; the send task is
@@ -88,8 +88,9 @@ def send_sms(to, body, media_urls=(), about=None):
     body = (body or "")[:MAX_BODY]
     message = Message(
         direction=Message.Direction.OUTBOUND,
-        from_number=settings.TWILIO_PHONE_NUMBER,
+        from_number=from_ or settings.TWILIO_PHONE_NUMBER,
         to_number=number or str(to)[:32],
+        in_reply_to=in_reply_to,
         body=body,
         media_urls=list(media_urls),
         status=Status.QUEUED,
@@ -210,8 +211,8 @@ def _record_failure(message, exc, *, retry):
 
 
 def requeue_due_messages(now=None):
-    """Put back in the queue what no task will send: retries that are due and rows a
-    dead worker left in `sending`. Returns how many were re-queued.
+    """Put back in the queue what no task will do: retries that are due, rows a dead
+    worker left in `sending`, and inbound texts nobody handled. Returns how many.
 
     A message is re-queued once it has been due (or stuck) for SMS_STUCK_AFTER_SECONDS,
     which is the at-least-once window: a worker that died after Twilio accepted a
@@ -237,6 +238,14 @@ def requeue_due_messages(now=None):
     ids = sorted(set(stuck_ids) | set(due_ids))
     for message_id in ids:
         enqueue_delivery(message_id)
+    unhandled = list(
+        Message.objects.filter(
+            direction=Message.Direction.INBOUND, handled_at__isnull=True, created_at__lte=limit
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for message_id in unhandled:
+        enqueue_handling(message_id)
+    ids += unhandled
     return len(ids)
 
 
@@ -287,9 +296,7 @@ def record_status(sid, status, error_code=None):
 @dataclass
 class InboundResult:
     message: Message | None
-    replies: list = field(default_factory=list)
     duplicate: bool = False
-    note: str = ""
 
 
 def _keyword(body):
@@ -297,11 +304,13 @@ def _keyword(body):
 
 
 def receive_sms(params):
-    """Log an inbound SMS, apply opt-out rules, and ask the handlers for a reply.
+    """Log an inbound SMS and queue its handling; the webhook answers at once.
 
-    Idempotent on MessageSid: a repeated or racing delivery of the same SID gets
-    the replies stored the first time and changes nothing. Everything happens in
-    one transaction, so a failure leaves nothing half-done and Twilio retries.
+    Verify, record, acknowledge: the only write here is the message row, unique on
+    MessageSid, so a repeated or racing delivery of the same SID makes one row and
+    one conversation turn. The conversation runs in the worker (`handle_inbound`)
+    and its replies go out as queued outbound messages, with delivery tracking and
+    retries like any other text. This keeps the webhook cheap under load.
     """
     sid = (params.get("MessageSid") or params.get("SmsSid") or "").strip()[:64]
     if not sid:
@@ -317,41 +326,59 @@ def receive_sms(params):
         if url := params.get(f"MediaUrl{i}"):
             media.append(url[:500])
     body = (params.get("Body") or "")[: MAX_BODY * 4]
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                message = Message.objects.create(
-                    direction=Message.Direction.INBOUND,
-                    sid=sid,
-                    from_number=(sender or raw_from)[:32],
-                    to_number=(params.get("To") or "")[:32],
-                    body=body,
-                    media_urls=media,
-                    status=Status.RECEIVED,
-                    num_segments=min(count_segments(body) or 1, 255),
-                )
-        except IntegrityError:
-            original = Message.objects.filter(sid=sid).first()
-            replies = list(
-                Message.objects.filter(in_reply_to=original)
-                .order_by("id")
-                .values_list("body", flat=True)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                direction=Message.Direction.INBOUND,
+                sid=sid,
+                from_number=(sender or raw_from)[:32],
+                to_number=(params.get("To") or "")[:32],
+                body=body,
+                media_urls=media,
+                status=Status.RECEIVED,
+                num_segments=min(count_segments(body) or 1, 255),
             )
-            return InboundResult(original, replies, duplicate=True)
-        return _converse(message, sender)
+            transaction.on_commit(lambda: enqueue_handling(message.pk))
+    except IntegrityError:
+        return InboundResult(Message.objects.filter(sid=sid).first(), duplicate=True)
+    return InboundResult(message)
+
+
+def enqueue_handling(message_id):
+    from .tasks import handle_inbound_message
+
+    handle_inbound_message.enqueue(message_id)
+
+
+def handle_inbound(message_id):
+    """Run one inbound text through opt-out rules and the conversation, once.
+
+    The message is claimed (handled_at set) in the same transaction as everything
+    the handlers change, and the replies are queued there too: if anything fails,
+    all of it rolls back and the sweep tries again later. Returns the reply rows.
+    """
+    with transaction.atomic():
+        claimed = Message.objects.filter(
+            pk=message_id, direction=Message.Direction.INBOUND, handled_at__isnull=True
+        ).update(handled_at=timezone.now())
+        if not claimed:
+            return []
+        message = Message.objects.get(pk=message_id)
+        return _converse(message, to_e164(message.from_number))
 
 
 def _converse(message, sender):
     if not sender:
-        return InboundResult(message, note="sender is not a phone number; no reply")
+        logger.info("Inbound message %s is not from a phone number; no reply", message.pk)
+        return []
     word = _keyword(message.body)
     if word in OPT_OUT_WORDS and len(message.body.split()) == 1:
-        opt_out(sender, keyword=word)
-        return InboundResult(message, note="opt-out keyword: Twilio confirms it itself")
+        opt_out(sender, keyword=word)  # Twilio confirms it to the customer itself
+        return []
     if word in OPT_IN_WORDS or (word == "YES" and is_opted_out(sender)):
         opt_in(sender)
         if word != "YES":
-            return InboundResult(message, note="opt-in keyword: Twilio confirms it itself")
+            return []  # Twilio confirms it to the customer itself
     try:
         with transaction.atomic():
             replies = handlers.dispatch(message)
@@ -361,27 +388,21 @@ def _converse(message, sender):
         # A bug in a handler must not lose the message or leave the customer unanswered.
         logger.exception("SMS handler failed on message %s", message.pk)
         replies = [SORRY]
-    suppressed = _reason_not_to_reply(sender)
+    replies = [r for r in replies if r]
+    suppressed = replies and _reason_not_to_reply(sender)
     if suppressed:
         logger.info("Not replying to %s: %s", sender, suppressed)
-        return InboundResult(message, note=suppressed)
-    replies = [r[:MAX_BODY] for r in replies if r]
-    Message.objects.bulk_create(
-        Message(
-            direction=Message.Direction.OUTBOUND,
-            from_number=message.to_number or settings.TWILIO_PHONE_NUMBER,
-            to_number=sender,
-            body=reply,
-            status=Status.SENT,
-            num_segments=count_segments(reply) or 1,
+        return []
+    return [
+        send_sms(
+            sender,
+            reply,
+            about=message.about if message.content_type_id else None,
             in_reply_to=message,
-            content_type_id=message.content_type_id,
-            object_id=message.object_id,
-            sent_at=timezone.now(),
+            from_=message.to_number or None,
         )
         for reply in replies
-    )
-    return InboundResult(message, replies)
+    ]
 
 
 def _reason_not_to_reply(sender):

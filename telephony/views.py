@@ -9,6 +9,7 @@ from . import services
 from .webhooks import MessagingResponse, twilio_webhook, twiml_response
 
 logger = logging.getLogger(__name__)
+EMPTY = str(MessagingResponse())
 
 
 def _retry_later(exc):
@@ -22,15 +23,13 @@ def _retry_later(exc):
 @twilio_webhook
 def inbound_sms(request):
     try:
-        result = services.receive_sms(request.POST)
+        services.receive_sms(request.POST)
     except ValueError as exc:
         return HttpResponse(f"Bad request: {exc}", status=400, content_type="text/plain")
     except DatabaseError as exc:
         return _retry_later(exc)
-    response = MessagingResponse()
-    for reply in result.replies:
-        response.message(reply)
-    return twiml_response(response)
+    # Replies are queued by the worker as outbound messages (see services.receive_sms).
+    return twiml_response(EMPTY)
 
 
 @twilio_webhook

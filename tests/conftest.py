@@ -62,15 +62,31 @@ def twilio(client):
     return TwilioClient(client)
 
 
+def replies_to(sid):
+    """What the shop texted back to the inbound message `sid` and handed to the provider."""
+    from telephony.models import Message
+
+    return list(
+        Message.objects.filter(in_reply_to__sid=sid, sid__isnull=False)
+        .order_by("id")
+        .values_list("body", flat=True)
+    )
+
+
 @pytest.fixture
-def sms(twilio):
-    """Text the shop: `sms("+14155550199", "MENU")` -> the webhook's response."""
+def sms(twilio, django_capture_on_commit_callbacks):
+    """Text the shop: `sms("+14155550199", "MENU")` -> the webhook's response, with
+    `.replies`: the texts the customer got back. After-commit work runs (tasks run
+    inline in tests), so the conversation and the sending happen as in production."""
     from telephony.simulator import sms_params
 
     def send(sender, body, sid=None, **params):
         data = sms_params(sender, body, sid=sid)
         data.update(params)
-        return twilio.post("/twilio/sms/", data)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = twilio.post("/twilio/sms/", data)
+        response.replies = replies_to(data["MessageSid"])
+        return response
 
     return send
 

@@ -1,7 +1,6 @@
 """The customer's SMS conversation, through signed requests to /twilio/sms/."""
 
 import io
-import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from decimal import Decimal
 from unittest import mock
@@ -35,7 +34,7 @@ def text(sms):
     def send(body, sender=ALICE, sid=None):
         response = sms(sender, body, sid=sid)
         assert response.status_code == 200, response.content
-        return [m.text or "" for m in ET.fromstring(response.content).iter("Message")]
+        return response.replies
 
     return send
 
@@ -229,7 +228,7 @@ def test_cancel_order_cancels_the_latest_order_while_it_can(menu, text, outbox):
     assert order.status == Status.CANCELLED
     event = order.events.latest("id")
     assert (event.actor, event.to_status) == ("customer", "cancelled")
-    assert outbox == []  # the reply says it; no second text
+    assert sum("cancelled" in r.body for r in outbox) == 1  # the reply says it; no second text
 
 
 def test_cancel_order_explains_why_not_once_in_the_oven(menu, text):
@@ -337,7 +336,8 @@ def test_the_inbound_webhook_runs_a_fixed_number_of_queries(menu, text):
     OrderFactory.create_batch(8, customer=busy)
     OrderFactory.create_batch(20)
     assert _queries_per_text(text, BOB) == quiet
-    assert max(quiet) <= 25
+    # A whole turn: the webhook, the conversation in the worker, and sending the reply.
+    assert max(quiet) <= 40
 
 
 def test_the_reply_is_logged_as_about_the_order(menu, text):

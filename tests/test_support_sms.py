@@ -16,7 +16,7 @@ def agent(db):
 def test_an_agent_texting_on_goes_on_shift(sms, agent):
     response = sms(agent.phone, "on")
 
-    assert b"you are on shift" in response.content
+    assert "you are on shift" in " ".join(response.replies)
     agent.refresh_from_db()
     assert agent.on_shift
 
@@ -32,7 +32,7 @@ def test_an_agent_texting_off_is_no_longer_rung(
         twilio.post(reverse("support:voice"), {"CallSid": "CA" + "1" * 32, "From": "+14155550123"})
         twilio.post(reverse("support:menu"), {"CallSid": "CA" + "1" * 32, "Digits": "2"})
 
-    assert b"you are off shift" in reply.content
+    assert "you are off shift" in " ".join(reply.replies)
     agent.refresh_from_db()
     assert not agent.on_shift
     assert [r.to for r in outbox if r.kind == "call"] == [other.phone]

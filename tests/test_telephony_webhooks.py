@@ -22,16 +22,21 @@ def echo_conversation(settings):
     settings.TELEPHONY_SMS_HANDLERS = ["tests.test_telephony_webhooks.echo"]
 
 
-def test_a_validly_signed_text_is_logged_and_answered_with_twiml(sms, db):
+def test_a_validly_signed_text_is_acknowledged_logged_and_answered(sms, db, outbox):
     response = sms(CUSTOMER, "hello", sid="SM" + "1" * 32)
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/xml; charset=utf-8"
-    assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?><Response><Message>')
-    assert b"<Message>You said: hello</Message>" in response.content
+    assert response.content == b'<?xml version="1.0" encoding="UTF-8"?><Response />'
     inbound = Message.objects.get(sid="SM" + "1" * 32)
     assert (inbound.direction, inbound.from_number, inbound.body) == ("in", CUSTOMER, "hello")
-    assert inbound.replies.count() == 1
+    assert inbound.handled_at is not None
+    assert response.replies == ["You said: hello"]
+    assert [(r.to, r.body, r.from_) for r in outbox] == [
+        (CUSTOMER, "You said: hello", "+15005550006")
+    ]
+    reply = inbound.replies.get()
+    assert (reply.direction, reply.to_number, reply.sid) == ("out", CUSTOMER, outbox[0].sid)
 
 
 def test_a_text_without_a_signature_is_refused_and_not_stored(twilio, db):
@@ -73,6 +78,16 @@ def test_a_signature_for_another_url_is_refused(twilio, db):
     assert response.status_code == 403
 
 
+def test_the_webhook_itself_writes_one_row_in_a_fixed_few_queries(
+    twilio, db, django_assert_num_queries
+):
+    from telephony.simulator import sms_params
+
+    # BEGIN, INSERT, COMMIT: the conversation runs in the worker, after commit.
+    with django_assert_num_queries(3):
+        twilio.post("/twilio/sms/", sms_params(CUSTOMER, "ORDER 2 large pepperoni"))
+
+
 def test_get_is_not_allowed_on_a_webhook(client, db):
     assert client.get("/twilio/sms/").status_code == 405
 
@@ -108,15 +123,27 @@ def test_debug_does_not_switch_signature_checks_off(twilio, db, settings):
     assert response.status_code == 403
 
 
-def test_a_replayed_text_gets_the_same_reply_and_changes_nothing(sms, db):
+def test_a_replayed_text_gets_the_same_answer_and_changes_nothing(sms, db, outbox):
     sid = "SM" + "3" * 32
     first = sms(CUSTOMER, "hello", sid=sid)
     second = sms(CUSTOMER, "hello", sid=sid)
 
     assert first.status_code == second.status_code == 200
     assert first.content == second.content
+    assert first.replies == second.replies == ["You said: hello"]
+    assert len(outbox) == 1
     assert Message.objects.filter(direction="in").count() == 1
     assert Message.objects.filter(direction="out").count() == 1
+
+
+def test_handling_one_text_twice_answers_once(sms, db, outbox):
+    from telephony.services import handle_inbound
+
+    response = sms(CUSTOMER, "hello")
+    inbound = Message.objects.get(direction="in")
+    assert handle_inbound(inbound.pk) == []
+    assert response.replies == ["You said: hello"]
+    assert len(outbox) == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -139,7 +166,9 @@ def test_two_deliveries_racing_each_other_make_one_row(settings):
     assert sorted(r.status_code for r in responses) == [200, 200]
     assert responses[0].content == responses[1].content
     assert Message.objects.filter(direction="in").count() == 1
-    assert Message.objects.filter(direction="out").count() == 1
+    assert list(Message.objects.filter(direction="out").values_list("body", flat=True)) == [
+        "You said: hi"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -161,13 +190,33 @@ def test_opt_out_words_record_an_opt_out_and_get_empty_twiml(sms, db, word):
     response = sms(CUSTOMER, word)
 
     assert response.status_code == 200
-    assert b"<Message>" not in response.content
+    assert response.replies == []
     assert OptOut.objects.filter(phone_number=CUSTOMER).exists()
 
 
 def test_cancel_inside_a_sentence_is_not_an_opt_out(sms, db):
-    sms(CUSTOMER, "cancel my order please")
+    assert sms(CUSTOMER, "cancel my order please").replies == ["You said: cancel my order please"]
     assert not OptOut.objects.exists()
+
+
+def test_an_unhandled_text_is_picked_up_by_the_sweep(
+    twilio, db, settings, outbox, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from telephony.services import requeue_due_messages
+    from telephony.simulator import sms_params
+
+    twilio.post("/twilio/sms/", sms_params(CUSTOMER, "lost"))  # its task never ran
+    assert outbox == []
+    past = timezone.now() - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS + 1)
+    Message.objects.filter(direction="in").update(created_at=past)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert requeue_due_messages() == 1
+    assert [r.body for r in outbox] == ["You said: lost"]
 
 
 @pytest.mark.parametrize("word", ["START", "unstop", "YES"])
@@ -180,13 +229,14 @@ def test_opt_in_words_lift_an_opt_out(sms, db, word):
 def test_an_opted_out_number_is_not_replied_to(sms, db):
     OptOut.objects.create(phone_number=CUSTOMER, keyword="STOP")
     response = sms(CUSTOMER, "hello?")
-    assert b"<Message>" not in response.content
+    assert response.replies == []
+    assert not Message.objects.filter(direction="out").exists()
     assert Message.objects.filter(direction="in", body="hello?").exists()
 
 
 def test_replies_stop_after_the_hourly_limit(sms, db, settings):
     settings.SMS_REPLIES_PER_HOUR = 3
-    replies = [b"<Message>" in sms(CUSTOMER, f"hello {i}").content for i in range(5)]
+    replies = [bool(sms(CUSTOMER, f"hello {i}").replies) for i in range(5)]
     assert replies == [True, True, True, False, False]
     assert Message.objects.filter(direction="in").count() == 5
 
@@ -194,7 +244,7 @@ def test_replies_stop_after_the_hourly_limit(sms, db, settings):
 def test_texts_from_a_country_we_do_not_serve_are_kept_but_not_answered(sms, db, settings):
     settings.SMS_ALLOWED_COUNTRIES = ["US"]
     response = sms("+882345678901", "hi")  # an international premium-rate range
-    assert b"<Message>" not in response.content
+    assert response.replies == []
     assert Message.objects.filter(direction="in").count() == 1
 
 

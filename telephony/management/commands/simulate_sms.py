@@ -1,11 +1,14 @@
 """Text the shop from the command line, through the real signed webhook, with no Twilio."""
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django.utils import timezone
 
 from telephony.models import Message
 from telephony.numbers import to_e164
+from telephony.services import handle_inbound
 from telephony.simulator import signed_post, sms_params
 
 
@@ -27,8 +30,15 @@ class Command(BaseCommand):
         response = signed_post(reverse("telephony:sms"), params)
         if response.status_code != 200:
             raise CommandError(f"The webhook answered {response.status_code}: {response.content!r}")
-        inbound = Message.objects.filter(sid=params["MessageSid"]).first()
-        replies = inbound.replies.order_by("id") if inbound else []
+        inbound = Message.objects.get(sid=params["MessageSid"])
+        # Handle it here rather than wait for a worker; if one already took it, wait for it.
+        handle_inbound(inbound.pk)
+        deadline = time.monotonic() + 10
+        while not Message.objects.filter(pk=inbound.pk, handled_at__isnull=False).exists():
+            if time.monotonic() > deadline:
+                raise CommandError("A worker took the message but did not finish within 10 s.")
+            time.sleep(0.1)
+        replies = inbound.replies.order_by("id")
         self.stdout.write(f"You ({number}): {text}")
         for reply in replies:
             self.stdout.write(self.style.SUCCESS("Shop: ") + reply.body)
