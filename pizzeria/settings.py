@@ -235,6 +235,12 @@ ORDER_SMS_STAGES = env.list(
     default=["baking", "ready_for_pickup", "out_for_delivery", "delivered", "cancelled"],
 )
 
+# --- Staff board and simulator ---------------------------------------------
+# The phone simulator at /dev/phone/ drives the real webhooks with signed requests. It is on
+# with DEBUG (except with the twilio backend, where it would call and text real phones) or
+# when this is true; otherwise /dev/phone/ is a 404.
+PHONE_SIMULATOR_ENABLED = env.bool("PHONE_SIMULATOR_ENABLED", default=False)
+
 if TESTING:
     # Tests never reach a provider and run tasks inline; signatures use a known token.
     TELEPHONY_BACKEND = env("TEST_TELEPHONY_BACKEND", default="locmem")

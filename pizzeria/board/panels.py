@@ -1,0 +1,180 @@
+"""What the staff board shows: orders by stage, messages waiting, the support line.
+
+Each function runs a fixed number of queries, however many orders or messages there are."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.utils import timezone
+
+from orders import services as orders
+from orders.models import ACTIVE, IN_PROGRESS, Customer, Inquiry, Order, OrderEvent, Status
+from support import services as support
+from support.models import Agent
+from telephony.models import Message
+from telephony.services import reason_not_to_text
+
+# The board's columns: (key, heading, statuses shown there).
+COLUMNS = [
+    ("received", "Received", [Status.RECEIVED]),
+    ("preparing", "Preparing", [Status.PREPARING]),
+    ("baking", "Baking", [Status.BAKING]),
+    ("quality_check", "Quality check", [Status.QUALITY_CHECK]),
+    ("ready", "Ready / out for delivery", [Status.READY_FOR_PICKUP, Status.OUT_FOR_DELIVERY]),
+]
+BOARD_LIMIT = 300  # more active orders than this is not an evening a board can show
+DUE_SOON = timedelta(minutes=5)
+THREAD_LENGTH = 200
+
+# The words on each card's button, from the state machine ("Into the oven", "Picked up"...).
+MOVE_LABELS = {
+    t.target: t.custom.get("label", t.target)
+    for t in Order(fulfilment="pickup").get_all_status_transitions()
+}
+
+
+def ago(value, now):
+    """A short age for a card read from across the kitchen: "now", "4 min", "1 h 05"."""
+    if value is None:
+        return ""
+    minutes = max(0, int((now - value).total_seconds() // 60))
+    if minutes < 1:
+        return "now"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d}"
+
+
+@dataclass
+class Card:
+    order: Order
+    stage_since: object
+    next_status: str | None
+    now: object
+
+    @property
+    def next_label(self):
+        return MOVE_LABELS.get(self.next_status, "")
+
+    @property
+    def age(self):
+        return ago(self.order.created_at, self.now)
+
+    @property
+    def stage_age(self):
+        return ago(self.stage_since, self.now)
+
+    @property
+    def items(self):
+        return self.order.items.all()
+
+    @property
+    def lateness(self):
+        """ "late" past the promised time, "soon" within five minutes of it, else ""."""
+        promised = self.order.promised_at
+        if not promised or self.order.status not in IN_PROGRESS:
+            return ""
+        if promised < self.now:
+            return "late"
+        return "soon" if promised - self.now <= DUE_SOON else ""
+
+
+@dataclass
+class Column:
+    key: str
+    heading: str
+    cards: list
+
+
+def _stage_since():
+    """When the order entered its current stage: its latest placed/status event."""
+    return Subquery(
+        OrderEvent.objects.filter(order=OuterRef("pk"))
+        .exclude(to_status="")
+        .order_by("-id")
+        .values("created_at")[:1]
+    )
+
+
+def order_columns(now=None):
+    now = now or timezone.now()
+    shown = [status for _, _, statuses in COLUMNS for status in statuses]
+    found = (
+        Order.objects.filter(status__in=shown)
+        .select_related("customer")
+        .prefetch_related("items")
+        .annotate(stage_since=_stage_since())
+        .order_by("created_at", "id")[:BOARD_LIMIT]
+    )
+    columns = [Column(key, heading, []) for key, heading, _ in COLUMNS]
+    where = {
+        status: columns[i] for i, (_, _, statuses) in enumerate(COLUMNS) for status in statuses
+    }
+    for order in found:
+        card = Card(order, order.stage_since or order.created_at, orders.next_status(order), now)
+        where[order.status].cards.append(card)
+    return columns
+
+
+def _active_orders_prefetch(lookup):
+    return Prefetch(
+        lookup,
+        queryset=Order.objects.filter(status__in=ACTIVE).order_by("-id"),
+        to_attr="active_orders",
+    )
+
+
+def inbox(limit=50):
+    """Customers' messages waiting for an answer, oldest first, each customer's active
+    orders in `inquiry.customer.active_orders`."""
+    return list(
+        Inquiry.objects.filter(answered_at__isnull=True)
+        .select_related("customer", "message")
+        .prefetch_related(_active_orders_prefetch("customer__orders"))
+        .order_by("created_at", "id")[:limit]
+    )
+
+
+@dataclass
+class SupportPanel:
+    on_shift: list
+    off_shift: list
+    callers: list
+    voicemails: list
+
+
+def support_panel():
+    return SupportPanel(
+        on_shift=list(support.agents_on_shift()),
+        off_shift=list(Agent.objects.filter(is_active=True, on_shift=False)),
+        callers=list(support.callers_waiting()[:50]),
+        voicemails=list(support.voicemails_waiting()[:50]),
+    )
+
+
+@dataclass
+class Thread:
+    customer: Customer
+    orders: list
+    messages: list
+    waiting: list
+    cannot_text: str | None
+
+
+def customer_thread(customer_id):
+    """Everything in and out for a customer's number, oldest first, with their orders."""
+    customer = Customer.objects.get(pk=customer_id)
+    phone = str(customer.phone)
+    recent = (
+        Message.objects.filter(Q(from_number=phone) | Q(to_number=phone))
+        .select_related("content_type")
+        .order_by("-created_at", "-id")[:THREAD_LENGTH]
+    )
+    return Thread(
+        customer=customer,
+        orders=list(customer.orders.prefetch_related("items").order_by("-id")[:20]),
+        messages=list(reversed(recent)),
+        waiting=list(customer.inquiries.filter(answered_at__isnull=True).order_by("id")),
+        cannot_text=reason_not_to_text(phone),
+    )

@@ -1,0 +1,21 @@
+"""The staff board, under /staff/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "board"
+
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("panels/<slug:name>/", views.panel, name="panel"),
+    path("orders/<int:order_id>/move/", views.move_order, name="move"),
+    path("orders/<int:order_id>/cancel/", views.cancel_order, name="cancel"),
+    path("inbox/<int:inquiry_id>/reply/", views.reply, name="reply"),
+    path("inbox/<int:inquiry_id>/done/", views.mark_done, name="inquiry-done"),
+    path("agents/<int:agent_id>/shift/", views.set_shift, name="shift"),
+    path("voicemails/<int:voicemail_id>/done/", views.voicemail_done, name="voicemail-done"),
+    path("customers/<int:customer_id>/", views.customer, name="customer"),
+    path("customers/<int:customer_id>/text/", views.text, name="text"),
+    path("find/", views.find, name="find"),
+]

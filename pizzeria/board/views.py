@@ -1,0 +1,223 @@
+"""The staff board at /staff/: orders by stage, messages waiting, the support line.
+
+Every action is a POST through the same services the admin uses; with htmx (HX-Request) the
+answer is the refreshed panel with a notice, without it a redirect back to the board."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from orders import services as orders
+from orders.models import Customer, Inquiry, Order
+from support import services as support
+from support.models import Agent, Voicemail
+
+from . import panels
+from .forms import CancelForm, MoveForm, TextForm
+from .services import find_customer, text_customer
+
+PANELS = {
+    "orders": "board/_orders.html",
+    "inbox": "board/_inbox.html",
+    "support": "board/_support.html",
+}
+
+
+def staff_required(view):
+    """Staff only: others go to the admin's login (an htmx poll is told to go there too)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if user.is_active and user.is_staff:
+            return view(request, *args, **kwargs)
+        login = reverse("admin:login")
+        if request.headers.get("HX-Request"):
+            return HttpResponse(status=204, headers={"HX-Redirect": f"{login}?next=/staff/"})
+        return redirect_to_login(request.get_full_path(), login)
+
+    return wrapped
+
+
+def _context(name, now=None):
+    now = now or timezone.now()
+    if name == "orders":
+        return {"columns": panels.order_columns(now), "now": now}
+    if name == "inbox":
+        return {"inquiries": panels.inbox(), "now": now}
+    if name == "support":
+        return {"support": panels.support_panel(), "now": now}
+    raise Http404(name)
+
+
+@require_GET
+@staff_required
+def board(request):
+    now = timezone.now()
+    context = {"now": now}
+    for name in PANELS:
+        context.update(_context(name, now))
+    return render(request, "board/board.html", context)
+
+
+@require_GET
+@staff_required
+def panel(request, name):
+    if name not in PANELS:
+        raise Http404(name)
+    return render(request, PANELS[name], _context(name))
+
+
+def _done(request, name, text, level=messages.SUCCESS):
+    """After an action: the refreshed panel with `text` (htmx), or back to the board."""
+    if request.headers.get("HX-Request"):
+        flash = {"text": text, "level": messages.DEFAULT_TAGS[level]}
+        return render(request, PANELS[name], {**_context(name), "flash": flash})
+    messages.add_message(request, level, text)
+    return redirect("board:board")
+
+
+def _form_error(form):
+    return " ".join(error for errors in form.errors.values() for error in errors)
+
+
+@require_POST
+@staff_required
+def move_order(request, order_id):
+    form = MoveForm(request.POST)
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return _done(request, "orders", "That order no longer exists.", messages.ERROR)
+    if not form.is_valid():
+        return _done(request, "orders", _form_error(form), messages.ERROR)
+    try:
+        moved = orders.advance_order(order, form.cleaned_data["to"], by=request.user)
+    except orders.OrderError as exc:
+        return _done(request, "orders", str(exc), messages.ERROR)
+    return _done(request, "orders", moved.describe())
+
+
+@require_POST
+@staff_required
+def cancel_order(request, order_id):
+    form = CancelForm(request.POST)
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return _done(request, "orders", "That order no longer exists.", messages.ERROR)
+    if not form.is_valid():
+        return _done(
+            request, "orders", "Say why the order is cancelled: the customer reads it.",
+            messages.ERROR,
+        )  # fmt: skip
+    try:
+        moved = orders.cancel_order(order, by=request.user, reason=form.cleaned_data["reason"])
+    except orders.OrderError as exc:
+        return _done(request, "orders", str(exc), messages.ERROR)
+    return _done(request, "orders", moved.describe())
+
+
+def _inquiry_or_none(inquiry_id):
+    return Inquiry.objects.select_related("customer").filter(pk=inquiry_id).first()
+
+
+@require_POST
+@staff_required
+def reply(request, inquiry_id):
+    inquiry = _inquiry_or_none(inquiry_id)
+    if inquiry is None:
+        return _done(request, "inbox", "That message no longer exists.", messages.ERROR)
+    form = TextForm(request.POST)
+    if not form.is_valid():
+        return _done(request, "inbox", "Write a reply first (or mark it done).", messages.ERROR)
+    try:
+        sent = text_customer(inquiry.customer, form.cleaned_data["text"], by=request.user)
+    except orders.OrderError as exc:
+        return _done(request, "inbox", str(exc), messages.ERROR)
+    return _done(request, "inbox", f"Reply to {inquiry.customer.phone} {_sent_words(sent)}.")
+
+
+def _sent_words(message):
+    if message is None or message.status == message.Status.FAILED:
+        reason = message.error_message if message else "nothing to send"
+        return f"not sent ({reason})"
+    return "queued to send"
+
+
+@require_POST
+@staff_required
+def mark_done(request, inquiry_id):
+    inquiry = _inquiry_or_none(inquiry_id)
+    if inquiry is None:
+        return _done(request, "inbox", "That message no longer exists.", messages.ERROR)
+    orders.answer_inquiry(inquiry, by=request.user)
+    return _done(request, "inbox", f"Messages from {inquiry.customer.phone} marked done.")
+
+
+@require_POST
+@staff_required
+def set_shift(request, agent_id):
+    agent = Agent.objects.filter(pk=agent_id, is_active=True).first()
+    if agent is None:
+        return _done(request, "support", "That agent no longer exists.", messages.ERROR)
+    on = request.POST.get("on") == "1"
+    changed = support.set_on_shift(agent, on)
+    state = "on shift" if on else "off shift"
+    text = f"{agent} is now {state}." if changed else f"{agent} was already {state}."
+    return _done(request, "support", text)
+
+
+@require_POST
+@staff_required
+def voicemail_done(request, voicemail_id):
+    voicemail = Voicemail.objects.select_related("call").filter(pk=voicemail_id).first()
+    if voicemail is None:
+        return _done(request, "support", "That voicemail no longer exists.", messages.ERROR)
+    if support.mark_voicemails_done([voicemail], request.user):
+        text = f"Voicemail from {voicemail.call.caller_number} marked done."
+    else:
+        text = f"Voicemail from {voicemail.call.caller_number} was already done."
+    return _done(request, "support", text)
+
+
+@require_GET
+@staff_required
+def customer(request, customer_id):
+    try:
+        thread = panels.customer_thread(customer_id)
+    except Customer.DoesNotExist:
+        raise Http404("no such customer") from None
+    return render(request, "board/customer.html", {"thread": thread, "form": TextForm()})
+
+
+@require_POST
+@staff_required
+def text(request, customer_id):
+    found = get_object_or_404(Customer, pk=customer_id)
+    form = TextForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write the text first.")
+    else:
+        try:
+            sent = text_customer(found, form.cleaned_data["text"], by=request.user)
+        except orders.OrderError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Text to {found.phone} {_sent_words(sent)}.")
+    return redirect("board:customer", found.pk)
+
+
+@require_GET
+@staff_required
+def find(request):
+    query = request.GET.get("q", "")
+    found = find_customer(query)
+    if found is None:
+        messages.error(request, f"No customer found for “{query[:40]}”.")
+        return redirect("board:board")
+    return redirect("board:customer", found.pk)

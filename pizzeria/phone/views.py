@@ -1,0 +1,141 @@
+"""The phone simulator at /dev/phone/: text and call the shop from a browser, through the real
+webhooks with signed requests. Only with DEBUG (never with the twilio backend) or
+PHONE_SIMULATOR_ENABLED; otherwise every page here is a 404."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from telephony.backends import SHORT_NAMES, backend_path
+from telephony.models import Message
+from telephony.numbers import to_e164
+from telephony.simulator import signed_post, sms_params
+
+from . import calls
+
+DEFAULT_NUMBER = "+14155550123"
+CHAT_LENGTH = 80
+KEYS = "123456789*0#"
+QUICK_TEXTS = ["MENU", "ORDER 1 large pepperoni", "YES", "STATUS", "HELP"]
+
+
+def simulator_enabled():
+    if settings.PHONE_SIMULATOR_ENABLED:
+        return True
+    return settings.DEBUG and backend_path() != SHORT_NAMES["twilio"]
+
+
+def simulator_only(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not simulator_enabled():
+            raise Http404("The phone simulator is off (DEBUG or PHONE_SIMULATOR_ENABLED).")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _number(request):
+    return request.session.get("phone_number") or DEFAULT_NUMBER
+
+
+def _chat(number):
+    recent = Message.objects.filter(Q(from_number=number) | Q(to_number=number)).order_by(
+        "-created_at", "-id"
+    )[:CHAT_LENGTH]
+    return list(reversed(recent))
+
+
+def _context(request, **extra):
+    number = _number(request)
+    return {
+        "number": number,
+        "shop_number": settings.TWILIO_PHONE_NUMBER,
+        "chat": _chat(number),
+        "call": request.session.get("phone_call"),
+        "keys": KEYS,
+        "quick_texts": QUICK_TEXTS,
+        **extra,
+    }
+
+
+def _answer(request, template, tab="messages", **extra):
+    """The refreshed part of the phone (htmx), or the whole page without JavaScript."""
+    if request.headers.get("HX-Request"):
+        return render(request, template, _context(request, partial=True, **extra))
+    return redirect(reverse("phone:phone") + f"?tab={tab}")
+
+
+@require_GET
+@simulator_only
+def phone(request):
+    return render(request, "phone/phone.html", _context(request))
+
+
+@require_POST
+@simulator_only
+def choose_number(request):
+    number = to_e164(request.POST.get("number", ""))
+    if number is None:
+        return render(
+            request, "phone/phone.html",
+            _context(request, number_error="That is not a phone number this shop can read."),
+            status=400,
+        )  # fmt: skip
+    if number != _number(request):
+        request.session["phone_number"] = number
+        request.session.pop("phone_call", None)
+    return redirect("phone:phone")
+
+
+@require_GET
+@simulator_only
+def chat(request):
+    return render(request, "phone/_chat.html", _context(request))
+
+
+@require_POST
+@simulator_only
+def send_text(request):
+    body = request.POST.get("body", "").strip()[:1600]
+    error = ""
+    if body:
+        response = signed_post(reverse("telephony:sms"), sms_params(_number(request), body))
+        if response.status_code != 200:
+            error = f"The shop's SMS webhook answered {response.status_code}."
+    return _answer(request, "phone/_chat.html", chat_error=error)
+
+
+@require_POST
+@simulator_only
+def call(request):
+    action = request.POST.get("action") or ("key" if "key" in request.POST else "")
+    state = request.session.get("phone_call")
+    if action == "start":
+        state = calls.start(_number(request))
+    elif state is None:
+        return _answer(request, "phone/_call.html", tab="call")
+    elif action == "key":
+        keys = "".join(k for k in request.POST.get("key", "") if k in KEYS)[:10]
+        if keys:
+            calls.press(state, keys)
+    elif action == "wait":
+        calls.stay_on_line(state)
+    elif action == "answer":
+        calls.agent_answers(state)
+    elif action == "decline":
+        calls.agent_does_not_answer(state)
+    elif action == "voicemail":
+        calls.leave_voicemail(state)
+    elif action == "hangup":
+        calls.hang_up(state)
+    elif action == "clear":
+        request.session.pop("phone_call", None)
+        return _answer(request, "phone/_call.html", tab="call")
+    request.session["phone_call"] = state
+    return _answer(request, "phone/_call.html", tab="call")
