@@ -241,6 +241,11 @@ ORDER_SMS_STAGES = env.list(
 # when this is true; otherwise /dev/phone/ is a 404.
 PHONE_SIMULATOR_ENABLED = env.bool("PHONE_SIMULATOR_ENABLED", default=False)
 
+# --- Promotions -------------------------------------------------------------
+# Serve uploaded campaign pictures (MEDIA_ROOT at MEDIA_URL) from Django, so Twilio can
+# fetch MMS media under PUBLIC_BASE_URL; off when the web server serves them itself.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+
 if TESTING:
     # Tests never reach a provider and run tasks inline; signatures use a known token.
     TELEPHONY_BACKEND = env("TEST_TELEPHONY_BACKEND", default="locmem")

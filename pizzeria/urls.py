@@ -1,7 +1,9 @@
 """Root URLs."""
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,3 +13,13 @@ urlpatterns = [
     path("dev/phone/", include("pizzeria.phone.urls")),
     path("", include("orders.urls")),
 ]
+
+# --- Promotions: campaign pictures, fetched by Twilio under PUBLIC_BASE_URL + MEDIA_URL.
+# Turn SERVE_MEDIA off when the web server serves MEDIA_ROOT at MEDIA_URL itself.
+def serve_media(request, path):
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
+if settings.SERVE_MEDIA:
+    media = rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$"
+    urlpatterns.insert(0, re_path(media, serve_media))
