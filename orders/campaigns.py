@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 500
 STOP_FOOTER = "Reply STOP to opt out"
 # Already tells people how to opt out: "Reply STOP…", "Text STOP to…", "send stop".
-_SAYS_STOP = re.compile(r"\b(reply|text|send)\s+stop\b", re.IGNORECASE)
+SAYS_STOP = re.compile(r"\b(reply|text|send)\s+stop\b", re.IGNORECASE)
 
 
 class CampaignError(Exception):
@@ -44,7 +44,7 @@ class CampaignError(Exception):
 def full_text(body):
     """The text every recipient gets: `body`, ending with how to opt out (carriers require it)."""
     body = (body or "").strip()
-    if _SAYS_STOP.search(body):
+    if SAYS_STOP.search(body):
         return body
     return f"{body}\n{STOP_FOOTER}" if body else STOP_FOOTER
 
