@@ -130,8 +130,8 @@ def test_a_card_shows_the_age_of_the_order_and_of_its_stage(staff_client):
     OrderEvent.objects.create(order=order, kind="status", from_status="received",
                               to_status="received", actor="staff")  # fmt: skip
     html = staff_client.get(BOARD).content.decode()
-    assert "Order 25 min" in html
-    assert "Stage now" in html
+    assert "25 min old" in html
+    assert "&lt;1 min in stage" in html
 
 
 @pytest.mark.django_db
@@ -389,7 +389,7 @@ def test_the_support_panel_shows_agents_callers_waiting_and_voicemails(staff_cli
     html = staff_client.get(reverse("board:panel", args=["support"])).content.decode()
     assert "Maria" in html and "End shift" in html
     assert "Luca" in html and "Start shift" in html
-    assert "+14155550111" in html and "waiting 2\xa0minutes" in html
+    assert "+14155550111" in html and "on hold 2\xa0minutes</span>" in html
     assert "+14155550122" in html
 
 

@@ -35,12 +35,12 @@ MOVE_LABELS = {
 
 
 def ago(value, now):
-    """A short age for a card read from across the kitchen: "now", "4 min", "1 h 05"."""
+    """A short age for a card read from across the kitchen: "<1 min", "4 min", "1 h 05"."""
     if value is None:
         return ""
     minutes = max(0, int((now - value).total_seconds() // 60))
     if minutes < 1:
-        return "now"
+        return "<1 min"
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60:02d}"
@@ -64,6 +64,11 @@ class Card:
     @property
     def stage_age(self):
         return ago(self.stage_since, self.now)
+
+    @property
+    def due(self):
+        """The promised time in the shop's time zone, e.g. "7:45 PM"."""
+        return orders.clock(self.order.promised_at, self.now) if self.order.promised_at else ""
 
     @property
     def items(self):

@@ -36,7 +36,8 @@ def staff_required(view):
     def wrapped(request, *args, **kwargs):
         user = request.user
         if user.is_active and user.is_staff:
-            return view(request, *args, **kwargs)
+            with timezone.override(orders.shop_zone()):  # times as the shop reads them
+                return view(request, *args, **kwargs)
         login = reverse("admin:login")
         if request.headers.get("HX-Request"):
             return HttpResponse(status=204, headers={"HX-Redirect": f"{login}?next=/staff/"})

@@ -9,8 +9,10 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from orders.services import shop_zone
 from telephony.backends import SHORT_NAMES, backend_path
 from telephony.models import Message
 from telephony.numbers import to_e164
@@ -35,7 +37,8 @@ def simulator_only(view):
     def wrapped(request, *args, **kwargs):
         if not simulator_enabled():
             raise Http404("The phone simulator is off (DEBUG or PHONE_SIMULATOR_ENABLED).")
-        return view(request, *args, **kwargs)
+        with timezone.override(shop_zone()):  # the customer's phone shows local time
+            return view(request, *args, **kwargs)
 
     return wrapped
 

@@ -1,0 +1,88 @@
+"""A staff member runs the evening from the live board in a real browser."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from orders import demo
+from orders.models import Fulfilment, Inquiry, OrderEvent
+from orders.models import Status as S
+from support.models import SupportCall
+from telephony.models import Message
+from tests.factories import (
+    AgentFactory,
+    CustomerFactory,
+    OrderFactory,
+    SupportCallFactory,
+    VoicemailFactory,
+)
+
+pytestmark = pytest.mark.browser
+PASSWORD = "a-long-test-password"
+
+
+def an_evening():
+    """Orders in every column (one late), a question waiting, agents and a caller on hold."""
+    demo.seed(io.StringIO())
+    now = timezone.now()
+    ours = OrderFactory(customer=CustomerFactory(name="Ana", phone="+14155550142"))
+    for status, minutes, fulfilment in [
+        (S.RECEIVED, 12, Fulfilment.DELIVERY), (S.PREPARING, 8, Fulfilment.PICKUP),
+        (S.BAKING, -4, Fulfilment.PICKUP), (S.QUALITY_CHECK, 3, Fulfilment.DELIVERY),
+        (S.READY_FOR_PICKUP, 1, Fulfilment.PICKUP), (S.OUT_FOR_DELIVERY, 15, Fulfilment.DELIVERY),
+    ]:  # fmt: skip
+        OrderFactory(
+            status=status, fulfilment=fulfilment, promised_at=now + timedelta(minutes=minutes),
+            address="12 Main St" if fulfilment == Fulfilment.DELIVERY else "",
+        )  # fmt: skip
+    for order in ours.__class__.objects.all():
+        OrderEvent.objects.create(order=order, kind="placed", to_status=order.status, actor="staff")
+    asker = CustomerFactory(name="Sam")
+    question = Message.objects.create(
+        direction="in", from_number=str(asker.phone), to_number="+15005550006",
+        body="Do you have a gluten free base?", status="received",
+    )  # fmt: skip
+    Inquiry.objects.create(message=question, customer=asker)
+    AgentFactory(name="Maria")
+    AgentFactory(name="Luca", on_shift=False)
+    SupportCallFactory(status=SupportCall.Status.WAITING, waiting_since=now - timedelta(seconds=70))
+    VoicemailFactory()
+    return ours
+
+
+def card_in(page, stage, order):
+    return page.locator(f'.column[data-stage="{stage}"] #order-{order.pk}')
+
+
+def test_staff_log_in_move_an_order_two_stages_and_see_the_texts(
+    page, live_server, django_user_model, screenshot
+):
+    django_user_model.objects.create_user("maria", password=PASSWORD, is_staff=True)
+    order = an_evening()
+
+    page.goto(live_server.url + "/staff/")
+    assert "/admin/login/" in page.url  # the real admin login page
+    page.fill("#id_username", "maria")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(live_server.url + "/staff/")
+
+    card_in(page, "received", order).wait_for()
+    card_in(page, "received", order).get_by_role("button", name="Start preparing →").click()
+    card_in(page, "preparing", order).wait_for()
+    assert page.get_by_text(f"Order #{order.number} is now Preparing").is_visible()
+    card_in(page, "preparing", order).get_by_role("button", name="Into the oven →").click()
+    card_in(page, "baking", order).wait_for()
+    page.get_by_text(f"Order #{order.number} is now Baking; the customer was texted.").wait_for()
+    assert card_in(page, "received", order).count() == 0
+    screenshot("board")
+    screenshot("board-full", full_page=True)
+
+    card_in(page, "baking", order).get_by_role("link", name=f"#{order.number}").click()
+    bubble = page.locator(".bubble.out", has_text=f"Order #{order.number} is in the oven!")
+    bubble.wait_for()
+    screenshot("board-customer")
+    order.refresh_from_db()
+    assert order.status == S.BAKING

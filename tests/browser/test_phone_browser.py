@@ -1,0 +1,51 @@
+"""A newcomer tries the shop from the phone simulator in a real browser."""
+
+import io
+
+import pytest
+
+from orders import demo
+from orders.models import Order
+from tests.factories import AgentFactory
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def simulator(settings):
+    settings.PHONE_SIMULATOR_ENABLED = True
+    demo.seed(io.StringIO())
+
+
+def test_a_customer_orders_end_to_end_from_the_phone_simulator(
+    page, live_server, simulator, screenshot
+):
+    page.goto(live_server.url + "/dev/phone/")
+    page.locator(".quick").get_by_role("button", name="MENU").click()
+    page.locator(".bubble.theirs", has_text="Pepperoni").wait_for()
+    page.fill("#body", "ORDER 1 large pepperoni")
+    page.keyboard.press("Enter")
+    page.locator(".bubble.theirs", has_text="$16").wait_for()
+    assert page.input_value("#body") == ""  # the box is cleared after sending
+    page.locator(".quick").get_by_role("button", name="YES").click()
+    page.locator(".bubble.theirs", has_text="is in").wait_for()
+    order = Order.objects.get(customer__phone="+14155550123")
+    assert page.locator(".bubble.theirs", has_text=f"Order #{order.number} is in").count() == 1
+    sent = page.locator(".bubble.mine p").all_inner_texts()
+    assert sent == ["MENU", "ORDER 1 large pepperoni", "YES"]
+    screenshot("phone")
+
+
+def test_a_caller_reaches_the_simulated_agent(page, live_server, simulator, screenshot):
+    AgentFactory(name="Maria")
+    page.goto(live_server.url + "/dev/phone/")
+    page.click("label[for=tab-call]")
+    page.get_by_role("button", name="Call +15005550006").click()
+    page.get_by_text("To speak to an advisor, press 2").wait_for()
+    page.locator(".keypad").get_by_role("button", name="2").click()
+    page.get_by_text("The shop rings Maria").wait_for()
+    page.get_by_role("button", name="Agent answers").click()
+    page.get_by_text("Maria joins your call").wait_for()
+    screenshot("phone-call")
+    page.get_by_role("button", name="Hang up").click()
+    page.get_by_text("Call ended.").wait_for()

@@ -1,0 +1,196 @@
+"""The phone simulator at /dev/phone/: texts and calls the shop through the real, signed
+webhooks, shows the message log as bubbles and follows the TwiML a caller would hear."""
+
+import io
+import re
+
+import pytest
+from django.urls import reverse
+
+from orders import demo
+from orders.models import Order
+from orders.models import Status as S
+from support.models import SupportCall, Voicemail
+from telephony.models import Message
+from tests.factories import AgentFactory, OrderFactory
+
+PHONE = "/dev/phone/"
+HTMX = {"HX-Request": "true"}
+ME = "+14155550123"
+
+
+@pytest.fixture
+def simulator(settings):
+    settings.PHONE_SIMULATOR_ENABLED = True
+
+
+# Transactional: what the webhooks do after commit (the conversation's replies, ringing an
+# agent) happens before the simulator reads the result, as it does in production.
+
+
+@pytest.fixture
+def text(client):
+    def send(body):
+        return client.post(reverse("phone:text"), {"body": body}, headers=HTMX)
+
+    return send
+
+
+@pytest.fixture
+def phone_call(client):
+    def act(action, **data):
+        response = client.post(reverse("phone:call"), {"action": action, **data}, headers=HTMX)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    return act
+
+
+def bubbles(html):
+    """The texts on screen, as (side, text) in order."""
+    found = re.findall(r'<li class="bubble (mine|theirs)">\s*<p>(.*?)</p>', html, re.S)
+    return [(side, body) for side, body in found]
+
+
+# --- when it is there ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_simulator_is_a_404_unless_debug_or_enabled(client, settings):
+    settings.DEBUG, settings.PHONE_SIMULATOR_ENABLED = False, False
+    assert client.get(PHONE).status_code == 404
+    assert client.post(reverse("phone:text"), {"body": "MENU"}).status_code == 404
+    settings.DEBUG = True
+    assert client.get(PHONE).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_debug_alone_never_turns_it_on_with_the_twilio_backend(client, settings):
+    settings.DEBUG, settings.PHONE_SIMULATOR_ENABLED = True, False
+    settings.TELEPHONY_BACKEND = "twilio"
+    assert client.get(PHONE).status_code == 404
+    settings.PHONE_SIMULATOR_ENABLED = True
+    assert client.get(PHONE).status_code == 200
+
+
+# --- texting -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_orders_by_text_and_sees_each_reply_as_a_bubble(simulator, text):
+    demo.seed(io.StringIO())
+    text("MENU")
+    text("ORDER 1 large pepperoni")
+    html = text("YES").content.decode()
+    order = Order.objects.get(customer__phone=ME)
+    shown = bubbles(html)
+    assert [body for side, body in shown if side == "mine"] == [
+        "MENU", "ORDER 1 large pepperoni", "YES"
+    ]  # fmt: skip
+    replies = [body for side, body in shown if side == "theirs"]
+    assert len(replies) == 3
+    assert "Pepperoni" in replies[0] and "$16" in replies[1]
+    assert f"#{order.number}" in replies[2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_later_status_texts_from_the_message_log_appear_in_the_chat(simulator, client, text):
+    from orders.services import advance_order
+
+    demo.seed(io.StringIO())
+    text("ORDER 1 large pepperoni")
+    text("YES")
+    order = Order.objects.get(customer__phone=ME)
+    advance_order(order, S.PREPARING)
+    advance_order(order, S.BAKING)
+    html = client.get(reverse("phone:chat")).content.decode()
+    assert "is in the oven!" in bubbles(html)[-1][1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_texts_are_signed_webhook_requests_logged_like_any_other(simulator, text):
+    text("HELLO THERE")
+    inbound = Message.objects.get(direction="in")
+    assert (inbound.from_number, inbound.body) == (ME, "HELLO THERE")
+    assert inbound.sid.startswith("SM")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_choosing_another_number_shows_that_numbers_texts(simulator, client, text):
+    text("MENU")
+    client.post(reverse("phone:number"), {"number": "(415) 555-0177"})
+    html = client.get(PHONE).content.decode()
+    assert "+14155550177" in html and "No texts yet" in html
+    response = client.post(reverse("phone:number"), {"number": "pizza"})
+    assert response.status_code == 400 and "not a phone number" in response.content.decode()
+
+
+# --- calling -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_says_the_greeting_and_waits_for_a_key(simulator, phone_call):
+    html = phone_call("start")
+    assert "Thank you for calling" in html
+    assert "To speak to an advisor, press 2" in html
+    assert 'value="wait"' in html  # "Press nothing"
+    call = SupportCall.objects.get()
+    assert call.caller_number == ME and call.status == SupportCall.Status.IN_MENU
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pressing_1_tells_the_caller_about_their_order(simulator, phone_call):
+    order = OrderFactory(customer__phone=ME, status=S.BAKING)
+    assert f"Calling about order {order.number}?" in phone_call("start")
+    assert f"Order {order.number} is in the oven." in phone_call("key", key="1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_that_is_not_an_option_is_redirected_to_the_greeting(simulator, phone_call):
+    phone_call("start")
+    html = phone_call("key", key="7")
+    assert "not one of the options" in html
+    assert html.count("Thank you for calling") == 2  # the <Redirect> was followed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_simulated_agent_answers_and_the_caller_is_connected(
+    simulator, phone_call, outbox, client
+):
+    agent = AgentFactory(name="Maria")
+    phone_call("start")
+    html = phone_call("key", key="2")
+    assert "Please hold while we connect you" in html
+    assert "The shop rings Maria" in html
+    assert [r.to for r in outbox if r.kind == "call"] == [agent.phone]
+    assert "Agent answers" in client.get(PHONE).content.decode()
+    html = phone_call("answer")
+    assert "Maria hears: “Customer on the line, press star to leave.”" in html
+    assert "Maria joins your call" in html
+    assert SupportCall.objects.get().status == SupportCall.Status.CONNECTED
+    phone_call("hangup")
+    assert SupportCall.objects.get().status == SupportCall.Status.COMPLETED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_no_agent_answers_the_caller_leaves_a_voicemail(simulator, phone_call):
+    AgentFactory(name="Maria")
+    phone_call("start")
+    phone_call("key", key="2")
+    html = phone_call("decline")
+    assert "Maria does not answer" in html
+    assert "moves you to voicemail" in html and "leave a message after the beep" in html
+    html = phone_call("voicemail")
+    assert "We will call you back soon" in html and "Call ended" in html
+    voicemail = Voicemail.objects.get()
+    assert voicemail.call.caller_number == ME and voicemail.duration == 7
+    assert voicemail.call.status == SupportCall.Status.COMPLETED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_caller_who_hangs_up_on_hold_is_abandoned(simulator, phone_call):
+    AgentFactory()
+    phone_call("start")
+    phone_call("key", key="2")
+    phone_call("hangup")
+    assert SupportCall.objects.get().status == SupportCall.Status.ABANDONED
