@@ -414,3 +414,27 @@ def test_a_voicemail_called_back_leaves_the_panel(staff_client, staff):
     voicemail.refresh_from_db()
     assert voicemail.done_by == staff
     assert "already done" in staff_client.post(url, headers=HTMX).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_customer_page_runs_the_same_queries_for_few_or_many_texts_and_orders(staff_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customer = CustomerFactory()
+    url = reverse("board:customer", args=[customer.pk])
+
+    def add(count):
+        for index in range(count):
+            OrderFactory(customer=customer, status=S.PICKED_UP)
+            inquiry_from(customer, f"question {index}")
+
+    def count_queries():
+        with CaptureQueriesContext(connection) as queries:
+            assert staff_client.get(url).status_code == 200
+        return len(queries)
+
+    add(2)
+    few = count_queries()
+    add(20)
+    assert count_queries() == few

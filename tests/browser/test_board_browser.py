@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from orders import demo
-from orders.models import Fulfilment, Inquiry, OrderEvent
+from orders.models import Fulfilment, Inquiry, Order, OrderEvent
 from orders.models import Status as S
+from orders.services import advance_order
 from support.models import SupportCall
 from telephony.models import Message
 from tests.factories import (
@@ -37,7 +38,7 @@ def an_evening():
             status=status, fulfilment=fulfilment, promised_at=now + timedelta(minutes=minutes),
             address="12 Main St" if fulfilment == Fulfilment.DELIVERY else "",
         )  # fmt: skip
-    for order in ours.__class__.objects.all():
+    for order in Order.objects.all():
         OrderEvent.objects.create(order=order, kind="placed", to_status=order.status, actor="staff")
     asker = CustomerFactory(name="Sam")
     question = Message.objects.create(
@@ -79,6 +80,14 @@ def test_staff_log_in_move_an_order_two_stages_and_see_the_texts(
     assert card_in(page, "received", order).count() == 0
     screenshot("board")
     screenshot("board-full", full_page=True)
+
+    # Another tablet moves an order: this board shows it without a full reload (the panels
+    # poll every 5 s; the test asks for the refresh now instead of waiting for the timer).
+    other = Order.objects.get(status=S.PREPARING)
+    advance_order(other, S.BAKING)
+    page.evaluate("window.notReloaded = true; htmx.trigger(document.body, 'board:refresh')")
+    card_in(page, "baking", other).wait_for()
+    assert page.evaluate("window.notReloaded") is True
 
     card_in(page, "baking", order).get_by_role("link", name=f"#{order.number}").click()
     bubble = page.locator(".bubble.out", has_text=f"Order #{order.number} is in the oven!")
