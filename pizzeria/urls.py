@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("twilio/", include("telephony.urls")),
     path("twilio/voice/", include("support.urls")),
+    path("staff/reports/", include("pizzeria.reports.urls")),
     path("staff/", include("pizzeria.board.urls")),
     path("dev/phone/", include("pizzeria.phone.urls")),
     path("", include("orders.urls")),

@@ -1,0 +1,268 @@
+"""The owner's numbers for one day in the shop's time zone, each from one aggregate query."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce, ExtractHour
+from django.utils import timezone
+
+from orders.models import IN_PROGRESS, Order, OrderEvent, Status
+from orders.services import PATHS, _hours, shop_zone
+from support.models import CallEvent, SupportCall
+from telephony.models import Message
+
+# What Twilio's delivery error codes mean, for the ones a shop meets.
+ERROR_CODES = {
+    None: "refused before sending (opted out, country, invalid number)",
+    21211: "invalid 'To' number",
+    21408: "region not enabled",
+    21610: "recipient had replied STOP",
+    21614: "not a mobile number",
+    30003: "handset unreachable",
+    30004: "message blocked",
+    30005: "unknown or inactive number",
+    30006: "landline or unreachable carrier",
+    30007: "filtered as spam by the carrier",
+    30008: "unknown error",
+}
+STAGE_ORDER = list(dict.fromkeys(PATHS["pickup"][:-1] + PATHS["delivery"][:-1]))
+DELIVERED = [Message.Status.DELIVERED, Message.Status.READ]
+FAILED = [Message.Status.FAILED, Message.Status.UNDELIVERED, Message.Status.CANCELED]
+
+
+def today():
+    return timezone.localtime(timezone.now(), shop_zone()).date()
+
+
+def day_bounds(day):
+    """[start, end) of `day` in the shop's time zone (23 or 25 hours on DST days)."""
+    zone = shop_zone()
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start, end
+
+
+def minutes(duration):
+    return round(duration.total_seconds() / 60, 1) if duration is not None else None
+
+
+@dataclass
+class Hour:
+    hour: int
+    orders: int = 0
+    revenue: Decimal = Decimal("0")
+
+    @property
+    def label(self):
+        return f"{self.hour:02d}:00"
+
+
+@dataclass
+class Stage:
+    status: str
+    label: str
+    average_minutes: float | None
+    orders: int
+
+
+@dataclass
+class DayReport:
+    day: date
+    orders: int
+    cancelled: int
+    revenue: Decimal
+    late: int
+    hours: list[Hour]
+    stages: list[Stage]
+    sms: dict
+    failures: list[tuple]  # (code, meaning, count)
+    calls: dict
+    average_wait_seconds: float | None
+
+    @property
+    def average_order(self):
+        served = self.orders - self.cancelled
+        return (self.revenue / served).quantize(Decimal("0.01")) if served else None
+
+    @property
+    def delivery_rate(self):
+        """Delivered, out of the texts whose fate is known (delivered or failed)."""
+        known = self.sms["delivered"] + self.sms["failed"]
+        return round(100 * self.sms["delivered"] / known, 1) if known else None
+
+    @property
+    def busiest_hour(self):
+        return max(self.hours, key=lambda h: h.orders, default=None)
+
+
+def order_numbers(start, end):
+    """Late: passed its promised time (so texted a new estimate), was ready or delivered
+    after it, or is still in progress past it."""
+    finished_late = OrderEvent.objects.filter(
+        order=OuterRef("pk"),
+        to_status__in=[Status.READY_FOR_PICKUP, Status.DELIVERED],
+        created_at__gt=OuterRef("promised_at"),
+    )
+    late = (
+        Q(late_notices__gt=0)
+        | Q(finished_late=True)
+        | Q(status__in=IN_PROGRESS, promised_at__lt=timezone.now())
+    )
+    return (
+        Order.objects.filter(created_at__gte=start, created_at__lt=end)
+        .alias(finished_late=Exists(finished_late))
+        .aggregate(
+            orders=Count("pk"),
+            cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
+            revenue=Sum("total", filter=~Q(status=Status.CANCELLED), default=Decimal("0")),
+            late=Count("pk", filter=late & ~Q(status=Status.CANCELLED)),
+        )
+    )
+
+
+def orders_per_hour(day, start, end):
+    """Orders and revenue for each hour the shop was open or took an order."""
+    rows = (
+        Order.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(hour=ExtractHour("created_at", tzinfo=shop_zone()))
+        .values("hour")
+        .annotate(
+            orders=Count("pk"),
+            revenue=Sum("total", filter=~Q(status=Status.CANCELLED), default=Decimal("0")),
+        )
+        .order_by("hour")
+    )
+    by_hour = {row["hour"]: Hour(row["hour"], row["orders"], row["revenue"]) for row in rows}
+    hours = set(by_hour) | _opening_hours(day)
+    if not hours:
+        return []
+    return [by_hour.get(h, Hour(h)) for h in range(min(hours), max(hours) + 1)]
+
+
+def _opening_hours(day):
+    schedule = _hours(settings.SHOP_HOURS)
+    if schedule.always_open:
+        return set()
+    hours = set()
+    for span in schedule.spans:
+        if span.weekday == day.weekday():
+            first = span.opens.hour
+            last = min(23, (span.opens.hour * 60 + span.opens.minute + span.minutes - 1) // 60)
+            hours.update(range(first, last + 1))
+    return hours
+
+
+def stage_minutes(start, end):
+    """Average minutes orders spent in each stage they entered on the day: from the event
+    that moved them in to the next status event of the same order."""
+    next_move = OrderEvent.objects.filter(
+        order=OuterRef("order"),
+        pk__gt=OuterRef("pk"),
+        kind__in=[OrderEvent.Kind.STATUS, OrderEvent.Kind.CANCELLED],
+    ).order_by("pk")
+    rows = (
+        OrderEvent.objects.filter(
+            created_at__gte=start,
+            created_at__lt=end,
+            kind__in=[OrderEvent.Kind.PLACED, OrderEvent.Kind.STATUS],
+        )
+        .annotate(left_at=Subquery(next_move.values("created_at")[:1]))
+        .filter(left_at__isnull=False)
+        .values("to_status")
+        .annotate(
+            average=Avg(
+                ExpressionWrapper(F("left_at") - F("created_at"), output_field=DurationField())
+            ),
+            orders=Count("pk"),
+        )
+    )
+    found = {row["to_status"]: row for row in rows}
+    return [
+        Stage(
+            status, Status(status).label, minutes(found[status]["average"]), found[status]["orders"]
+        )
+        for status in STAGE_ORDER
+        if status in found
+    ]
+
+
+def sms_numbers(start, end):
+    outbound = Message.objects.filter(
+        direction=Message.Direction.OUTBOUND, created_at__gte=start, created_at__lt=end
+    )
+    return outbound.aggregate(
+        total=Count("pk"),
+        delivered=Count("pk", filter=Q(status__in=DELIVERED)),
+        failed=Count("pk", filter=Q(status__in=FAILED)),
+        segments=Sum("num_segments", default=0),
+    )
+
+
+def sms_failures(start, end):
+    rows = (
+        Message.objects.filter(
+            direction=Message.Direction.OUTBOUND,
+            created_at__gte=start,
+            created_at__lt=end,
+            status__in=FAILED,
+        )
+        .values("error_code")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "error_code")
+    )
+    return [(r["error_code"], ERROR_CODES.get(r["error_code"], ""), r["count"]) for r in rows]
+
+
+def call_numbers(start, end):
+    went_to_voicemail = CallEvent.objects.filter(call=OuterRef("pk"), kind="voicemail")
+    wait = ExpressionWrapper(
+        F("answered_at") - Coalesce("waiting_since", "started_at"), output_field=DurationField()
+    )
+    return (
+        SupportCall.objects.filter(
+            direction=SupportCall.Direction.INBOUND, started_at__gte=start, started_at__lt=end
+        )
+        .alias(sent_to_voicemail=Exists(went_to_voicemail))
+        .aggregate(
+            total=Count("pk"),
+            answered=Count("pk", filter=Q(answered_at__isnull=False)),
+            abandoned=Count("pk", filter=Q(status=SupportCall.Status.ABANDONED)),
+            voicemail=Count("pk", filter=Q(sent_to_voicemail=True, answered_at__isnull=True)),
+            wait=Avg(wait, filter=Q(answered_at__isnull=False)),
+        )
+    )
+
+
+def day_report(day):
+    """Every number on the reports page for `day` (six queries, whatever the data size)."""
+    start, end = day_bounds(day)
+    orders = order_numbers(start, end)
+    calls = call_numbers(start, end)
+    wait = calls.pop("wait")
+    return DayReport(
+        day=day,
+        orders=orders["orders"],
+        cancelled=orders["cancelled"],
+        revenue=orders["revenue"],
+        late=orders["late"],
+        hours=orders_per_hour(day, start, end),
+        stages=stage_minutes(start, end),
+        sms=sms_numbers(start, end),
+        failures=sms_failures(start, end),
+        calls=calls,
+        average_wait_seconds=round(wait.total_seconds()) if wait is not None else None,
+    )

@@ -1,0 +1,106 @@
+"""The owner's reports at /staff/reports/: a day's numbers as a page with charts, or as CSV."""
+
+import csv
+from datetime import date, timedelta
+
+from django.contrib.auth.decorators import user_passes_test
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+
+from . import charts, services
+
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def is_staff(user):
+    return user.is_active and user.is_staff
+
+
+def parse_day(value):
+    """(day, error): the day asked for, or today and why the value was not understood."""
+    if not value:
+        return services.today(), ""
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        return services.today(), f"“{value[:20]}” is not a date like 2026-03-14; showing today."
+    if not FIRST_DAY <= day <= LAST_DAY:
+        return services.today(), "That date is out of range; showing today."
+    return day, ""
+
+
+@user_passes_test(is_staff, login_url="admin:login")
+def day_report(request):
+    day, error = parse_day(request.GET.get("day"))
+    if request.GET.get("format") == "csv":
+        if error:
+            return HttpResponseBadRequest(error, content_type="text/plain; charset=utf-8")
+        return csv_response(services.day_report(day))
+    report = services.day_report(day)
+    today = services.today()
+    context = {
+        "report": report,
+        "error": error,
+        "today": today,
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1) if day < today else None,
+        "hour_chart": charts.columns((h.label[:2], h.orders, str(h.orders)) for h in report.hours),
+        "stage_chart": charts.rows(
+            (s.label, s.average_minutes, f"{s.average_minutes:g} min") for s in report.stages
+        ),
+        "call_chart": charts.rows(
+            (label, report.calls[key], str(report.calls[key]))
+            for key, label in [
+                ("answered", "Answered"),
+                ("abandoned", "Hung up waiting"),
+                ("voicemail", "Voicemail"),
+            ]
+        ),
+        "sms_parts": sms_parts(report),
+    }
+    return render(request, "reports/day.html", context)
+
+
+def sms_parts(report):
+    """The stacked bar of the day's texts: delivered, failed, no report yet (percent widths)."""
+    sms = report.sms
+    other = sms["total"] - sms["delivered"] - sms["failed"]
+    parts = [("delivered", sms["delivered"]), ("failed", sms["failed"]), ("pending", other)]
+    total = sms["total"] or 1
+    return [(name, count, round(100 * count / total, 1)) for name, count in parts]
+
+
+def csv_rows(report):
+    yield ["section", "item", "value"]
+    yield ["day", "date", report.day.isoformat()]
+    yield ["orders", "orders", report.orders]
+    yield ["orders", "cancelled", report.cancelled]
+    yield ["orders", "revenue", f"{report.revenue:.2f}"]
+    yield ["orders", "average order", f"{report.average_order:.2f}" if report.average_order else ""]
+    yield ["orders", "late", report.late]
+    for hour in report.hours:
+        yield ["orders per hour", hour.label, hour.orders]
+    for hour in report.hours:
+        yield ["revenue per hour", hour.label, f"{hour.revenue:.2f}"]
+    for stage in report.stages:
+        yield ["average minutes in stage", stage.label, stage.average_minutes]
+    yield ["texts", "sent", report.sms["total"]]
+    yield ["texts", "delivered", report.sms["delivered"]]
+    yield ["texts", "failed", report.sms["failed"]]
+    yield ["texts", "delivery rate %", "" if report.delivery_rate is None else report.delivery_rate]
+    yield ["texts", "segments", report.sms["segments"]]
+    for code, meaning, count in report.failures:
+        yield ["text failures by error code", f"{code or '-'} {meaning}".strip(), count]
+    for key in ("total", "answered", "abandoned", "voicemail"):
+        yield ["calls", key, report.calls[key]]
+    wait = report.average_wait_seconds
+    yield ["calls", "average wait before an agent answered (s)", "" if wait is None else wait]
+
+
+def csv_response(report):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="report-{report.day.isoformat()}.csv"'
+    writer = csv.writer(response)
+    for row in csv_rows(report):
+        writer.writerow(row)
+    return response
