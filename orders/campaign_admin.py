@@ -138,6 +138,10 @@ class CampaignAdmin(admin.ModelAdmin):
         if obj is not None:
             context["campaign"], context["preview"] = obj, campaigns.preview(obj)
             if not obj.is_draft:
+                # Nothing to save on a campaign that went out: no save buttons to wonder about.
+                context.update(
+                    show_save=False, show_save_and_continue=False, show_save_and_add_another=False
+                )
                 done = context["progress"] = campaigns.progress(obj)
                 parts = ("delivered", "sent", "failed", "queued")
                 context["bars"] = {part: done.percent(getattr(done, part)) for part in parts}

@@ -1,12 +1,13 @@
 """Use cases of the telephony core: send, deliver, receive, track status, opt out."""
 
+import json
 import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -105,8 +106,22 @@ def send_sms(to, body, media_urls=(), about=None, *, in_reply_to=None, from_=Non
         logger.info("Not texting %s: %s", message.to_number, reason)
         return message
     message.save()
-    transaction.on_commit(lambda: enqueue_delivery(message.pk))
+    enqueue_with_transaction(enqueue_delivery, message.pk)
     return message
+
+
+def enqueue_with_transaction(enqueue, *args):
+    """Arrange for `enqueue(*args)` so the task exists only if the current transaction commits.
+
+    With the database task backend (settings.TASKS_ENQUEUE_IN_TRANSACTION) the task
+    row is written right away, inside our transaction: it commits or rolls back with
+    the rows it is about, and costs no second write transaction. Any other backend
+    (Redis, the test runner's) is handed the task after commit.
+    """
+    if settings.TASKS_ENQUEUE_IN_TRANSACTION and transaction.get_connection().in_atomic_block:
+        enqueue(*args)
+    else:
+        transaction.on_commit(lambda: enqueue(*args))
 
 
 def enqueue_delivery(message_id, run_after=None):
@@ -211,8 +226,8 @@ def _record_failure(message, exc, *, retry):
 
 
 def requeue_due_messages(now=None):
-    """Put back in the queue what no task will do: retries that are due, rows a dead
-    worker left in `sending`, and inbound texts nobody handled. Returns how many.
+    """Put back in the queue what no task will send: retries that are due and rows a
+    dead worker left in `sending`. Returns how many were re-queued.
 
     A message is re-queued once it has been due (or stuck) for SMS_STUCK_AFTER_SECONDS,
     which is the at-least-once window: a worker that died after Twilio accepted a
@@ -238,14 +253,6 @@ def requeue_due_messages(now=None):
     ids = sorted(set(stuck_ids) | set(due_ids))
     for message_id in ids:
         enqueue_delivery(message_id)
-    unhandled = list(
-        Message.objects.filter(
-            direction=Message.Direction.INBOUND, handled_at__isnull=True, created_at__lte=limit
-        ).values_list("pk", flat=True)[:1000]
-    )
-    for message_id in unhandled:
-        enqueue_handling(message_id)
-    ids += unhandled
     return len(ids)
 
 
@@ -295,7 +302,7 @@ def record_status(sid, status, error_code=None):
 
 @dataclass
 class InboundResult:
-    message: Message | None
+    sid: str
     duplicate: bool = False
 
 
@@ -304,13 +311,15 @@ def _keyword(body):
 
 
 def receive_sms(params):
-    """Log an inbound SMS and queue its handling; the webhook answers at once.
+    """Log an inbound SMS; the worker handles it. The webhook answers at once.
 
-    Verify, record, acknowledge: the only write here is the message row, unique on
-    MessageSid, so a repeated or racing delivery of the same SID makes one row and
-    one conversation turn. The conversation runs in the worker (`handle_inbound`)
-    and its replies go out as queued outbound messages, with delivery tracking and
-    retries like any other text. This keeps the webhook cheap under load.
+    Verify, record, acknowledge: the only write is the message row, inserted with
+    ON CONFLICT (sid) DO NOTHING, so a repeated or racing delivery of the same
+    MessageSid makes one row and one conversation turn. The row is the queue:
+    `manage.py telephony_worker` picks up unhandled rows (`handle_pending_inbound`)
+    and the replies go out as queued outbound texts, with delivery tracking and
+    retries like any other. This keeps the webhook within a small multiple of a
+    bare signature check under load (bench/).
     """
     sid = (params.get("MessageSid") or params.get("SmsSid") or "").strip()[:64]
     if not sid:
@@ -326,28 +335,67 @@ def receive_sms(params):
         if url := params.get(f"MediaUrl{i}"):
             media.append(url[:500])
     body = (params.get("Body") or "")[: MAX_BODY * 4]
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                direction=Message.Direction.INBOUND,
-                sid=sid,
-                from_number=(sender or raw_from)[:32],
-                to_number=(params.get("To") or "")[:32],
-                body=body,
-                media_urls=media,
-                status=Status.RECEIVED,
-                num_segments=min(count_segments(body) or 1, 255),
-            )
-            transaction.on_commit(lambda: enqueue_handling(message.pk))
-    except IntegrityError:
-        return InboundResult(Message.objects.filter(sid=sid).first(), duplicate=True)
-    return InboundResult(message)
+    with transaction.atomic():
+        inserted = _insert_inbound(
+            sid=sid,
+            from_number=(sender or raw_from)[:32],
+            to_number=(params.get("To") or "")[:32],
+            body=body,
+            media_urls=media,
+            num_segments=min(count_segments(body) or 1, 255),
+        )
+    return InboundResult(sid=sid, duplicate=not inserted)
 
 
-def enqueue_handling(message_id):
-    from .tasks import handle_inbound_message
+def _insert_inbound(**values):
+    """INSERT ... ON CONFLICT (sid) DO NOTHING; True when the row is new.
 
-    handle_inbound_message.enqueue(message_id)
+    Written as one prepared statement rather than Model.objects.create: on the
+    webhook's hot path the ORM's per-field preparation cost more than the insert
+    itself (profiled: bench/README.md). Columns not named keep their defaults.
+    """
+    connection = transaction.get_connection()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    row = {
+        "direction": Message.Direction.INBOUND.value,
+        "status": Status.RECEIVED.value,
+        "error_message": "",
+        "attempts": 0,
+        "object_id": "",
+        "created_at": now,
+        "updated_at": now,
+        **values,
+        "media_urls": json.dumps(values["media_urls"]),
+    }
+    fields = Message._meta
+    table = connection.ops.quote_name(fields.db_table)
+    columns = ", ".join(connection.ops.quote_name(fields.get_field(k).column) for k in row)
+    placeholders = ", ".join(["%s"] * len(row))
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT (sid) DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(row.values()))
+        return cursor.rowcount == 1
+
+
+def handle_pending_inbound(limit=100):
+    """Handle inbound texts nobody has handled yet, oldest first. Returns how many.
+
+    Several workers may run this at once: each message is claimed in
+    `handle_inbound`, so one of them handles it and the others skip it.
+    """
+    pending = list(
+        Message.objects.filter(direction=Message.Direction.INBOUND, handled_at__isnull=True)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    handled = 0
+    for message_id in pending:
+        try:
+            handle_inbound(message_id)
+            handled += 1
+        except DatabaseError:
+            logger.exception("Inbound message %s not handled; will try again", message_id)
+    return handled
 
 
 def handle_inbound(message_id):
@@ -355,7 +403,7 @@ def handle_inbound(message_id):
 
     The message is claimed (handled_at set) in the same transaction as everything
     the handlers change, and the replies are queued there too: if anything fails,
-    all of it rolls back and the sweep tries again later. Returns the reply rows.
+    all of it rolls back and the next poll tries again. Returns the reply rows.
     """
     with transaction.atomic():
         claimed = Message.objects.filter(

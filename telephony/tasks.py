@@ -11,10 +11,5 @@ def deliver_message(message_id):
 
 
 @task()
-def handle_inbound_message(message_id):
-    return [reply.pk for reply in services.handle_inbound(message_id)]
-
-
-@task()
 def requeue_due_messages():
     return services.requeue_due_messages()

@@ -76,15 +76,18 @@ def replies_to(sid):
 @pytest.fixture
 def sms(twilio, django_capture_on_commit_callbacks):
     """Text the shop: `sms("+14155550199", "MENU")` -> the webhook's response, with
-    `.replies`: the texts the customer got back. After-commit work runs (tasks run
-    inline in tests), so the conversation and the sending happen as in production."""
+    `.replies`: the texts the customer got back. The worker's poll then runs, and
+    after-commit work too (tasks run inline in tests), so the conversation and the
+    sending happen as in production."""
+    from telephony.services import handle_pending_inbound
     from telephony.simulator import sms_params
 
     def send(sender, body, sid=None, **params):
         data = sms_params(sender, body, sid=sid)
         data.update(params)
+        response = twilio.post("/twilio/sms/", data)
         with django_capture_on_commit_callbacks(execute=True):
-            response = twilio.post("/twilio/sms/", data)
+            handle_pending_inbound()
         response.replies = replies_to(data["MessageSid"])
         return response
 

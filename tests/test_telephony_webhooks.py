@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from telephony.models import Message, OptOut
+from telephony.services import handle_pending_inbound
 
 from .conftest import TwilioClient, signature_for
 
@@ -83,7 +84,7 @@ def test_the_webhook_itself_writes_one_row_in_a_fixed_few_queries(
 ):
     from telephony.simulator import sms_params
 
-    # BEGIN, INSERT, COMMIT: the conversation runs in the worker, after commit.
+    # BEGIN, INSERT, COMMIT (a savepoint in tests): the conversation runs in the worker.
     with django_assert_num_queries(3):
         twilio.post("/twilio/sms/", sms_params(CUSTOMER, "ORDER 2 large pepperoni"))
 
@@ -162,6 +163,7 @@ def test_two_deliveries_racing_each_other_make_one_row(settings):
         thread.start()
     for thread in threads:
         thread.join()
+    handle_pending_inbound()
 
     assert sorted(r.status_code for r in responses) == [200, 200]
     assert responses[0].content == responses[1].content
@@ -199,24 +201,22 @@ def test_cancel_inside_a_sentence_is_not_an_opt_out(sms, db):
     assert not OptOut.objects.exists()
 
 
-def test_an_unhandled_text_is_picked_up_by_the_sweep(
-    twilio, db, settings, outbox, django_capture_on_commit_callbacks
+def test_the_worker_answers_texts_in_the_order_they_came(
+    twilio, db, outbox, django_capture_on_commit_callbacks
 ):
-    from datetime import timedelta
+    from django.core.management import call_command
 
-    from django.utils import timezone
-
-    from telephony.services import requeue_due_messages
     from telephony.simulator import sms_params
 
-    twilio.post("/twilio/sms/", sms_params(CUSTOMER, "lost"))  # its task never ran
-    assert outbox == []
-    past = timezone.now() - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS + 1)
-    Message.objects.filter(direction="in").update(created_at=past)
+    for body in ["first", "second"]:
+        twilio.post("/twilio/sms/", sms_params(CUSTOMER, body))
+    assert outbox == []  # the webhook only records them
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert requeue_due_messages() == 1
-    assert [r.body for r in outbox] == ["You said: lost"]
+        call_command("telephony_worker", "--once")
+
+    assert [r.body for r in outbox] == ["You said: first", "You said: second"]
+    assert not Message.objects.filter(direction="in", handled_at__isnull=True).exists()
 
 
 @pytest.mark.parametrize("word", ["START", "unstop", "YES"])

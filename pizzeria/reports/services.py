@@ -94,9 +94,12 @@ class DayReport:
     average_wait_seconds: float | None
 
     @property
+    def served(self):
+        return self.orders - self.cancelled
+
+    @property
     def average_order(self):
-        served = self.orders - self.cancelled
-        return (self.revenue / served).quantize(Decimal("0.01")) if served else None
+        return (self.revenue / self.served).quantize(Decimal("0.01")) if self.served else None
 
     @property
     def delivery_rate(self):

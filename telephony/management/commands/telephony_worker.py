@@ -1,0 +1,52 @@
+"""The telephony worker: answers inbound texts and keeps outbound ones moving.
+
+Polls for inbound messages nobody has handled (the webhook only records them)
+and runs each through the conversation; every minute it also re-queues due
+retries and texts a dead worker left behind. Run one or more beside db_worker.
+"""
+
+import logging
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
+
+from telephony.services import handle_pending_inbound, requeue_due_messages
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Handle inbound texts as they arrive and sweep stuck outbound ones."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--poll", type=float, default=0.25, help="seconds between polls")
+        parser.add_argument("--sweep-every", type=float, default=60, help="seconds between sweeps")
+        parser.add_argument("--once", action="store_true", help="one pass, then exit")
+
+    def handle(self, poll, sweep_every, once, **options):
+        self.running = True
+        signal.signal(signal.SIGTERM, self._stop)
+        next_sweep = 0.0
+        while self.running:
+            handled = 0
+            try:
+                handled = handle_pending_inbound()
+                if time.monotonic() >= next_sweep:
+                    requeue_due_messages()
+                    next_sweep = time.monotonic() + sweep_every
+            except DatabaseError:
+                logger.exception("Database error in the telephony worker; retrying")
+                close_old_connections()
+            if once:
+                self.stdout.write(f"Handled {handled} inbound message(s).")
+                return
+            if not handled:
+                try:
+                    time.sleep(poll)
+                except KeyboardInterrupt:
+                    return
+
+    def _stop(self, signum, frame):
+        self.running = False
