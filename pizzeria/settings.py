@@ -78,6 +78,9 @@ ASGI_APPLICATION = "pizzeria.asgi.application"
 # database by DATABASE_URL alone, e.g. postgres://user:pass@host:5432/pizzeria.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers queue on a file lock rather than sleep in SQLite's busy handler.
+    DATABASES["default"]["ENGINE"] = "pizzeria.sqlite"
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 20,
@@ -256,12 +259,17 @@ if TESTING:
     TWILIO_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
     PUBLIC_BASE_URL = "https://pizza.example.com"
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["ENGINE"] == "pizzeria.sqlite":
         # A file, not memory, so tests that race threads meet real SQLite locking.
         # One per process, so two test runs side by side never share a file.
         DATABASES["default"]["TEST"] = {
             "NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")
         }
+
+# The database backend's task rows can be written inside the transaction they
+# belong to (one write instead of two, and no task without its data); other
+# backends get tasks after commit. See telephony.services.enqueue_with_transaction.
+TASKS_ENQUEUE_IN_TRANSACTION = TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
 
 LOGGING = {
     "version": 1,
