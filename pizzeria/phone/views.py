@@ -16,6 +16,7 @@ from orders.services import shop_zone
 from telephony.backends import SHORT_NAMES, backend_path
 from telephony.models import Message
 from telephony.numbers import to_e164
+from telephony.services import handle_pending_inbound
 from telephony.simulator import signed_post, sms_params
 
 from . import calls
@@ -111,6 +112,8 @@ def send_text(request):
         response = signed_post(reverse("telephony:sms"), sms_params(_number(request), body))
         if response.status_code != 200:
             error = f"The shop's SMS webhook answered {response.status_code}."
+        # Do the worker's part now, so the reply shows without waiting for its next poll.
+        handle_pending_inbound()
     return _answer(request, "phone/_chat.html", chat_error=error)
 
 
