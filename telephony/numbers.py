@@ -1,7 +1,12 @@
 """Phone numbers: parse what people type into E.164, and mask them for logs."""
 
+import re
+
 import phonenumbers
 from django.conf import settings
+
+# What Twilio sends in From/To: already E.164, so no parsing needed (webhook hot path).
+E164 = re.compile(r"\+[1-9]\d{7,14}")
 
 
 def to_e164(raw, region=None):
@@ -13,6 +18,8 @@ def to_e164(raw, region=None):
     if not raw:
         return None
     raw = str(raw).strip()
+    if E164.fullmatch(raw):
+        return raw
     try:
         parsed = phonenumbers.parse(raw, region or settings.SHOP_COUNTRY)
     except phonenumbers.NumberParseException:
