@@ -14,7 +14,12 @@ from twilio.request_validator import RequestValidator
 
 from telephony.backends import locmem
 
-pytest_plugins = ["tests.fixtures.workers", "tests.fixtures.postgres", "tests.fixtures.redis"]
+pytest_plugins = [
+    "tests.fixtures.workers",
+    "tests.fixtures.postgres",
+    "tests.fixtures.redis",
+    "tests.fixtures.fake_twilio",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
