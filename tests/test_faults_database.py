@@ -1,0 +1,95 @@
+"""The database locked or unavailable during a webhook: Twilio gets a 503 and retries.
+
+Another connection holds the write lock (SQLite: BEGIN IMMEDIATE from a plain sqlite3
+connection, as a backup or the sqlite3 shell would; PostgreSQL: LOCK TABLE) while this
+process is configured to wait only briefly for locks. Twilio retries a webhook that did
+not succeed, so a 503 loses nothing; a 200 would have lost the text.
+"""
+
+import contextlib
+import sqlite3
+
+import pytest
+from django.apps import apps
+from django.db import connection, connections
+from django.urls import reverse
+
+from telephony.simulator import sms_params
+from tests.factories import MessageFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def row_counts():
+    return {m._meta.label: m._default_manager.count() for m in apps.get_models()}
+
+
+@contextlib.contextmanager
+def short_lock_waits(monkeypatch):
+    """This process waits 0.2 s for a lock instead of the configured 20 s."""
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    if connection.vendor == "sqlite":
+        monkeypatch.setitem(options, "timeout", 0.2)
+        monkeypatch.setitem(
+            options, "init_command", options["init_command"].replace("20000", "200")
+        )
+    else:
+        monkeypatch.setitem(options, "options", "-c lock_timeout=200")
+    connection.close()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        connection.close()
+
+
+@contextlib.contextmanager
+def write_lock_held_elsewhere():
+    tables = ["telephony_message", "support_supportcall"]
+    if connection.vendor == "sqlite":
+        other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+    else:
+        other = connections.create_connection("default")
+        other.set_autocommit(False)
+        with other.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            other.rollback()
+            other.close()
+
+
+WEBHOOKS = {
+    "inbound SMS": ("telephony:sms", lambda: sms_params("+14155550123", "MENU")),
+    "SMS status": (
+        "telephony:sms-status",
+        lambda: {"MessageSid": "SM" + "7" * 32, "MessageStatus": "delivered"},
+    ),
+    "incoming call": (
+        "support:voice",
+        lambda: {"CallSid": "CA" + "5" * 32, "From": "+14155550123", "CallStatus": "ringing"},
+    ),
+}
+
+
+@pytest.mark.parametrize("webhook", WEBHOOKS)
+def test_a_webhook_during_a_database_lock_gets_503_and_saves_nothing(twilio, monkeypatch, webhook):
+    MessageFactory(sid="SM" + "7" * 32, status="sent")
+    name, params = WEBHOOKS[webhook]
+    before = row_counts()
+
+    with short_lock_waits(monkeypatch), write_lock_held_elsewhere():
+        response = twilio.post(reverse(name), params())
+
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert row_counts() == before
+    # Twilio's retry, once the lock is gone, goes through.
+    assert twilio.post(reverse(name), params()).status_code in (200, 204)
