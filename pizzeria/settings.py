@@ -271,6 +271,9 @@ if TESTING:
 # backends get tasks after commit. See telephony.services.enqueue_with_transaction.
 TASKS_ENQUEUE_IN_TRANSACTION = TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
 
+# Error pages and error reports hide any variable holding the Twilio auth token.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "telephony.logging.HideAuthToken"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
