@@ -225,7 +225,7 @@ def sms_failures(start, end):
         )
         .values("error_code")
         .annotate(count=Count("pk"))
-        .order_by("-count", "error_code")
+        .order_by("-count", F("error_code").asc(nulls_first=True))
     )
     return [(r["error_code"], ERROR_CODES.get(r["error_code"], ""), r["count"]) for r in rows]
 
