@@ -12,6 +12,7 @@ from django.utils.timesince import timesince
 from django_fsm.admin import FSMAdminMixin
 
 from telephony.models import Message, OptOut
+from telephony.paginators import CappedCountPaginator
 
 from . import services
 from .models import (
@@ -113,10 +114,10 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         "number_display", "customer_phone", "status", "fulfilment", "total", "promised_at", "age",
     )  # fmt: skip
     list_filter = ("status", "fulfilment", "created_at")
-    date_hierarchy = "created_at"
     search_fields = ("=customer__phone", "address")
     list_select_related = ("customer",)
     show_full_result_count = False
+    paginator = CappedCountPaginator
     readonly_fields = (
         "number_display", "customer", "fulfilment", "status", "total", "promised_at",
         "late_notices", "created_at", "updated_at",

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import Message, OptOut
+from .paginators import CappedCountPaginator
 
 
 @admin.register(Message)
@@ -11,9 +12,9 @@ class MessageAdmin(admin.ModelAdmin):
     )  # fmt: skip
     list_filter = ("direction", "status", "created_at")
     search_fields = ("=from_number", "=to_number", "=sid", "body")
-    date_hierarchy = "created_at"
     list_select_related = ("content_type",)
     show_full_result_count = False
+    paginator = CappedCountPaginator
     readonly_fields = [f.name for f in Message._meta.fields] + ["about_link"]
     exclude = ("content_type", "object_id")
 
