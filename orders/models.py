@@ -183,6 +183,9 @@ class Order(ConcurrentTransitionMixin, models.Model):
                 fields=["status", "promised_at"], name="order_in_progress",
                 condition=Q(status__in=list(IN_PROGRESS)),
             ),
+            # The board (active stages, a few hundred among millions) and the admin list
+            # filtered by stage, newest first (bench/run large).
+            models.Index(fields=["status", "id"], name="order_status"),
         ]  # fmt: skip
 
     def __str__(self):
