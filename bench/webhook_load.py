@@ -137,7 +137,11 @@ def main(argv=None):
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", ""),
+        help="default: a throwaway SQLite file; scripts/with-postgres sets DATABASE_URL",
+    )
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
@@ -202,6 +206,18 @@ def main(argv=None):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+    # The webhook only records texts; the telephony worker answers them. How fast does
+    # one worker work through what the load left behind (MENU, quotes, orders, STATUS)?
+    started = time.monotonic()
+    drained = subprocess.run(
+        [python, "manage.py", "telephony_worker", "--until-idle"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    handled = int(re.search(r"Handled (\d+)", drained).group(1))
+    results["worker"] = {
+        "handled": handled,
+        "per_second": round(handled / (time.monotonic() - started), 1),
+    }
     ratio = results["webhook"]["rps"] / results["bare"]["rps"]
     summary = {
         "label": args.label or ("postgresql" if "postgres" in database_url else "sqlite"),
@@ -211,6 +227,7 @@ def main(argv=None):
         "load": f"wrk 1 thread, {args.connections} connections, {args.seconds} s",
         "bare": results["bare"],
         "webhook": results["webhook"],
+        "worker": results["worker"],
         "throughput_ratio": round(ratio, 3),
         "goal_met": ratio >= 0.5 and results["webhook"].get("p99_ms", 1e9) < 100,
     }

@@ -24,11 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--poll", type=float, default=0.25, help="seconds between polls")
         parser.add_argument("--sweep-every", type=float, default=60, help="seconds between sweeps")
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
+        parser.add_argument(
+            "--until-idle", action="store_true", help="exit once no inbound text is waiting"
+        )
 
-    def handle(self, poll, sweep_every, once, **options):
+    def handle(self, poll, sweep_every, once, until_idle, **options):
         self.running = True
         signal.signal(signal.SIGTERM, self._stop)
         next_sweep = 0.0
+        total = 0
         while self.running:
             handled = 0
             try:
@@ -39,8 +43,9 @@ class Command(BaseCommand):
             except DatabaseError:
                 logger.exception("Database error in the telephony worker; retrying")
                 close_old_connections()
-            if once:
-                self.stdout.write(f"Handled {handled} inbound message(s).")
+            total += handled
+            if once or (until_idle and not handled):
+                self.stdout.write(f"Handled {total} inbound message(s).")
                 return
             if not handled:
                 try:
