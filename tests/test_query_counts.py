@@ -263,3 +263,17 @@ def test_the_lists_of_the_biggest_tables_never_scan_them_whole(admin_client, url
     sqls = [q["sql"] for q in captured.captured_queries]
     assert not [sql for sql in sqls if "DISTINCT" in sql]
     assert not [sql for sql in sqls if "COUNT(*)" in sql and "LIMIT 10000" not in sql]
+
+
+def test_the_customer_list_shows_and_sorts_by_each_customers_order_count(admin_client):
+    busy, quiet = CustomerFactory(phone="+14155550111"), CustomerFactory(phone="+14155550222")
+    OrderFactory.create_batch(3, customer=busy)
+    OrderFactory(customer=quiet)
+    CustomerFactory(phone="+14155550333")
+
+    page = admin_client.get("/admin/orders/customer/", {"o": "-4"})  # orders, most first
+    rows = [c for c in page.context["cl"].result_list]
+
+    assert [(str(c.phone), c.order_count) for c in rows] == [
+        ("+14155550111", 3), ("+14155550222", 1), ("+14155550333", 0),
+    ]  # fmt: skip
