@@ -6,12 +6,16 @@ a writer that finds the database locked sleeps in SQLite's busy handler (1, 2,
 tail latencies of hundreds of milliseconds. Here every transaction (they are
 BEGIN IMMEDIATE, see settings) first takes an exclusive flock on a file beside
 the database; the kernel wakes the next writer the moment the lock is free.
+A writer gives up after the connection's `timeout` (as SQLite's busy timeout
+would) with "database is locked", so a webhook answers 503 rather than hang.
 Autocommit statements outside a transaction still rely on the busy timeout.
 """
 
 import fcntl
 import os
+import threading
 
+from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
 
@@ -25,8 +29,40 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self._writer_fd is None:
             path = f"{self.settings_dict['NAME']}.writer-lock"
             self._writer_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._writer_fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._writer_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._wait_for_writer_lock()
         self._holding_writer_lock = True
+
+    def _wait_for_writer_lock(self):
+        # A blocking flock cannot time out, so a helper thread takes it blocking (the
+        # kernel hands it over the moment it is free) while we wait with a deadline.
+        timeout = self.settings_dict["OPTIONS"].get("timeout", 5)
+        fd = os.dup(self._writer_fd)  # the same lock, valid even if the connection closes
+        state = {"got": False, "abandoned": False}
+        guard = threading.Lock()
+
+        def take():
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                with guard:
+                    if state["abandoned"]:
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+                    else:
+                        state["got"] = True
+            finally:
+                os.close(fd)
+
+        taker = threading.Thread(target=take, daemon=True, name="sqlite-writer-lock")
+        taker.start()
+        taker.join(timeout)
+        with guard:
+            if not state["got"]:
+                state["abandoned"] = True
+                raise OperationalError(
+                    f"database is locked (another writer held it for over {timeout} s)"
+                )
 
     def _release_writer_lock(self):
         if self._holding_writer_lock:
