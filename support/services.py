@@ -529,7 +529,7 @@ def save_recording(call_id, params, voicemail):
     if status != "completed" or not url:
         return None
     try:
-        duration = int(params.get("RecordingDuration") or 0) or None
+        duration = max(int(params.get("RecordingDuration") or 0), 0) or None
     except ValueError:
         duration = None
     with transaction.atomic():
