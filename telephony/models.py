@@ -38,11 +38,20 @@ class Message(models.Model):
     num_segments = models.PositiveSmallIntegerField(default=1)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Indexed below only where set: most rows are no reply, and every index on this
+    # table is written on the inbound webhook's hot path.
     in_reply_to = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+        db_index=False,
     )
     # What the message is about (an order, a call, a campaign...), if anything.
-    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     object_id = models.CharField(max_length=64, blank=True)
     about = GenericForeignKey("content_type", "object_id")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -56,7 +65,14 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["from_number", "-created_at"], name="msg_from_recent"),
             models.Index(fields=["to_number", "-created_at"], name="msg_to_recent"),
-            models.Index(fields=["content_type", "object_id"], name="msg_about"),
+            models.Index(
+                fields=["content_type", "object_id"],
+                name="msg_about",
+                condition=Q(content_type__isnull=False),
+            ),
+            models.Index(
+                fields=["in_reply_to"], name="msg_replies", condition=Q(in_reply_to__isnull=False)
+            ),
             models.Index(
                 fields=["status", "next_attempt_at"],
                 name="msg_pending",

@@ -11,6 +11,7 @@ would) with "database is locked", so a webhook answers 503 rather than hang.
 Autocommit statements outside a transaction still rely on the busy timeout.
 """
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -63,6 +64,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 raise OperationalError(
                     f"database is locked (another writer held it for over {timeout} s)"
                 )
+
+    @contextlib.contextmanager
+    def writer_lock(self):
+        """Hold the writer lock around a single autocommit write (a transaction takes it
+        by itself)."""
+        if self.in_atomic_block:
+            yield
+            return
+        self._acquire_writer_lock()
+        try:
+            yield
+        finally:
+            self._release_writer_lock()
 
     def _release_writer_lock(self):
         if self._holding_writer_lock:
