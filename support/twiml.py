@@ -155,22 +155,19 @@ def agent_whisper(call):
     else:
         about = f" about order {call.order_number}" if call.order_number else ""
         response.say(f"Customer on the line{about}, press star to leave.")
-    dial = response.dial(hangup_on_star=True)
-    dial.conference(
-        call.conference_name,
-        start_conference_on_enter=True,
-        end_conference_on_exit=True,
-        beep=False,
-    )
-    return response
+    return _join_conference(response, call, hangup_on_star=True)
 
 
 def customer_called_back(call):
     """The customer's leg of a call-back: straight into the agent's conference."""
     response = VoiceResponse()
     response.say(f"Hello, this is {settings.SHOP_NAME} returning your call.")
-    dial = response.dial()
-    dial.conference(
+    return _join_conference(response, call)
+
+
+def _join_conference(response, call, **dial_options):
+    """Into the call's conference, starting it, and ending it on leaving."""
+    response.dial(**dial_options).conference(
         call.conference_name,
         start_conference_on_enter=True,
         end_conference_on_exit=True,
