@@ -164,3 +164,15 @@ def test_twilio_errors_are_sorted_into_transient_and_permanent():
     assert not translate(rest(400, 21211)).transient
     assert not translate(rest(400, 21610)).transient
     assert not translate(rest(404, 20404)).transient
+
+
+def test_a_restarted_console_backend_does_not_repeat_sids():
+    import importlib
+
+    from telephony.backends import console
+
+    first = console.Backend(stream=io.StringIO()).send_sms(to="+14155550199", body="a")
+    importlib.reload(console)  # as after restarting scripts/run on the same database
+    again = console.Backend(stream=io.StringIO()).send_sms(to="+14155550199", body="b")
+    assert first.sid != again.sid
+    assert all(sid.startswith("SM") and len(sid) == 34 for sid in (first.sid, again.sid))

@@ -1,13 +1,12 @@
 """A backend that prints what it would send, for running the shop with no Twilio account."""
 
-import itertools
+import secrets
 import sys
 import threading
 
 from ..segments import count_segments
 from .base import BaseBackend, NumberConfiguration, PlacedCall, SentMessage
 
-_counter = itertools.count(1)
 _lock = threading.Lock()
 
 
@@ -24,7 +23,9 @@ class Backend(BaseBackend):
 
     @staticmethod
     def _sid(prefix):
-        return f"{prefix}{next(_counter):032x}"
+        # Random, like Twilio's: a counter would repeat after a restart and clash with
+        # the SIDs already stored (Message.sid is unique).
+        return prefix + secrets.token_hex(16)
 
     def send_sms(
         self,

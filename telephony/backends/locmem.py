@@ -5,14 +5,13 @@ exceptions to raise, one per request, before anything is recorded: tests use
 it to play a provider that fails or refuses.
 """
 
-import itertools
+import secrets
 from dataclasses import dataclass, field
 
 from .base import BaseBackend, NumberConfiguration, PlacedCall, SentMessage
 
 outbox = []
 fail_with = []
-_counter = itertools.count(1)
 
 
 @dataclass
@@ -34,7 +33,9 @@ def reset():
 
 
 def _sid(prefix):
-    return f"{prefix}{next(_counter):032x}"
+    # Random, like Twilio's: a counter would repeat after a restart and clash with
+    # the SIDs already stored (Message.sid is unique).
+    return prefix + secrets.token_hex(16)
 
 
 class Backend(BaseBackend):
