@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("orders.urls")),
 ]
 
+
 # --- Promotions: campaign pictures, fetched by Twilio under PUBLIC_BASE_URL + MEDIA_URL.
 # Turn SERVE_MEDIA off when the web server serves MEDIA_ROOT at MEDIA_URL itself.
 def serve_media(request, path):

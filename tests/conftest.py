@@ -146,3 +146,10 @@ def twilio_backend(prism, settings):
     settings.TWILIO_API_BASE_URL = prism
     settings.TWILIO_HTTP_TIMEOUT = 10
     return Backend()
+
+
+def pytest_sessionfinish(session):
+    """Remove what is left of this process's SQLite test database (pytest-django
+    destroys the file; the engine's writer lock and stray WAL files stay beside it)."""
+    for leftover in (ROOT / "var").glob(f"test-{os.getpid()}.sqlite3*"):
+        leftover.unlink(missing_ok=True)
