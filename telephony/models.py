@@ -99,15 +99,6 @@ class Message(models.Model):
         return self.from_number if self.is_inbound else self.to_number
 
 
-FINAL_STATUSES = {
-    Message.Status.DELIVERED,
-    Message.Status.UNDELIVERED,
-    Message.Status.FAILED,
-    Message.Status.READ,
-    Message.Status.CANCELED,
-}
-
-
 class OptOut(models.Model):
     """A number that said STOP: nothing is sent to it until it says START."""
 

@@ -4,7 +4,6 @@ import contextlib
 import json
 import logging
 import random
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -81,9 +80,9 @@ def reason_not_to_text(number):
 def send_sms(to, body, media_urls=(), about=None, *, in_reply_to=None, from_=None):
     """Queue an SMS (or MMS, with media) to `to`. Returns the Message row.
 
-    The row is written as `queued` in the caller's transaction; the send task is
-    enqueued only once that transaction commits, so nobody is texted about a
-    change that rolled back. A number that may not be texted gets a `failed`
+    The row is written as `queued` in the caller's transaction, and the send task
+    exists only if that transaction commits (enqueue_with_transaction), so nobody
+    is texted about a change that rolled back. A number that may not be texted gets a `failed`
     row saying why, and no provider call.
     """
     number = to_e164(to)
@@ -301,18 +300,12 @@ def record_status(sid, status, error_code=None):
 # --- receiving -----------------------------------------------------------------
 
 
-@dataclass
-class InboundResult:
-    sid: str
-    duplicate: bool = False
-
-
 def _keyword(body):
     return "".join(ch for ch in (body or "").strip().upper() if ch.isalnum())
 
 
 def receive_sms(params):
-    """Log an inbound SMS; the worker handles it. The webhook answers at once.
+    """Log an inbound SMS; the worker handles it. True when it is new, not a repeat.
 
     Verify, record, acknowledge: the only write is the message row, inserted with
     ON CONFLICT (sid) DO NOTHING, so a repeated or racing delivery of the same
@@ -344,7 +337,7 @@ def receive_sms(params):
         media_urls=media,
         num_segments=min(count_segments(body) or 1, 255),
     )
-    return InboundResult(sid=sid, duplicate=not inserted)
+    return inserted
 
 
 _INBOUND_COLUMNS = (
