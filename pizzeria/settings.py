@@ -91,6 +91,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Health checks without a round trip per request (pizzeria/postgresql).
+        DATABASES["default"]["ENGINE"] = "pizzeria.postgresql"
+        DATABASES["default"]["PREPARED_STATEMENTS"] = env.bool(
+            "DATABASE_PREPARED_STATEMENTS", default=True
+        )
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 

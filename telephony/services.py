@@ -372,7 +372,8 @@ def _insert_inbound(*, sid, from_number, to_number, body, media_urls, num_segmen
         sid, from_number, to_number, body, json.dumps(media_urls), num_segments,
     ]  # fmt: skip
     writer_lock = getattr(connection, "writer_lock", contextlib.nullcontext)
-    with writer_lock(), connection.cursor() as cursor:
+    cursor = getattr(connection, "prepared_cursor", connection.cursor)
+    with writer_lock(), cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
 
