@@ -3,7 +3,9 @@
 Staff moves one order at a time (orders.services.advance_order, committed); a `manage.py
 db_worker` subprocess with the real `twilio` backend sends the text to a local fake of
 Twilio's REST API (tests/fixtures/fake_twilio.py), which notes when each request arrived.
-Latency = arrival - commit. The baseline, measured in the same run, is this process
+Latency = arrival - commit, split at the moment the worker claimed the task (waiting
+for its poll, then its own work). Changes come at random moments of the worker's poll
+cycle, as staff clicks do. The baseline, measured in the same run, is this process
 sending one text straight through the same backend to the same fake (the provider call
 alone), so the ratio is what the queue and the worker add.
 
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import subprocess
 import sys
 import tempfile
@@ -43,7 +46,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--interval", type=float, default=0.05, help="db_worker poll (s)")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", ""),
+        help="a database it may fill; default: a temporary SQLite file "
+        "(scripts/with-postgres sets BENCH_DATABASE_URL to its throwaway cluster)",
+    )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="pizzeria-status-"))
     env = {
@@ -105,24 +113,51 @@ def main(argv=None):
          "--no-reload", "--no-startup-delay"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    latencies = []
+    latencies, commits, arrivals = [], [], []
     try:
         time.sleep(3)  # the worker starts
+        rng = random.Random(1)
         for order in orders:
+            # Staff click at any moment, not just after the worker's last send: without
+            # this pause every change would land at the same point of the worker's poll.
+            time.sleep(rng.uniform(0, args.interval))
             sent = len(fake.requests)
             advance_order(order, "baking")
             committed = time.time()
             fake.wait_for(lambda sent=sent: len(fake.requests) > sent, timeout=30)
             latencies.append((fake.requests[sent].at - committed) * 1000)
+            commits.append(committed)
+            arrivals.append(fake.requests[sent].at)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
         fake.stop()
+    # Where the time goes: waiting for the worker to claim the task, then the worker's
+    # work up to the request (DBTaskResult.started_at is stamped when it is claimed).
+    from django_tasks_db.models import DBTaskResult
+
+    claimed = [
+        r.started_at.timestamp()
+        for r in DBTaskResult.objects.filter(task_path__endswith="deliver_message").order_by(
+            "enqueued_at"
+        )
+    ]
+    breakdown = {}
+    if len(claimed) == len(commits):
+        breakdown = {
+            "commit_to_claim": summary(
+                [(c - t) * 1000 for t, c in zip(commits, claimed, strict=True)]
+            ),
+            "claim_to_provider": summary(
+                [(a - c) * 1000 for c, a in zip(claimed, arrivals, strict=True)]
+            ),
+        }
     result = {
         "benchmark": "status",
         "database": connection.vendor,
         "db_worker_interval_s": args.interval,
         "status_change_to_provider": summary(latencies),
+        "breakdown": breakdown,
         "baseline_direct_provider_call": summary(baseline),
         "ratio_p50": round(percentile(latencies, 50) / percentile(baseline, 50), 1),
         "machine": {

@@ -45,13 +45,13 @@ class Command(BaseCommand):
                 close_old_connections()
             total += handled
             if once or (until_idle and not handled):
-                self.stdout.write(f"Handled {total} inbound message(s).")
-                return
+                break
             if not handled:
                 try:
                     time.sleep(poll)
                 except KeyboardInterrupt:
-                    return
+                    break
+        self.stdout.write(f"Handled {total} inbound message(s).")
 
     def _stop(self, signum, frame):
         self.running = False
