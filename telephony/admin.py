@@ -40,7 +40,7 @@ class MessageAdmin(admin.ModelAdmin):
 
         number = to_e164(search_term)
         if number:
-            return queryset.filter(from_number=number) | queryset.filter(to_number=number), False
+            return queryset.with_number(number), False
         return super().get_search_results(request, queryset, search_term)
 
 

@@ -460,7 +460,10 @@ def _reason_not_to_reply(sender):
         return reason
     since = timezone.now() - timedelta(hours=1)
     recent = Message.objects.filter(
-        to_number=sender, created_at__gte=since, in_reply_to__isnull=False
+        direction=Message.Direction.OUTBOUND,
+        to_number=sender,
+        created_at__gte=since,
+        in_reply_to__isnull=False,
     ).count()
     if recent >= settings.SMS_REPLIES_PER_HOUR:
         return (

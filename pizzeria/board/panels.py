@@ -5,7 +5,7 @@ Each function runs a fixed number of queries, however many orders or messages th
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 
 from orders import services as orders
@@ -172,7 +172,7 @@ def customer_thread(customer_id):
     customer = Customer.objects.get(pk=customer_id)
     phone = str(customer.phone)
     recent = (
-        Message.objects.filter(Q(from_number=phone) | Q(to_number=phone))
+        Message.objects.with_number(phone)
         .select_related("content_type")
         .order_by("-created_at", "-id")[:THREAD_LENGTH]
     )

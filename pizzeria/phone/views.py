@@ -5,7 +5,6 @@ PHONE_SIMULATOR_ENABLED; otherwise every page here is a 404."""
 from functools import wraps
 
 from django.conf import settings
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -49,9 +48,7 @@ def _number(request):
 
 
 def _chat(number):
-    recent = Message.objects.filter(Q(from_number=number) | Q(to_number=number)).order_by(
-        "-created_at", "-id"
-    )[:CHAT_LENGTH]
+    recent = Message.objects.with_number(number).order_by("-created_at", "-id")[:CHAT_LENGTH]
     return list(reversed(recent))
 
 
