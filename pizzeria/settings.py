@@ -207,6 +207,10 @@ TELEPHONY_SMS_HANDLERS = [
 # --- Support line -----------------------------------------------------------
 # How long an agent's phone rings before the next agent on shift is tried.
 SUPPORT_RING_TIMEOUT = env.int("SUPPORT_RING_TIMEOUT", default=20)
+# An agent who picks up presses 1 to take the call, so an agent's voicemail that
+# answers the ring is never bridged to the caller (the next agent is rung instead).
+# Off: whoever picks up is connected at once (desk phones without voicemail).
+SUPPORT_AGENT_PRESS_1 = env.bool("SUPPORT_AGENT_PRESS_1", default=True)
 # A caller on hold longer than this (seconds) is offered voicemail instead.
 SUPPORT_MAX_WAIT_SECONDS = env.int("SUPPORT_MAX_WAIT_SECONDS", default=180)
 # Longest voicemail a caller may leave, in seconds.

@@ -410,6 +410,23 @@ class AgentAnswer:
     call: SupportCall | None = None
 
 
+def offer_waiting(offer_id, agent_call_sid=""):
+    """The call an agent's picked-up phone is about, if its caller still waits for them.
+
+    Nothing changes but the offer learning its leg's SID: the agent takes the call
+    by pressing 1 (`connect_agent`)."""
+    offer = AgentOffer.objects.select_related("call").filter(pk=offer_id).first()
+    if offer is None:
+        return None
+    if agent_call_sid and not offer.sid:
+        AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=agent_call_sid[:64])
+    call = offer.call
+    still_open = offer.status in (OfferStatus.PLACING, OfferStatus.RINGING)
+    if not still_open or call.current_offer_id != offer.pk or call.status not in HOLDING:
+        return None
+    return call
+
+
 def connect_agent(offer_id, agent_call_sid=""):
     """The agent picked up: bridge them, unless the caller is no longer waiting for them."""
     with transaction.atomic():

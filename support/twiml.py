@@ -146,15 +146,38 @@ def goodbye(text="Thank you. We will call you back soon. Goodbye."):
     return response
 
 
-def agent_whisper(call):
-    """What the agent hears on answering, then the caller's conference."""
+def _about(call):
+    return f" about order {call.order_number}" if call.order_number else ""
+
+
+def agent_screen(call, offer_id):
+    """What an agent hears on picking up: who it is, and press 1 to take it.
+
+    A voicemail that answered the ring presses nothing: the Gather runs out, the
+    leg hangs up, and the next agent is rung (services.record_agent_outcome)."""
     response = VoiceResponse()
     if call.direction == call.Direction.CALLBACK:
-        about = f" about order {call.order_number}" if call.order_number else ""
-        response.say(f"Calling the customer back{about}. Please hold. Press star to leave.")
+        prompt = f"Call-back to a customer{_about(call)}. Press 1 to call them now."
     else:
-        about = f" about order {call.order_number}" if call.order_number else ""
-        response.say(f"Customer on the line{about}, press star to leave.")
+        prompt = f"Customer on the line{_about(call)}. Press 1 to take the call."
+    gather = response.gather(
+        num_digits=1, timeout=6, action=url("support:agent-accept", offer_id), method="POST"
+    )
+    gather.say(prompt)
+    response.say("No key pressed. Goodbye.")
+    response.hangup()
+    return response
+
+
+def agent_whisper(call, screened=False):
+    """What the agent hears on taking the call, then the caller's conference."""
+    response = VoiceResponse()
+    if call.direction == call.Direction.CALLBACK:
+        response.say(f"Calling the customer back{_about(call)}. Please hold. Press star to leave.")
+    elif screened:
+        response.say("Connecting you. Press star to leave.")
+    else:
+        response.say(f"Customer on the line{_about(call)}, press star to leave.")
     return _join_conference(response, call, hangup_on_star=True)
 
 

@@ -32,6 +32,7 @@ urlpatterns = [
         name="callback-unanswered",
     ),
     path("offers/<int:offer_id>/answer/", views.agent_answer, name="agent-answer"),
+    path("offers/<int:offer_id>/accept/", views.agent_accept, name="agent-accept"),
     path("offers/<int:offer_id>/status/", views.agent_status, name="agent-status"),
     path("notices/<int:notice_id>/", views.notice_answer, name="notice-answer"),
     path("notices/<int:notice_id>/status/", views.notice_status, name="notice-status"),

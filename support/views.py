@@ -3,6 +3,7 @@
 import logging
 from functools import wraps
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpResponse
 
@@ -138,12 +139,34 @@ def call_recording(request, call_id):
 # --- the agent -----------------------------------------------------------------------
 
 
+NO_LONGER_WAITING = "Sorry, this caller is no longer waiting. Thank you."
+
+
 @webhook
 def agent_answer(request, offer_id):
-    answer = services.connect_agent(offer_id, request.POST.get("CallSid") or "")
+    """The agent's phone was picked up: by the agent, or by their voicemail."""
+    agent_sid = request.POST.get("CallSid") or ""
+    if not settings.SUPPORT_AGENT_PRESS_1:
+        return _connect_agent(offer_id, agent_sid, screened=False)
+    call = services.offer_waiting(offer_id, agent_sid)
+    if call is None:
+        return _hang_up(NO_LONGER_WAITING)
+    return twiml_response(twiml.agent_screen(call, offer_id))
+
+
+@webhook
+def agent_accept(request, offer_id):
+    """What the agent pressed after hearing who is calling: 1 takes the call."""
+    if (request.POST.get("Digits") or "").strip() != "1":
+        return _hang_up("Goodbye.")  # the leg ends and the next agent is rung
+    return _connect_agent(offer_id, request.POST.get("CallSid") or "", screened=True)
+
+
+def _connect_agent(offer_id, agent_sid, screened):
+    answer = services.connect_agent(offer_id, agent_sid)
     if not answer.connected:
-        return _hang_up("Sorry, this caller is no longer waiting. Thank you.")
-    return twiml_response(twiml.agent_whisper(answer.call))
+        return _hang_up(NO_LONGER_WAITING)
+    return twiml_response(twiml.agent_whisper(answer.call, screened=screened))
 
 
 @webhook

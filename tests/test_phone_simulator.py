@@ -165,7 +165,8 @@ def test_the_simulated_agent_answers_and_the_caller_is_connected(
     assert [r.to for r in outbox if r.kind == "call"] == [agent.phone]
     assert "Agent answers" in client.get(PHONE).content.decode()
     html = phone_call("answer")
-    assert "Maria hears: “Customer on the line, press star to leave.”" in html
+    assert "Maria hears: “Customer on the line. Press 1 to take the call.”" in html
+    assert "Maria presses 1 and hears: “Connecting you. Press star to leave.”" in html
     assert "Maria joins your call" in html
     assert SupportCall.objects.get().status == SupportCall.Status.CONNECTED
     phone_call("hangup")

@@ -203,7 +203,8 @@ VOICE_STEPS = {
     "menu 1 (order status)": 5,
     "menu 2 (advisor)": 24,
     "hold music": 5,
-    "agent answers": 10,
+    "agent picks up": 3,
+    "agent presses 1": 10,
     "caller hangs up": 7,
 }
 
@@ -236,11 +237,20 @@ def test_each_voice_webhook_step_runs_fixed_queries(
             lambda: post(reverse("support:hold", args=[call.pk]), CallSid=sid)
         )
         offer = AgentOffer.objects.filter(call=call).latest("pk")
-        counts["agent answers"] = queries(
+        agent_sid = offer.sid or new_sid("CA")
+        counts["agent picks up"] = queries(
             lambda: post(
                 reverse("support:agent-answer", args=[offer.pk]),
-                CallSid=offer.sid or new_sid("CA"),
+                CallSid=agent_sid,
                 CallStatus="in-progress",
+            )  # fmt: skip
+        )
+        counts["agent presses 1"] = queries(
+            lambda: post(
+                reverse("support:agent-accept", args=[offer.pk]),
+                CallSid=agent_sid,
+                CallStatus="in-progress",
+                Digits="1",
             )  # fmt: skip
         )
         counts["caller hangs up"] = queries(

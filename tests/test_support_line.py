@@ -64,12 +64,30 @@ class Line:
         self.call_in(sid)
         return self.press("2", sid)
 
-    def agent_answers(self, offer):
+    def agent_picks_up(self, offer):
+        """Twilio fetches the offer's URL: who is calling, press 1 to take it."""
         offer.refresh_from_db()
         return self.post(
             reverse("support:agent-answer", args=[offer.pk]),
             CallSid=offer.sid, CallStatus="in-progress", To=offer.agent.phone,
         )  # fmt: skip
+
+    def agent_presses(self, offer, digits):
+        offer.refresh_from_db()
+        params = {"CallSid": offer.sid, "CallStatus": "in-progress", "To": offer.agent.phone}
+        if digits is not None:
+            params["Digits"] = digits
+        return self.post(reverse("support:agent-accept", args=[offer.pk]), **params)
+
+    def agent_answers(self, offer):
+        """The agent picks up and, hearing who it is, presses 1. The response to the key,
+        or to the pick-up when that already said no; `.screen` is what they heard first."""
+        screen = self.agent_picks_up(offer)
+        if screen.xml.find("Gather") is None:
+            return screen
+        response = self.agent_presses(offer, "1")
+        response.screen = screen
+        return response
 
     def agent_leg(self, offer, status):
         offer.refresh_from_db()
@@ -261,6 +279,67 @@ def test_asking_for_an_advisor_holds_the_caller_in_their_conference_and_rings_an
     assert call.status == Status.RINGING_AGENT
 
 
+def test_the_agent_who_picks_up_hears_who_is_calling_and_is_asked_to_press_1(line):
+    order = OrderFactory(customer__phone=CALLER)
+    AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+
+    screen = line.agent_picks_up(offer)
+
+    gather = screen.xml.find("Gather")
+    assert gather.get("numDigits") == "1"
+    assert gather.get("action").endswith(reverse("support:agent-accept", args=[offer.pk]))
+    prompt = f"Customer on the line about order {order.number}. Press 1 to take the call."
+    assert prompt in spoken(gather)
+    assert verbs(screen.xml)[-1] == "Hangup"  # nothing pressed: the leg ends
+    assert the_call().status == Status.RINGING_AGENT  # not connected yet
+
+
+def test_an_agents_voicemail_that_picks_up_is_never_bridged_and_the_next_agent_rings(line):
+    first = AgentFactory(priority=1)
+    second = AgentFactory(priority=2)
+    line.ask_for_advisor()
+    [offer] = offers()
+    line.agent_picks_up(offer)  # the voicemail greeting plays; no key is pressed
+
+    line.agent_leg(offer, "completed")  # the Gather ran out and the leg hung up
+
+    call = the_call()
+    assert call.status == Status.RINGING_AGENT
+    assert call.agent is None
+    offer.refresh_from_db()
+    assert offer.status == AgentOffer.Status.NO_ANSWER
+    assert [ring.to for ring in line.calls_placed()] == [first.phone, second.phone]
+
+
+def test_an_agent_pressing_another_key_is_hung_up_and_the_next_agent_rings(line):
+    AgentFactory(priority=1)
+    second = AgentFactory(priority=2)
+    line.ask_for_advisor()
+    [offer] = offers()
+    line.agent_picks_up(offer)
+
+    response = line.agent_presses(offer, "9")
+    line.agent_leg(offer, "completed")
+
+    assert verbs(response.xml) == ["Say", "Hangup"]
+    assert the_call().status == Status.RINGING_AGENT
+    assert line.calls_placed()[-1].to == second.phone
+
+
+def test_with_press_1_switched_off_whoever_picks_up_is_connected(line, settings):
+    settings.SUPPORT_AGENT_PRESS_1 = False
+    agent = AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+
+    response = line.agent_picks_up(offer)
+
+    assert response.xml.find("Dial/Conference") is not None
+    assert (the_call().status, the_call().agent) == (Status.CONNECTED, agent)
+
+
 def test_first_agent_answers_hears_the_whisper_and_joins_the_conference(line):
     order = OrderFactory(customer__phone=CALLER)
     first = AgentFactory(priority=1)
@@ -271,8 +350,8 @@ def test_first_agent_answers_hears_the_whisper_and_joins_the_conference(line):
 
     response = line.agent_answers(offer)
 
-    whisper = f"Customer on the line about order {order.number}, press star to leave"
-    assert whisper in spoken(response.xml)
+    assert f"about order {order.number}" in spoken(response.screen.xml)
+    assert "Connecting you. Press star to leave." in spoken(response.xml)
     dial = response.xml.find("Dial")
     assert dial.get("hangupOnStar") == "true"
     conference = dial.find("Conference")

@@ -65,9 +65,19 @@ def agent_answers(call):
     root = _twiml(call, response)
     if root is None:
         return call
-    heard = " ".join(_say_texts(root))
+    gather = root.find("Gather")  # who is calling: press 1 to take it
+    heard = " ".join(_say_texts(gather if gather is not None else root))
     if heard:
         _note(call, "agent", f"{offer.agent} hears: “{heard}”")
+    if gather is not None:
+        response = _post(
+            reverse("support:agent-accept", args=[offer.pk]),
+            {**_agent_params(offer, agent_leg, "in-progress"), "Digits": "1"},
+        )
+        root = _twiml(call, response)
+        if root is None:
+            return call
+        _note(call, "agent", f"{offer.agent} presses 1 and hears: “{' '.join(_say_texts(root))}”")
     if root.find("Dial/Conference") is not None:
         call["waiting"]["agent"] = {"offer": offer.pk, "sid": agent_leg, "name": str(offer.agent)}
         _note(call, "event", f"{offer.agent} joins your call: you are talking to an advisor.")
