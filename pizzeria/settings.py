@@ -203,6 +203,8 @@ TELEPHONY_SMS_HANDLERS = [
     "support.sms.handle_agent_sms",
     "orders.conversation.handle_customer_sms",
 ]
+# Clean-ups `manage.py telephony_worker` runs every minute beside its own.
+TELEPHONY_SWEEPS = ["support.services.sweep_stale_calls"]
 
 # --- Support line -----------------------------------------------------------
 # How long an agent's phone rings before the next agent on shift is tried.
@@ -211,6 +213,9 @@ SUPPORT_RING_TIMEOUT = env.int("SUPPORT_RING_TIMEOUT", default=20)
 # answers the ring is never bridged to the caller (the next agent is rung instead).
 # Off: whoever picks up is connected at once (desk phones without voicemail).
 SUPPORT_AGENT_PRESS_1 = env.bool("SUPPORT_AGENT_PRESS_1", default=True)
+# A call still open this long after it began (or was answered) lost its final status
+# callback; the worker's sweep ends it and frees its agent (support.services).
+SUPPORT_STALE_CALL_HOURS = env.int("SUPPORT_STALE_CALL_HOURS", default=4)
 # A caller on hold longer than this (seconds) is offered voicemail instead.
 SUPPORT_MAX_WAIT_SECONDS = env.int("SUPPORT_MAX_WAIT_SECONDS", default=180)
 # Longest voicemail a caller may leave, in seconds.

@@ -499,11 +499,56 @@ def record_caller_status(call_sid, call_status):
         return _end_call(call, call_status)
 
 
-def _end_call(call, call_status):
+# --- what Twilio never told us ------------------------------------------------------
+
+
+def sweep_stale_calls(now=None):
+    """End calls and agent offers whose final status callback never came. Returns how many.
+
+    Twilio does not retry a status callback that failed (our server was down, a
+    network blip), and an offer left ringing or answered keeps its agent "busy"
+    for ever: never rung again. Run by `manage.py telephony_worker` every minute
+    (settings.TELEPHONY_SWEEPS). Time limits, generous so no live call is touched:
+    an agent's ring (and the press-1 prompt) is over SUPPORT_RING_TIMEOUT + 2 minutes
+    after it began, a caller on hold is sent to voicemail after
+    SUPPORT_MAX_WAIT_SECONDS (so one still holding 10 minutes later is gone), and no
+    call to a pizzeria lasts SUPPORT_STALE_CALL_HOURS. Each is ended through the same
+    code a late callback would take, so a ringing offer's caller moves on to the
+    next agent or voicemail.
+    """
+    now = now or timezone.now()
+    longest = now - timedelta(hours=settings.SUPPORT_STALE_CALL_HOURS)
+    ringing = AgentOffer.objects.filter(
+        status__in=[OfferStatus.PLACING, OfferStatus.RINGING],
+        updated_at__lt=now - timedelta(seconds=settings.SUPPORT_RING_TIMEOUT + 120),
+    )
+    talking = AgentOffer.objects.filter(status=OfferStatus.ANSWERED, updated_at__lt=longest)
+    swept = 0
+    for offer_id in list(ringing.values_list("pk", flat=True)[:500]):
+        swept += record_agent_outcome(offer_id, "no-answer", error="no final status") == "updated"
+    for offer_id in list(talking.values_list("pk", flat=True)[:500]):
+        swept += record_agent_outcome(offer_id, "completed") == "updated"
+    gone_from_hold = now - timedelta(seconds=settings.SUPPORT_MAX_WAIT_SECONDS + 600)
+    calls = SupportCall.objects.filter(
+        Q(status__in=HOLDING, waiting_since__lt=gone_from_hold)
+        | Q(status__in=[Status.IN_MENU, Status.VOICEMAIL], started_at__lt=longest)
+        | Q(status=Status.CONNECTED, answered_at__lt=longest)
+    )
+    for call_id in list(calls.values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            call = _lock_call(call_id)
+            if call is not None:
+                swept += _end_call(call, "completed", why="no final status") == "updated"
+    if swept:
+        logger.warning("Ended %s call(s) or agent offer(s) Twilio never reported finished", swept)
+    return swept
+
+
+def _end_call(call, call_status, **detail):
     if call.status in FINAL:
         return "ignored"
     if call.status in (Status.IN_MENU, *HOLDING):
-        _move(call, Status.ABANDONED, kind="abandoned", twilio_status=call_status)
+        _move(call, Status.ABANDONED, kind="abandoned", twilio_status=call_status, **detail)
         _cancel_ringing_offer(call)
         return "updated"
     callback = call.direction == SupportCall.Direction.CALLBACK
@@ -516,7 +561,7 @@ def _end_call(call, call_status):
             transaction.on_commit(lambda: redirect_call(sid, url))
         return "updated"
     if call.status in (Status.CONNECTED, Status.VOICEMAIL):
-        _move(call, Status.COMPLETED, kind="hung up", twilio_status=call_status)
+        _move(call, Status.COMPLETED, kind="hung up", twilio_status=call_status, **detail)
         return "updated"
     return "ignored"
 

@@ -22,6 +22,12 @@ def _load(paths):
     return [import_string(path) for path in paths]
 
 
+def run_sweeps():
+    """The other apps' periodic clean-ups named in settings.TELEPHONY_SWEEPS."""
+    for sweep in _load(tuple(getattr(settings, "TELEPHONY_SWEEPS", ()))):
+        sweep()
+
+
 def dispatch(message):
     for handler in _load(tuple(settings.TELEPHONY_SMS_HANDLERS)):
         reply = handler(message)

@@ -1,11 +1,13 @@
 """The support line end to end: signed webhooks in, TwiML and provider requests out."""
 
+import io
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
 import xmlschema
 from django.conf import settings
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -698,3 +700,74 @@ def test_live_board_lists_callers_waiting_and_agents_on_shift(line):
     assert waiting == [the_call()]
     assert waiting[0].current_offer.agent == agent
     assert [(a, a.busy) for a in on_shift] == [(agent, True)]
+
+
+# --- final statuses Twilio never sent ------------------------------------------------------------
+
+
+def after(seconds):
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+def sweep(line, now):
+    with line.capture(execute=True):
+        return services.sweep_stale_calls(now=now)
+
+
+def test_an_offer_whose_final_status_never_came_frees_the_agent_and_rings_the_next(line):
+    first = AgentFactory(priority=1)
+    second = AgentFactory(priority=2)
+    line.ask_for_advisor()
+    [offer] = offers()
+    assert not services.available_agents().filter(pk=first.pk).exists()
+
+    swept = sweep(line, after(settings.SUPPORT_RING_TIMEOUT + 121))
+
+    assert swept == 1
+    offer.refresh_from_db()
+    assert offer.status == AgentOffer.Status.NO_ANSWER
+    assert services.available_agents().filter(pk=first.pk).exists()
+    assert line.calls_placed()[-1].to == second.phone  # the caller still waits: next agent
+    assert the_call().status == Status.RINGING_AGENT
+
+
+def test_an_offer_still_within_its_ring_is_left_alone(line):
+    AgentFactory()
+    line.ask_for_advisor()
+    [before] = offers()
+
+    assert sweep(line, after(settings.SUPPORT_RING_TIMEOUT + 60)) == 0
+
+    [offer] = offers()
+    assert offer.status == before.status
+    assert the_call().status == Status.RINGING_AGENT
+
+
+def test_a_call_never_reported_finished_is_completed_after_hours_and_its_agent_freed(line):
+    agent = AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+    line.agent_answers(offer)
+    assert the_call().status == Status.CONNECTED
+    hours = settings.SUPPORT_STALE_CALL_HOURS * 3600
+
+    assert sweep(line, after(hours - 60)) == 0  # a long call is not cut short
+    swept = sweep(line, after(hours + 60))
+
+    assert swept == 2  # the agent's leg and the call
+    assert the_call().status == Status.COMPLETED
+    assert services.available_agents().filter(pk=agent.pk).exists()
+    assert sweep(line, after(hours + 120)) == 0
+
+
+def test_the_telephony_worker_runs_the_support_sweep(line):
+    agent = AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+    AgentOffer.objects.filter(pk=offer.pk).update(updated_at=after(-3600))
+
+    call_command("telephony_worker", "--once", stdout=io.StringIO())
+
+    offer.refresh_from_db()
+    assert offer.status == AgentOffer.Status.NO_ANSWER
+    assert services.available_agents().filter(pk=agent.pk).exists()

@@ -2,7 +2,9 @@
 
 Polls for inbound messages nobody has handled (the webhook only records them)
 and runs each through the conversation; every minute it also re-queues due
-retries and texts a dead worker left behind. Run one or more beside db_worker.
+retries and texts a dead worker left behind, and runs the other apps' sweeps
+(settings.TELEPHONY_SWEEPS: the support line ends calls whose final status
+Twilio never sent). Run one or more beside db_worker.
 """
 
 import logging
@@ -12,6 +14,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
+from telephony.handlers import run_sweeps
 from telephony.services import handle_pending_inbound, requeue_due_messages
 
 logger = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ class Command(BaseCommand):
                 handled = handle_pending_inbound()
                 if time.monotonic() >= next_sweep:
                     requeue_due_messages()
+                    run_sweeps()
                     next_sweep = time.monotonic() + sweep_every
             except DatabaseError:
                 logger.exception("Database error in the telephony worker; retrying")
