@@ -45,6 +45,7 @@ def test_a_caller_reaches_the_simulated_agent(page, live_server, simulator, scre
     page.locator(".keypad").get_by_role("button", name="2").click()
     page.get_by_text("The shop rings Maria").wait_for()
     page.get_by_role("button", name="Agent answers").click()
+    page.get_by_text("Maria presses 1 and hears").wait_for()
     page.get_by_text("Maria joins your call").wait_for()
     screenshot("phone-call")
     page.get_by_role("button", name="Hang up").click()
