@@ -1,4 +1,5 @@
-"""The chain of inbound SMS handlers named in settings.TELEPHONY_SMS_HANDLERS.
+"""The chain of inbound SMS handlers named in settings.TELEPHONY_SMS_HANDLERS, and
+the sweeps named in settings.TELEPHONY_SWEEPS.
 
 A handler is `handler(message) -> str | list[str] | None`: the reply (or
 replies), an empty string or list when it handled the text but has nothing to
@@ -6,6 +7,7 @@ say, or None to pass it on to the next handler. This is how the orders and
 support apps receive texts without telephony importing them.
 """
 
+import logging
 from functools import cache
 
 from django.conf import settings
@@ -16,6 +18,8 @@ PLACEHOLDER = (
     "Call us on this number to speak to someone."
 )
 
+logger = logging.getLogger(__name__)
+
 
 @cache
 def _load(paths):
@@ -23,9 +27,15 @@ def _load(paths):
 
 
 def run_sweeps():
-    """The other apps' periodic clean-ups named in settings.TELEPHONY_SWEEPS."""
+    """The other apps' periodic clean-ups named in settings.TELEPHONY_SWEEPS.
+
+    One that fails is logged and tried again next time; it must not stop the worker
+    that answers customers' texts."""
     for sweep in _load(tuple(getattr(settings, "TELEPHONY_SWEEPS", ()))):
-        sweep()
+        try:
+            sweep()
+        except Exception:
+            logger.exception("Sweep %s failed; it runs again at the next sweep", sweep.__name__)
 
 
 def dispatch(message):

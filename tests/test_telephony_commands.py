@@ -1,5 +1,7 @@
 """Management commands and system checks of the telephony core."""
 
+import io
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -85,3 +87,30 @@ def test_seed_demo_runs_twice_without_changing_anything(db, capsys):
     assert get_user_model().objects.filter(username="staff", is_staff=True).count() == 1
     assert "Staff login: staff / pizza-" in first
     assert first.splitlines()[-1] == second.splitlines()[-1]
+
+
+SWEPT = []
+
+
+def broken_sweep():
+    raise RuntimeError("a bug in another app's sweep")
+
+
+def counting_sweep():
+    SWEPT.append(1)
+
+
+@pytest.mark.django_db
+def test_a_failing_sweep_is_logged_and_the_telephony_worker_goes_on(settings, caplog):
+    settings.TELEPHONY_SWEEPS = [
+        "tests.test_telephony_commands.broken_sweep",
+        "tests.test_telephony_commands.counting_sweep",
+    ]
+    SWEPT.clear()
+    out = io.StringIO()
+
+    call_command("telephony_worker", "--once", stdout=out)
+
+    assert "Handled 0 inbound message(s)." in out.getvalue()
+    assert SWEPT == [1]  # the next sweep still ran
+    assert "broken_sweep failed" in caplog.text
