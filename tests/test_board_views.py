@@ -417,6 +417,40 @@ def test_a_voicemail_called_back_leaves_the_panel(staff_client, staff):
 
 
 @pytest.mark.django_db
+def test_staff_call_a_voicemail_back_from_the_board_through_their_agent_phone(
+    staff_client, staff, texts_after_commit, outbox
+):
+    agent = AgentFactory(user=staff, phone="+14155550190")
+    voicemail = VoicemailFactory(call__caller_number="+14155550122")
+    panel = staff_client.get(reverse("board:panel", args=["support"])).content.decode()
+    url = reverse("board:voicemail-call-back", args=[voicemail.pk])
+    assert url in panel and ">Call back</button>" in panel
+
+    response = texts_after_commit(staff_client.post, url, headers=HTMX)
+
+    assert "Ringing your phone (+14155550190)" in response.content.decode()
+    callback = SupportCall.objects.get(direction=SupportCall.Direction.CALLBACK)
+    assert (callback.caller_number, callback.callback_for) == ("+14155550122", voicemail)
+    assert [r.to for r in outbox if r.kind == "call"] == [agent.phone]
+    voicemail.refresh_from_db()
+    assert voicemail.done_by is None  # done once they have talked, by the Done button
+
+
+@pytest.mark.django_db
+def test_a_call_back_by_staff_without_an_agent_phone_says_how_to_get_one(staff_client, outbox):
+    voicemail = VoicemailFactory(call__caller_number="+14155550122")
+
+    response = staff_client.post(
+        reverse("board:voicemail-call-back", args=[voicemail.pk]), headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert "no active support agent" in html and "Link your login to an agent" in html
+    assert not SupportCall.objects.filter(direction=SupportCall.Direction.CALLBACK).exists()
+    assert not outbox
+
+
+@pytest.mark.django_db
 def test_the_customer_page_runs_the_same_queries_for_few_or_many_texts_and_orders(staff_client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

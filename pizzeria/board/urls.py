@@ -15,6 +15,11 @@ urlpatterns = [
     path("inbox/<int:inquiry_id>/done/", views.mark_done, name="inquiry-done"),
     path("agents/<int:agent_id>/shift/", views.set_shift, name="shift"),
     path("voicemails/<int:voicemail_id>/done/", views.voicemail_done, name="voicemail-done"),
+    path(
+        "voicemails/<int:voicemail_id>/call-back/",
+        views.voicemail_call_back,
+        name="voicemail-call-back",
+    ),
     path("customers/<int:customer_id>/", views.customer, name="customer"),
     path("customers/<int:customer_id>/text/", views.text, name="text"),
     path("find/", views.find, name="find"),

@@ -173,16 +173,43 @@ def set_shift(request, agent_id):
     return _done(request, "support", text)
 
 
+VOICEMAIL_GONE = "That voicemail no longer exists."
+
+
+def _voicemail_or_none(voicemail_id):
+    return Voicemail.objects.select_related("call").filter(pk=voicemail_id).first()
+
+
 @require_POST
 @staff_required
 def voicemail_done(request, voicemail_id):
-    voicemail = Voicemail.objects.select_related("call").filter(pk=voicemail_id).first()
+    voicemail = _voicemail_or_none(voicemail_id)
     if voicemail is None:
-        return _done(request, "support", "That voicemail no longer exists.", messages.ERROR)
+        return _done(request, "support", VOICEMAIL_GONE, messages.ERROR)
     if support.mark_voicemails_done([voicemail], request.user):
         text = f"Voicemail from {voicemail.call.caller_number} marked done."
     else:
         text = f"Voicemail from {voicemail.call.caller_number} was already done."
+    return _done(request, "support", text)
+
+
+@require_POST
+@staff_required
+def voicemail_call_back(request, voicemail_id):
+    """Ring the agent phone of the staff member who clicked; answering calls the customer."""
+    voicemail = _voicemail_or_none(voicemail_id)
+    if voicemail is None:
+        return _done(request, "support", VOICEMAIL_GONE, messages.ERROR)
+    agent = Agent.objects.filter(user=request.user).first()
+    try:
+        support.start_callback(voicemail, agent)
+    except support.CallbackError as exc:
+        hint = " Link your login to an agent in the admin (Support › Agents)." if not agent else ""
+        return _done(request, "support", f"{exc}{hint}", messages.ERROR)
+    text = (
+        f"Ringing your phone ({agent.phone}): answer it and press 1, and we call "
+        f"{voicemail.call.caller_number}. Mark the voicemail done when you have talked."
+    )
     return _done(request, "support", text)
 
 
