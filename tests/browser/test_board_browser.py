@@ -95,3 +95,24 @@ def test_staff_log_in_move_an_order_two_stages_and_see_the_texts(
     screenshot("board-customer")
     order.refresh_from_db()
     assert order.status == S.BAKING
+
+
+def test_the_board_fits_an_upright_tablet_without_scrolling_sideways(
+    page, live_server, django_user_model, screenshot
+):
+    django_user_model.objects.create_user("maria", password=PASSWORD, is_staff=True)
+    an_evening()
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.goto(live_server.url + "/staff/")
+    page.fill("#id_username", "maria")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(live_server.url + "/staff/")
+    page.locator(".column").first.wait_for()
+
+    screenshot("board-upright", full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the board is {overflow}px wider than an upright tablet"
+    for column in page.locator(".column").all():  # every stage in view, none scrolled away
+        box = column.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 820, column.get_attribute("data-stage")
