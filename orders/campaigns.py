@@ -12,11 +12,14 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
+from django.db.models.functions import Substr
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from telephony.models import Message, OptOut, about_fields
@@ -62,27 +65,36 @@ def media_urls(campaign):
 # --- the audience --------------------------------------------------------------------------
 
 
-def _allowed_prefixes():
-    """Calling codes of SMS_ALLOWED_COUNTRIES ("+1", "+44"...), or None for any country.
+def _outside_allowed_countries():
+    """A condition on Customer: numbers outside SMS_ALLOWED_COUNTRIES (None: any country).
 
-    A cheap SQL pre-filter: countries sharing a code (US and Canada) are told apart by
-    send_sms, which refuses the others with a failed row."""
-    allowed = settings.SMS_ALLOWED_COUNTRIES
+    By calling code in SQL, so the live count stays one query. The countries of the
+    North American plan share +1 (the US, Canada, most of the Caribbean) and are told
+    apart by area code, as send_sms (phonenumbers) tells them apart. Other shared
+    codes (+7, +44 with the Channel Islands...) are taken whole; send_sms, the one
+    door, still refuses a number of a country not allowed."""
+    allowed = {country.upper() for country in settings.SMS_ALLOWED_COUNTRIES}
     if "*" in allowed:
         return None
-    codes = {phonenumbers.country_code_for_region(c.upper()) for c in allowed}
-    return sorted(f"+{code}" for code in codes if code)
-
-
-def _outside_allowed_countries():
-    """A condition on Customer, or None when every country is allowed."""
-    prefixes = _allowed_prefixes()
-    if prefixes is None:
-        return None
     inside = Q(pk__in=[])
-    for prefix in prefixes:
-        inside |= Q(phone__startswith=prefix)
+    for code in sorted({phonenumbers.country_code_for_region(c) for c in allowed} - {0}):
+        sharing = set(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()))
+        if code == 1 and not sharing <= allowed:
+            inside |= Q(In(Substr("phone", 1, 5), _nanp_area_codes(frozenset(sharing & allowed))))
+        else:
+            inside |= Q(phone__startswith=f"+{code}")
     return ~inside
+
+
+@cache
+def _nanp_area_codes(regions):
+    """The "+1NPA" prefixes phonenumbers places in `regions` (e.g. US: "+1201", ...)."""
+    prefixes = []
+    for area in range(200, 1000):
+        number = phonenumbers.parse(f"+1{area}2345678")
+        if phonenumbers.region_code_for_number(number) in regions:
+            prefixes.append(f"+1{area}")
+    return prefixes
 
 
 def _opted_out():

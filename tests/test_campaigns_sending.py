@@ -116,6 +116,22 @@ def test_preview_leaves_out_numbers_outside_the_allowed_countries(settings):
     assert campaigns.preview(campaign()).recipients == 4
 
 
+def test_with_only_the_us_allowed_canada_and_the_caribbean_are_not_counted_or_texted(settings):
+    settings.SMS_ALLOWED_COUNTRIES = ["US"]
+    us = Customer.objects.create(phone="+14155550101")  # San Francisco
+    Customer.objects.create(phone="+14165550102")  # Toronto, Canada: also +1
+    Customer.objects.create(phone="+12425550103")  # Nassau, Bahamas: also +1
+    Customer.objects.create(phone="+442079460000")
+    camp = campaign()
+
+    info = campaigns.preview(camp)
+
+    assert (info.recipients, info.other_country) == (1, 3)
+    assert list(campaigns.recipients(camp)) == [us]
+    settings.SMS_ALLOWED_COUNTRIES = ["US", "CA"]
+    assert campaigns.preview(campaign()).recipients == 2
+
+
 def test_recent_audience_is_customers_who_ordered_in_the_last_n_days():
     recent, old, never = CustomerFactory(), CustomerFactory(), CustomerFactory()
     OrderFactory(customer=recent)
