@@ -89,12 +89,11 @@ def _outside_allowed_countries():
 @cache
 def _nanp_area_codes(regions):
     """The "+1NPA" prefixes phonenumbers places in `regions` (e.g. US: "+1201", ...)."""
-    prefixes = []
-    for area in range(200, 1000):
-        number = phonenumbers.parse(f"+1{area}2345678")
-        if phonenumbers.region_code_for_number(number) in regions:
-            prefixes.append(f"+1{area}")
-    return prefixes
+    return tuple(
+        f"+1{area}"
+        for area in range(200, 1000)
+        if phonenumbers.region_code_for_number(phonenumbers.parse(f"+1{area}2345678")) in regions
+    )
 
 
 def _opted_out():
