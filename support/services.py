@@ -591,9 +591,12 @@ def save_recording(call_id, params, voicemail):
     if status != "completed" or not url:
         return None
     try:
-        duration = max(int(params.get("RecordingDuration") or 0), 0) or None
+        duration = int(params.get("RecordingDuration") or 0)
     except ValueError:
-        duration = None
+        duration = 0
+    # Twilio records at most a few hours; anything else is not a duration (and a huge
+    # number would not fit the column): unknown.
+    duration = duration if 0 < duration <= 86_400 else None
     with transaction.atomic():
         call = _lock_call(call_id)
         if call is None:

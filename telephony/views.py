@@ -37,9 +37,10 @@ def sms_status(request):
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid")
     status = request.POST.get("MessageStatus") or request.POST.get("SmsStatus")
     try:
-        error_code = int(request.POST.get("ErrorCode") or 0) or None
+        error_code = int(request.POST.get("ErrorCode") or 0)
     except ValueError:
-        error_code = None
+        error_code = 0
+    error_code = error_code if 0 < error_code < 100_000 else None  # Twilio's are 5 digits
     if sid:
         try:
             services.record_status(sid[:64], status, error_code)

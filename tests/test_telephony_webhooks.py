@@ -283,6 +283,17 @@ def test_a_failed_callback_records_the_error_code(twilio, db):
     assert (message.status, message.error_code) == ("undelivered", 30003)
 
 
+@pytest.mark.parametrize("code", ["9223372036854775808", "-5", "x"])
+def test_a_nonsense_error_code_is_recorded_as_none_not_a_server_error(twilio, db, code):
+    from .factories import MessageFactory
+
+    message = MessageFactory(sid="SM" + "7" * 32, status="sent")
+    response = _status(twilio, message.sid, "undelivered", ErrorCode=code)
+    assert response.status_code == 204
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == ("undelivered", None)
+
+
 def test_an_unsubscribed_error_in_a_callback_records_an_opt_out(twilio, db):
     from .factories import MessageFactory
 
