@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -171,6 +172,8 @@ def main(argv=None):
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+    log.close()
+    shutil.rmtree(folder, ignore_errors=True)  # the scratch database and the worker's log
 
 
 if __name__ == "__main__":
