@@ -12,9 +12,7 @@ the slowest query of each page and its plan are kept in the results.
 
 import argparse
 import itertools
-import json
 import os
-import platform
 import random
 import statistics
 import sys
@@ -22,6 +20,8 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from bench import report
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-auth-token-" + "0" * 16
@@ -317,16 +317,9 @@ def main(argv=None):
         "comparison": comparison,
         "before": before,
         "after": after,
-        "machine": {
-            "nproc": os.cpu_count(),
-            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": report.machine(),
     }
-    out = ROOT / "bench" / "results" / f"large-{vendor}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = report.save(f"large-{vendor}", result)
     print(f"==> {out.relative_to(ROOT)}")
     for name, row in comparison.items():
         print(f"    {name:40s} {row['before_ms']:9.1f} -> {row['after_ms']:8.1f} ms "

@@ -15,7 +15,6 @@ alone), so the ratio is what the queue and the worker add.
 import argparse
 import json
 import os
-import platform
 import random
 import shutil
 import subprocess
@@ -23,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench import report
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-auth-token-" + "0" * 16
@@ -161,16 +162,9 @@ def main(argv=None):
         "breakdown": breakdown,
         "baseline_direct_provider_call": summary(baseline),
         "ratio_p50": round(percentile(latencies, 50) / percentile(baseline, 50), 1),
-        "machine": {
-            "nproc": os.cpu_count(),
-            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": report.machine(),
     }
-    out = ROOT / "bench" / "results" / f"status-{connection.vendor}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    report.save(f"status-{connection.vendor}", result)
     print(json.dumps(result, indent=2))
     log.close()
     shutil.rmtree(folder, ignore_errors=True)  # the scratch database and the worker's log
