@@ -21,6 +21,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from bench import report
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -106,12 +108,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", ""),
-        help="a database it may fill; default: a temporary SQLite file "
-        "(scripts/with-postgres sets BENCH_DATABASE_URL to its throwaway cluster)",
-    )
+    report.add_database_url(parser)
     parser.add_argument("--save", help="write the result as JSON to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

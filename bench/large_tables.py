@@ -260,12 +260,7 @@ def main(argv=None):
     parser.add_argument("--messages", type=int, default=5_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", ""),
-        help="a database it may fill; default: a temporary SQLite file "
-        "(scripts/with-postgres sets BENCH_DATABASE_URL to its throwaway cluster)",
-    )
+    report.add_database_url(parser)
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="pizzeria-large-")
     configure(args.database_url or f"sqlite:///{folder}/large.sqlite3")

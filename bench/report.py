@@ -8,6 +8,16 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def add_database_url(parser):
+    """--database-url: only a database named for benchmarks, never DATABASE_URL."""
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", ""),
+        help="a database it may fill; default: a temporary SQLite file "
+        "(scripts/with-postgres sets BENCH_DATABASE_URL to its throwaway cluster)",
+    )
+
+
 def machine():
     return {
         "nproc": os.cpu_count(),

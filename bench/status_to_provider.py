@@ -48,12 +48,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--interval", type=float, default=0.05, help="db_worker poll (s)")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", ""),
-        help="a database it may fill; default: a temporary SQLite file "
-        "(scripts/with-postgres sets BENCH_DATABASE_URL to its throwaway cluster)",
-    )
+    report.add_database_url(parser)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="pizzeria-status-"))
     env = {

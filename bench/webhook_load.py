@@ -29,6 +29,8 @@ from pathlib import Path
 
 from twilio.request_validator import RequestValidator
 
+from bench import report
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-auth-token-" + "0" * 16
 SHOP = "+15005550006"
@@ -160,12 +162,7 @@ def main(argv=None):
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", ""),
-        help="a database it may fill; default: a temporary SQLite file "
-        "(scripts/with-postgres sets BENCH_DATABASE_URL to its throwaway cluster)",
-    )
+    report.add_database_url(parser)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--drain-seconds", type=float, default=30, help="how long the worker's rate is timed"
