@@ -329,7 +329,7 @@ def receive_sms(params):
         if url := params.get(f"MediaUrl{i}"):
             media.append(url[:500])
     body = (params.get("Body") or "")[: MAX_BODY * 4]
-    inserted = _insert_inbound(
+    return _insert_inbound(
         sid=sid,
         from_number=(sender or raw_from)[:32],
         to_number=(params.get("To") or "")[:32],
@@ -337,7 +337,6 @@ def receive_sms(params):
         media_urls=media,
         num_segments=min(count_segments(body) or 1, 255),
     )
-    return inserted
 
 
 _INBOUND_COLUMNS = (

@@ -3,11 +3,10 @@
 Used by `manage.py simulate_sms` and the phone simulator; never by production traffic.
 """
 
-import secrets
-
 from django.conf import settings
 from django.test import Client
 
+from .backends.base import new_sid
 from .webhooks import sign
 
 
@@ -17,10 +16,6 @@ def _host():
         if host and host != "*":
             return host
     return "localhost"
-
-
-def new_sid(prefix):
-    return prefix + secrets.token_hex(16)
 
 
 def signed_post(path, params, client=None):

@@ -13,7 +13,14 @@ ProviderError types below, so callers never see a provider's own exceptions:
 Both carry the provider's error `code` (e.g. 21211) and HTTP `status` when known.
 """
 
+import secrets
 from dataclasses import dataclass, field
+
+
+def new_sid(prefix):
+    """A SID shaped like Twilio's ("SM" + 32 hex digits), random: a counter would repeat
+    after a restart and clash with the SIDs already stored (Message.sid is unique)."""
+    return prefix + secrets.token_hex(16)
 
 
 class ProviderError(Exception):

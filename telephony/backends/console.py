@@ -1,11 +1,10 @@
 """A backend that prints what it would send, for running the shop with no Twilio account."""
 
-import secrets
 import sys
 import threading
 
 from ..segments import count_segments
-from .base import BaseBackend, NumberConfiguration, PlacedCall, SentMessage
+from .base import BaseBackend, NumberConfiguration, PlacedCall, SentMessage, new_sid
 
 _lock = threading.Lock()
 
@@ -21,12 +20,6 @@ class Backend(BaseBackend):
                 print(f"    {line}", file=self.stream)
             self.stream.flush()
 
-    @staticmethod
-    def _sid(prefix):
-        # Random, like Twilio's: a counter would repeat after a restart and clash with
-        # the SIDs already stored (Message.sid is unique).
-        return prefix + secrets.token_hex(16)
-
     def send_sms(
         self,
         *,
@@ -37,7 +30,7 @@ class Backend(BaseBackend):
         media_urls=(),
         status_callback=None,
     ):
-        sid = self._sid("SM")
+        sid = new_sid("SM")
         sender = from_ or f"messaging service {messaging_service_sid}"
         lines = [f"from {sender} to {to}  ({sid})", *body.splitlines()]
         lines += [f"media: {url}" for url in media_urls]
@@ -45,7 +38,7 @@ class Backend(BaseBackend):
         return SentMessage(sid=sid, status="sent", num_segments=count_segments(body))
 
     def place_call(self, *, to, from_, url, **options):
-        sid = self._sid("CA")
+        sid = new_sid("CA")
         self._write("CALL", [f"from {from_} to {to}  ({sid})", f"answer URL: {url}"])
         return PlacedCall(sid=sid, status="queued")
 
@@ -55,4 +48,4 @@ class Backend(BaseBackend):
 
     def configure_number(self, phone_number, **webhooks):
         self._write("CONFIGURE NUMBER", [phone_number, *(f"{k}={v}" for k, v in webhooks.items())])
-        return NumberConfiguration(phone_number=phone_number, sid=self._sid("PN"), changes=webhooks)
+        return NumberConfiguration(phone_number=phone_number, sid=new_sid("PN"), changes=webhooks)

@@ -5,10 +5,9 @@ exceptions to raise, one per request, before anything is recorded: tests use
 it to play a provider that fails or refuses.
 """
 
-import secrets
 from dataclasses import dataclass, field
 
-from .base import BaseBackend, NumberConfiguration, PlacedCall, SentMessage
+from .base import BaseBackend, NumberConfiguration, PlacedCall, SentMessage, new_sid
 
 outbox = []
 fail_with = []
@@ -32,12 +31,6 @@ def reset():
     fail_with.clear()
 
 
-def _sid(prefix):
-    # Random, like Twilio's: a counter would repeat after a restart and clash with
-    # the SIDs already stored (Message.sid is unique).
-    return prefix + secrets.token_hex(16)
-
-
 class Backend(BaseBackend):
     def _record(self, kind, sid, params):
         if fail_with:
@@ -48,11 +41,11 @@ class Backend(BaseBackend):
     def send_sms(self, **params):
         from ..segments import count_segments
 
-        sid = self._record("sms", _sid("SM"), params)
+        sid = self._record("sms", new_sid("SM"), params)
         return SentMessage(sid=sid, status="queued", num_segments=count_segments(params["body"]))
 
     def place_call(self, **params):
-        return PlacedCall(sid=self._record("call", _sid("CA"), params), status="queued")
+        return PlacedCall(sid=self._record("call", new_sid("CA"), params), status="queued")
 
     def update_call(self, sid, **params):
         self._record("update_call", sid, params)
@@ -60,6 +53,6 @@ class Backend(BaseBackend):
 
     def configure_number(self, phone_number, **webhooks):
         sid = self._record(
-            "configure_number", _sid("PN"), {"phone_number": phone_number, **webhooks}
+            "configure_number", new_sid("PN"), {"phone_number": phone_number, **webhooks}
         )
         return NumberConfiguration(phone_number=phone_number, sid=sid, changes=webhooks)
