@@ -31,7 +31,8 @@ pytest_plugins = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# Twilio's OpenAPI description and TwiML XSD (MIT), copied in: see tests/contracts/README.md
+CONTRACTS = ROOT / "tests" / "contracts" / "twilio-oai"
 
 
 @pytest.fixture(autouse=True)
@@ -118,9 +119,7 @@ def free_port():
 def prism():
     """Base URL of a Prism mock serving Twilio's OpenAPI description (skips if unavailable)."""
     binary = ROOT / ".prism" / "node_modules" / ".bin" / "prism"
-    spec = SHARED / "twilio-oai" / "twilio_api_v2010.prism.json"
-    if not spec.exists():
-        pytest.skip(f"Twilio's OpenAPI description not found at {spec} (../shared/twilio-oai)")
+    spec = CONTRACTS / "twilio_api_v2010.prism.json"
     if not binary.exists() or not shutil.which("node"):
         pytest.skip(f"Prism not installed at {binary} (scripts/test installs it with npm)")
     port = free_port()

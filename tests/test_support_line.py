@@ -13,12 +13,10 @@ from django.utils import timezone
 
 from support import services
 from support.models import AgentOffer, SupportCall, Voicemail
+from tests.conftest import CONTRACTS
 from tests.factories import AgentFactory, OrderFactory
 
-XSD = (
-    settings.BASE_DIR.parent
-    / "shared/twilio-oai/twiml-xsd/twiml_v20100401_twilioRealtimeCallSchema.xsd"
-)
+XSD = CONTRACTS / "twiml-xsd" / "twiml_v20100401_twilioRealtimeCallSchema.xsd"
 CALLER = "+14155550123"
 CALLER_SID = "CA" + "c" * 32
 Status = SupportCall.Status
