@@ -6,6 +6,6 @@ from . import campaigns
 
 
 @task()
-def send_campaign_task(campaign_id):
+def send_campaign_task(campaign_id, batch_size=campaigns.BATCH_SIZE):
     """Queue every remaining batch of the campaign; safe to run twice or after a crash."""
-    return campaigns.send_campaign(campaign_id)
+    return campaigns.send_campaign(campaign_id, batch_size)

@@ -163,9 +163,10 @@ def preview(campaign, now=None):
 # --- sending ---------------------------------------------------------------------------
 
 
-def start_campaign(campaign, by=None, now=None):
+def start_campaign(campaign, by=None, now=None, batch_size=BATCH_SIZE):
     """Fix the audience (customers who exist now; orders since N days before now) and
-    enqueue the sending task. Starting again while it is sending only resumes it."""
+    enqueue the sending task, which queues `batch_size` texts per transaction. Starting
+    again while it is sending only resumes it."""
     from .campaign_tasks import send_campaign_task
 
     now = now or timezone.now()
@@ -184,7 +185,7 @@ def start_campaign(campaign, by=None, now=None):
                 campaign.ordered_since = _ordered_since(campaign, now)
             campaign.save()
         campaign_id = campaign.pk
-        transaction.on_commit(lambda: send_campaign_task.enqueue(campaign_id))
+        transaction.on_commit(lambda: send_campaign_task.enqueue(campaign_id, batch_size))
     return campaign
 
 
