@@ -1,10 +1,16 @@
 """Reading what customers text: keywords and order lines, as a table; and no text breaks it."""
 
+import io
+
 import pytest
+from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from orders import demo
+from orders.conversation import handle_customer_sms
 from orders.parser import Line, MenuEntry, parse
+from telephony.models import Message
 
 MENU = [
     MenuEntry("PEP", "Pepperoni", True, ("pepperoni pizza",)),
@@ -140,22 +146,20 @@ def test_no_mix_of_keywords_and_items_makes_the_parser_raise(text):
     assert all(1 <= line.quantity <= 25 for line in command.lines)
 
 
-@pytest.mark.django_db
+@pytest.fixture
+def demo_menu(db):
+    """The demo menu, seeded once for all the examples of a property test."""
+    demo.seed(io.StringIO())
+
+
+# The menu fixture is seeded once per test, not per example, on purpose: each example
+# rolls back what it wrote (the customer, a quote), so every one starts from the menu alone.
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(body=st.one_of(st.text(max_size=200), st.lists(WORDS, max_size=10).map(" ".join)))
-def test_no_text_makes_the_handler_raise_or_reply_too_long(body):
-    import io
-
-    from django.db import transaction
-
-    from orders import demo
-    from orders.conversation import handle_customer_sms
-    from telephony.models import Message
-
+def test_no_text_makes_the_handler_raise_or_reply_too_long(demo_menu, body):
     with transaction.atomic():
-        demo.seed(io.StringIO())
         message = Message.objects.create(
             direction="in", from_number="+14155550100", to_number="+15005550006", body=body,
             status="received",
