@@ -619,17 +619,16 @@ def test_outside_opening_hours_the_caller_hears_the_hours_and_can_leave_a_messag
     line, settings, monkeypatch
 ):
     AgentFactory()
-    monkeypatch.setattr(
-        services,
-        "shop_opening",
-        lambda now=None: services.Opening(False, "Monday to Sunday, 11:00 to 22:00", "at 11:00 AM"),
-    )
+    settings.SHOP_HOURS, settings.SHOP_TIME_ZONE = "mon-sun 11:00-22:00", "UTC"
+    before_opening = timezone.now().replace(hour=9, minute=0)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: before_opening)
 
     greeting = line.call_in()
     choice = line.press("2")
 
     assert "We are closed right now" in spoken(greeting.xml)
-    assert "11:00 to 22:00" in spoken(greeting.xml)
+    assert "Our opening hours are Monday to Sunday, 11:00 to 22:00" in spoken(greeting.xml)
+    assert "We open again at 11:00 AM" in spoken(greeting.xml)
     assert "press 1" in spoken(greeting.xml.find("Gather"))  # order status still offered
     assert choice.xml.find("Record") is not None
     assert line.calls_placed() == []
