@@ -3,7 +3,6 @@
 Every variable is listed, with a comment, in `.env.example`.
 """
 
-import os
 import sys
 from pathlib import Path
 
@@ -15,9 +14,11 @@ if sys.version_info < (3, 12):
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-TESTING = "pytest" in sys.modules or env.bool("TESTING", default=False)
-if not TESTING:  # tests never read a developer's .env (it may hold real credentials)
-    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Variables not set in the environment are read from ENV_FILE (default .env; empty: none,
+# as in the tests, pizzeria/test_settings.py).
+env_file = env("ENV_FILE", default=str(BASE_DIR / ".env"))
+if env_file:
+    environ.Env.read_env(env_file, overwrite=False)
 
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-dev-only-change-me")
 DEBUG = env.bool("DEBUG", default=True)
@@ -142,7 +143,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -233,10 +234,7 @@ SUPPORT_HOLD_MUSIC_URL = env(
 # --- Orders -----------------------------------------------------------------
 # Opening hours and the shop's time zone; a malformed value stops start-up
 # (checked in orders.apps). Days mon..sun, ranges and lists, 24h times; "24/7".
-SHOP_HOURS = env(
-    "SHOP_HOURS",
-    default="24/7" if TESTING else "mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00",
-)
+SHOP_HOURS = env("SHOP_HOURS", default="mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00")
 SHOP_TIME_ZONE = env("SHOP_TIME_ZONE", default="America/New_York")
 # The number customers call, named in HELP replies (default: the Twilio number).
 SHOP_PHONE = env("SHOP_PHONE", default="") or TWILIO_PHONE_NUMBER
@@ -263,23 +261,6 @@ PHONE_SIMULATOR_ENABLED = env.bool("PHONE_SIMULATOR_ENABLED", default=False)
 # Serve uploaded campaign pictures (MEDIA_ROOT at MEDIA_URL) from Django, so Twilio can
 # fetch MMS media under PUBLIC_BASE_URL; off when the web server serves them itself.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
-
-if TESTING:
-    # Tests never reach a provider and run tasks inline; signatures use a known token.
-    TELEPHONY_BACKEND = env("TEST_TELEPHONY_BACKEND", default="locmem")
-    TASKS["default"]["BACKEND"] = env(
-        "TEST_TASK_BACKEND", default="django.tasks.backends.immediate.ImmediateBackend"
-    )
-    TWILIO_ACCOUNT_SID = "AC" + "a" * 32
-    TWILIO_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-    PUBLIC_BASE_URL = "https://pizza.example.com"
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    if DATABASES["default"]["ENGINE"] == "pizzeria.sqlite":
-        # A file, not memory, so tests that race threads meet real SQLite locking.
-        # One per process, so two test runs side by side never share a file.
-        DATABASES["default"]["TEST"] = {
-            "NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")
-        }
 
 # The database backend's task rows can be written inside the transaction they
 # belong to (one write instead of two, and no task without its data); other

@@ -23,6 +23,19 @@ hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis.settings.load_profile("ci")
 
+
+def pytest_configure(config):
+    """Refuse to run on other settings than pizzeria/test_settings.py: an exported
+    DJANGO_SETTINGS_MODULE outranks pyproject.toml's, and the project's own settings read
+    .env, which may hold real Twilio credentials."""
+    if settings.SETTINGS_MODULE != "pizzeria.test_settings":
+        pytest.exit(
+            f"The tests run on pizzeria.test_settings, not {settings.SETTINGS_MODULE} "
+            "(unset DJANGO_SETTINGS_MODULE).",
+            returncode=4,
+        )
+
+
 pytest_plugins = [
     "tests.fixtures.workers",
     "tests.fixtures.postgres",
