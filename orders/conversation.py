@@ -4,6 +4,8 @@ anything else kept for staff. Every reply's wording is in templates/orders/sms/.
 from django.conf import settings
 from django.utils import timezone
 
+from telephony.numbers import is_withheld
+
 from . import services
 from .models import Actor, Fulfilment, Quote
 from .parser import parse
@@ -15,9 +17,21 @@ WORKS_WHEN_CLOSED = {"menu", "status", "cancel", "help", "no", "suggest", "chat"
 
 def handle_customer_sms(message):
     """Inbound SMS handler (settings.TELEPHONY_SMS_HANDLERS): the reply to a customer's text."""
-    if not message.from_number:
+    if not message.from_number or is_withheld(message.from_number):
         return None
     return Conversation(message).reply()
+
+
+def keep_unanswered(message, reason):
+    """settings.TELEPHONY_UNANSWERED_HANDLERS: a text we may not answer goes to staff."""
+    if message.from_number and not is_withheld(message.from_number):
+        services.keep_unanswered(message, services.customer_for(message.from_number), reason)
+
+
+def note_opt_out(message, word):
+    """settings.TELEPHONY_OPT_OUT_HANDLERS: a lone CANCEL with an order in progress is
+    flagged for staff (services.flag_opt_out)."""
+    services.flag_opt_out(message, word)
 
 
 class Conversation:

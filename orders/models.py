@@ -312,6 +312,8 @@ class Inquiry(models.Model):
         "telephony.Message", on_delete=models.CASCADE, related_name="inquiry"
     )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="inquiries")
+    # Why it needs a person, when it is not a question: "Not answered: ...", "texted CANCEL...".
+    note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     answered_by = models.ForeignKey(

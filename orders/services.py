@@ -14,6 +14,7 @@ from django.template.loader import get_template
 from django.utils import timezone
 
 from telephony.models import Message, about_fields
+from telephony.numbers import is_withheld
 from telephony.services import MAX_BODY, send_sms
 
 from . import parser
@@ -137,6 +138,9 @@ def line_text(quantity, name, size, unit_price=None):
 
 
 def customer_for(phone):
+    if is_withheld(phone):
+        # Twilio's stand-in for a hidden number (+266696687...) is nobody's: no customer.
+        raise ValueError("A withheld caller ID is not a customer's number.")
     customer, _ = Customer.objects.get_or_create(phone=phone)
     return customer
 
@@ -486,6 +490,36 @@ def record_inquiry(message, customer):
     waiting = Inquiry.objects.filter(customer=customer, answered_at__isnull=True).exists()
     inquiry = Inquiry.objects.create(message=message, customer=customer)
     return inquiry, not waiting
+
+
+NOT_ANSWERED = "Not answered: "
+
+
+def keep_unanswered(message, customer, reason):
+    """Put a text we may not answer (and so did not act on) in the staff inbox, saying why.
+
+    A flood of them keeps one waiting at a time: the rest are in the customer's thread,
+    and the inbox is not buried under one number's texts."""
+    waiting = Inquiry.objects.filter(
+        customer=customer, answered_at__isnull=True, note__startswith=NOT_ANSWERED
+    )
+    if waiting.exists():
+        return None
+    return Inquiry.objects.create(
+        message=message, customer=customer, note=f"{NOT_ANSWERED}{reason}"[:200]
+    )
+
+
+def flag_opt_out(message, word):
+    """The sender of a lone opt-out word (CANCEL, END, QUIT...) has an order in progress: they
+    almost always meant to cancel it, but Twilio has opted them out and blocks our texts, so
+    staff are asked to call them. Returns the inquiry, or None with no active order."""
+    order = active_orders(message.from_number).select_related("customer").order_by("-id").first()
+    if order is None:
+        return None
+    link_message(message, order)
+    note = f"texted {word}, now opted out, order #{order.number} active: call them"
+    return Inquiry.objects.create(message=message, customer=order.customer, note=note[:200])
 
 
 def answer_inquiry(inquiry, by, reply_text=None):

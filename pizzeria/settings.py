@@ -204,6 +204,10 @@ TELEPHONY_SMS_HANDLERS = [
     "support.sms.handle_agent_sms",
     "orders.conversation.handle_customer_sms",
 ]
+# Told about texts that never reach those handlers: a lone opt-out word, and texts from
+# senders we may not answer (kept for staff).
+TELEPHONY_OPT_OUT_HANDLERS = ["orders.conversation.note_opt_out"]
+TELEPHONY_UNANSWERED_HANDLERS = ["orders.conversation.keep_unanswered"]
 # Clean-ups `manage.py telephony_worker` runs every minute beside its own.
 TELEPHONY_SWEEPS = ["support.services.sweep_stale_calls"]
 

@@ -6,6 +6,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html
 
+from telephony.numbers import WITHHELD, is_withheld
+
 from . import services
 from .models import Agent, AgentOffer, CallEvent, SupportCall, Voicemail, VoiceNotice
 
@@ -151,7 +153,8 @@ class VoicemailAdmin(admin.ModelAdmin):
 
     @admin.display(description="caller", ordering="call__caller_number")
     def caller(self, obj):
-        return obj.call.caller_number
+        number = obj.call.caller_number
+        return WITHHELD if is_withheld(number) else number
 
     @admin.display(description="order")
     def order(self, obj):

@@ -18,8 +18,8 @@ from django.utils import timezone
 from orders import lookup
 from telephony.backends import ProviderError, get_backend
 from telephony.models import about_fields
-from telephony.numbers import mask, to_e164
-from telephony.services import callback_url
+from telephony.numbers import WITHHELD, caller_id, mask, to_e164
+from telephony.services import callback_url, reason_not_to_call
 
 from .models import (
     ACTIVE_OFFER_STATUSES,
@@ -201,8 +201,8 @@ def answer_call(params):
     if not call_sid:
         raise ValueError("CallSid missing")
     raw_from = (params.get("From") or "").strip()
-    number = to_e164(raw_from)
-    orders = lookup.active_orders_for_number(number) if number else []
+    number = caller_id(raw_from)  # WITHHELD for a hidden number: no orders, no call-back
+    orders = lookup.active_orders_for_number(number) if number not in (None, WITHHELD) else []
     with transaction.atomic():
         call, created = SupportCall.objects.get_or_create(
             call_sid=call_sid,
@@ -335,6 +335,10 @@ def place_offer(offer_id):
     """Call the agent's phone for an offer (outside any transaction)."""
     offer = AgentOffer.objects.select_related("agent", "call").get(pk=offer_id)
     if offer.status != OfferStatus.PLACING:
+        return None
+    if why := reason_not_to_call(offer.agent.phone, staff=True):
+        logger.error("Not ringing agent %s: %s", offer.agent_id, why)
+        record_agent_outcome(offer.pk, "failed", error=why)
         return None
     try:
         placed = get_backend().place_call(
@@ -651,6 +655,10 @@ def start_callback(voicemail, agent):
     customer = voicemail.call.caller_number
     if not customer.startswith("+"):
         raise CallbackError("This caller's number is unknown or withheld.")
+    if why := reason_not_to_call(customer):
+        raise CallbackError(f"Not calling {customer} back: {why}.")
+    if why := reason_not_to_call(agent.phone, staff=True):
+        raise CallbackError(f"Not ringing {agent}'s phone {agent.phone}: {why}.")
     with transaction.atomic():
         if AgentOffer.objects.filter(agent=agent, status__in=ACTIVE_OFFER_STATUSES).exists():
             raise CallbackError(f"{agent} is already on a call.")
@@ -703,15 +711,16 @@ def place_voice_notice(to, message, about=None, record=False):
     The row is written in the caller's transaction; the call is placed after commit.
     """
     number = to_e164(to)
+    refused = reason_not_to_call(number)
     notice = VoiceNotice.objects.create(
         to_number=number or str(to)[:32],
         message=message,
         record=record,
-        status="queued" if number else "failed",
-        error_message="" if number else "not a valid phone number",
+        status="failed" if refused else "queued",
+        error_message=refused or "",
         **about_fields(about),
     )
-    if number:
+    if not refused:
         transaction.on_commit(lambda: _dial_notice(notice.pk))
     return notice
 

@@ -1,5 +1,6 @@
-"""The chain of inbound SMS handlers named in settings.TELEPHONY_SMS_HANDLERS, and
-the sweeps named in settings.TELEPHONY_SWEEPS.
+"""The chain of inbound SMS handlers named in settings.TELEPHONY_SMS_HANDLERS, the
+hooks told about texts that never reach it (TELEPHONY_OPT_OUT_HANDLERS,
+TELEPHONY_UNANSWERED_HANDLERS), and the sweeps named in settings.TELEPHONY_SWEEPS.
 
 A handler is `handler(message) -> str | list[str] | None`: the reply (or
 replies), an empty string or list when it handled the text but has nothing to
@@ -11,6 +12,7 @@ import logging
 from functools import cache
 
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.utils.module_loading import import_string
 
 PLACEHOLDER = (
@@ -45,3 +47,28 @@ def dispatch(message):
             continue
         return [reply] if isinstance(reply, str) else list(reply)
     return [PLACEHOLDER]
+
+
+def report_opt_out(message, word):
+    """A lone opt-out word (STOP, CANCEL, END...) opted the sender out: tell each hook in
+    settings.TELEPHONY_OPT_OUT_HANDLERS, `hook(message, word)` (e.g. orders flags an
+    active order: the customer may have meant to cancel it)."""
+    _tell("TELEPHONY_OPT_OUT_HANDLERS", message, word)
+
+
+def report_unanswered(message, reason):
+    """A text from a sender we may not answer was kept, not handled: tell each hook in
+    settings.TELEPHONY_UNANSWERED_HANDLERS, `hook(message, reason)`, so staff see it."""
+    _tell("TELEPHONY_UNANSWERED_HANDLERS", message, reason)
+
+
+def _tell(setting, *args):
+    for hook in _load(tuple(getattr(settings, setting, ()))):
+        try:
+            with transaction.atomic():
+                hook(*args)
+        except DatabaseError:
+            raise  # the whole turn rolls back and is tried again at the next poll
+        except Exception:
+            # A bug in a hook must not undo the opt-out or stop the worker.
+            logger.exception("%s hook %s failed on message %s", setting, hook.__name__, args[0].pk)

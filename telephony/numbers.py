@@ -1,4 +1,5 @@
-"""Phone numbers: parse what people type into E.164, and mask them for logs."""
+"""Phone numbers: parse what people type into E.164, tell withheld and premium-rate numbers
+apart, and mask them for logs."""
 
 import re
 
@@ -27,6 +28,41 @@ def to_e164(raw, region=None):
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+# What Twilio puts in From/Caller when the caller withheld their number: stand-ins that look
+# like numbers in Lesotho, China and Uganda (anonymous, unknown, blocked, restricted), or a word.
+WITHHELD_IDS = frozenset({"+266696687", "+86282452253", "+8656696", "+2562533"})
+WITHHELD_WORDS = frozenset({"", "anonymous", "restricted", "unknown", "blocked", "private"})
+# How a withheld caller is stored and shown (never a number: it is nobody's).
+WITHHELD = "withheld"
+# Numbers the caller pays extra to reach, part of which goes to whoever holds the number:
+# calling or texting them is how toll fraud and SMS pumping make money.
+PREMIUM_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST}
+)
+
+
+def is_withheld(raw):
+    """True when Twilio's From/Caller `raw` says the caller ID was withheld."""
+    raw = str(raw or "").strip()
+    return raw in WITHHELD_IDS or raw.lower() in WITHHELD_WORDS or raw == WITHHELD
+
+
+def caller_id(raw):
+    """An inbound From as we store it: E.164, WITHHELD, or None when it is no phone number."""
+    if is_withheld(raw):
+        return WITHHELD
+    return to_e164(raw)
+
+
+def is_premium(number):
+    """True for premium-rate and shared-cost numbers (+1 900, UK 09/087...), by libphonenumber."""
+    try:
+        parsed = phonenumbers.parse(str(number or ""), None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(parsed) in PREMIUM_TYPES
 
 
 def country_of(number):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from . import handlers
 from .backends import PermanentProviderError, TransientProviderError, get_backend
 from .models import Message, OptOut, about_fields
-from .numbers import country_of, to_e164
+from .numbers import caller_id, country_of, is_premium, is_withheld, to_e164
 from .segments import count_segments
 
 logger = logging.getLogger(__name__)
@@ -63,15 +63,37 @@ def country_allowed(number):
     return "*" in allowed or country_of(number) in allowed
 
 
-def reason_not_to_text(number):
-    """Why `number` must not be texted, or None when it may be."""
+def _reason_not_to_reach(number, *, countries=True):
+    """What texts and calls share: a number, not withheld, not premium-rate, in a country
+    we serve (SMS_ALLOWED_COUNTRIES, for calls too)."""
     if not number:
         return "not a valid phone number"
-    if not country_allowed(number):
+    if is_withheld(number):
+        return "caller ID withheld"
+    if is_premium(number):
+        return "premium-rate or shared-cost number"
+    if countries and not country_allowed(number):
         return "destination country not allowed (SMS_ALLOWED_COUNTRIES)"
-    if is_opted_out(number):
-        return "recipient opted out (replied STOP)"
     return None
+
+
+def reason_not_to_text(number):
+    """Why `number` must not be texted, or None when it may be."""
+    reason = _reason_not_to_reach(number)
+    if reason is None and is_opted_out(number):
+        return "recipient opted out (replied STOP)"
+    return reason
+
+
+def reason_not_to_call(number, *, staff=False):
+    """Why `number` must not be called, or None when it may be.
+
+    The rules of texts, but not STOP: it opts a number out of texts (Twilio blocks only
+    messaging to it), and a customer we call back left us a voicemail asking for it.
+    `staff=True` is an agent's own phone, set up by staff: the country list does not
+    apply to it (an agent may live over the border), premium-rate numbers still do.
+    """
+    return _reason_not_to_reach(number, countries=not staff)
 
 
 # --- sending -------------------------------------------------------------------
@@ -319,7 +341,7 @@ def receive_sms(params):
     if not sid:
         raise ValueError("MessageSid missing")
     raw_from = (params.get("From") or "").strip()
-    sender = to_e164(raw_from)
+    sender = caller_id(raw_from)  # WITHHELD for Twilio's stand-ins, never a "number"
     media = []
     try:
         num_media = min(int(params.get("NumMedia") or 0), 10)
@@ -416,17 +438,32 @@ def handle_inbound(message_id):
 
 
 def _converse(message, sender):
+    """Opt-out rules, then the handlers, for a sender we may answer.
+
+    Whether we may answer is decided before the handlers run: a sender we cannot text
+    back (a country we do not serve, a premium-rate number, opted out, over the reply
+    cap) changes nothing, since nobody could be told the price or the order number. Their
+    text stays in the log marked "not answered: why" and the other apps are told
+    (TELEPHONY_UNANSWERED_HANDLERS) so staff see it.
+    """
     if not sender:
-        logger.info("Inbound message %s is not from a phone number; no reply", message.pk)
+        why = "caller ID withheld" if is_withheld(message.from_number) else "not a phone number"
+        _mark_unanswered(message, why)
         return []
     word = _keyword(message.body)
     if word in OPT_OUT_WORDS and len(message.body.split()) == 1:
         opt_out(sender, keyword=word)  # Twilio confirms it to the customer itself
+        handlers.report_opt_out(message, word)
         return []
     if word in OPT_IN_WORDS or (word == "YES" and is_opted_out(sender)):
         opt_in(sender)
         if word != "YES":
             return []  # Twilio confirms it to the customer itself
+    unreachable = _reason_not_to_reply(sender)
+    if unreachable:
+        _mark_unanswered(message, unreachable)
+        handlers.report_unanswered(message, unreachable)
+        return []
     try:
         with transaction.atomic():
             replies = handlers.dispatch(message)
@@ -436,11 +473,6 @@ def _converse(message, sender):
         # A bug in a handler must not lose the message or leave the customer unanswered.
         logger.exception("SMS handler failed on message %s", message.pk)
         replies = [SORRY]
-    replies = [r for r in replies if r]
-    suppressed = replies and _reason_not_to_reply(sender)
-    if suppressed:
-        logger.info("Not replying to %s: %s", sender, suppressed)
-        return []
     return [
         send_sms(
             sender,
@@ -450,7 +482,14 @@ def _converse(message, sender):
             from_=message.to_number or None,
         )
         for reply in replies
+        if reply
     ]
+
+
+def _mark_unanswered(message, reason):
+    message.error_message = f"not answered: {reason}"[:500]
+    Message.objects.filter(pk=message.pk).update(error_message=message.error_message)
+    logger.info("Not answering message %s from %s: %s", message.pk, message.from_number, reason)
 
 
 def _reason_not_to_reply(sender):
