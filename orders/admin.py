@@ -310,6 +310,3 @@ class InquiryAdmin(admin.ModelAdmin):
         for inquiry in queryset.filter(answered_at__isnull=True):
             services.answer_inquiry(inquiry, by=request.user)
         self.message_user(request, "Marked answered.", level=messages.SUCCESS)
-
-
-from . import campaign_admin  # noqa: E402,F401

@@ -336,6 +336,3 @@ class Inquiry(models.Model):
     @property
     def is_answered(self):
         return self.answered_at is not None
-
-
-from .campaign_models import Campaign, CampaignRecipient  # noqa: E402,F401

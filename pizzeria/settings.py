@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "telephony",
     "orders",
     "support",
+    "campaigns",
 ]
 
 MIDDLEWARE = [
