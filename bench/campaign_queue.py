@@ -63,8 +63,8 @@ def make_customers(count):
 def run(recipients, batch_size):
     from django.db import connection
 
-    from orders import campaigns
-    from orders.campaign_models import Campaign
+    from campaigns import services as campaigns
+    from campaigns.models import Campaign
     from telephony.models import Message
 
     make_customers(recipients)

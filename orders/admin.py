@@ -5,12 +5,15 @@ No admin view assigns `order.status`: every change goes through orders.services.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
-from django_fsm.admin import FSMAdminMixin
 
 from telephony.models import Message, OptOut
 from telephony.paginators import CappedCountPaginator
@@ -24,6 +27,7 @@ from .models import (
     Order,
     OrderEvent,
     OrderItem,
+    Status,
 )
 
 
@@ -108,9 +112,8 @@ class CancelForm(forms.Form):
     )
 
 
-class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
-    fsm_fields = ["status"]
-    fsm_forms = {"cancel": CancelForm}
+class OrderAdmin(admin.ModelAdmin):
+    change_form_template = "admin/orders/order/change_form.html"
     list_display = (
         "number_display", "customer_phone", "status", "fulfilment", "total", "promised_at", "age",
     )  # fmt: skip
@@ -156,17 +159,57 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
             return queryset.filter(customer__phone=number), False
         return super().get_search_results(request, queryset, search_term)
 
-    # Stage buttons (django-fsm-2's admin mixin) go through the one door, not obj.save().
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        transition = self._get_fsm_transition_by_name(obj=obj, transition_name=transition_name)
-        reason = (kwargs or {}).get("reason", "")
+    # Stage buttons: one per move the state machine allows now (labels from its transitions),
+    # each posting to move_view, which goes through the one door (orders.services).
+    def get_urls(self):
+        move = path(
+            "<path:object_id>/move/<str:transition_name>/",
+            self.admin_site.admin_view(self.move_view),
+            name="orders_order_move",
+        )
+        return [move, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        moves = services.stage_moves(order) if order is not None else []
+        if not self.has_change_permission(request, order):
+            moves = []
+        extra_context = {**(extra_context or {}), "stage_moves": moves}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def move_view(self, request, object_id, transition_name):
+        order = self.get_object(request, object_id)
+        if order is None:
+            raise Http404("No such order.")
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        target = services.transition_target(order, transition_name)
+        if target is None:
+            raise Http404("No such move.")
+        change_url = reverse("admin:orders_order_change", args=[order.pk])
+        if request.method != "POST" and target != Status.CANCELLED:
+            return redirect(change_url)
+        form = CancelForm(request.POST if "reason" in request.POST else None)
+        if target == Status.CANCELLED and not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/orders/order/cancel.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "original": order,
+                    "form": form,
+                    "title": f"Cancel order #{order.number}",
+                },
+            )
+        reason = form.cleaned_data["reason"] if target == Status.CANCELLED else ""
         try:
-            moved = services.advance_order(obj, transition.target, by=request.user, reason=reason)
+            moved = services.advance_order(order, target, by=request.user, reason=reason)
         except services.OrderError as exc:
             self.message_user(request, str(exc), level=messages.ERROR)
-            return False
-        self.message_user(request, moved.describe(), level=messages.SUCCESS)
-        return True
+        else:
+            self.message_user(request, moved.describe(), level=messages.SUCCESS)
+        return redirect(change_url)
 
     @admin.action(description="Advance to the next stage")
     def advance_to_next_stage(self, request, queryset):
@@ -310,6 +353,3 @@ class InquiryAdmin(admin.ModelAdmin):
         for inquiry in queryset.filter(answered_at__isnull=True):
             services.answer_inquiry(inquiry, by=request.user)
         self.message_user(request, "Marked answered.", level=messages.SUCCESS)
-
-
-from . import campaign_admin  # noqa: E402,F401

@@ -19,10 +19,9 @@ def check_shop_settings():
         parse_time_zone(settings.SHOP_TIME_ZONE)
     except HoursError as exc:
         raise ImproperlyConfigured(f"{exc} (see .env.example, section Orders)") from None
-    unknown = set(settings.ORDER_SMS_STAGES) - {
-        "received", "preparing", "baking", "quality_check", "ready_for_pickup", "picked_up",
-        "out_for_delivery", "delivered", "cancelled",
-    }  # fmt: skip
+    from .models import Status
+
+    unknown = set(settings.ORDER_SMS_STAGES) - set(Status.values)
     if unknown:
         raise ImproperlyConfigured(
             f"ORDER_SMS_STAGES names unknown stages: {', '.join(sorted(unknown))}."

@@ -9,7 +9,7 @@ Pure Python (no models, no settings), so it can check the configuration at start
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -152,8 +152,3 @@ def describe_opening(opening, now):
     if days == 1:
         return f"tomorrow at {clock}"
     return f"on {opening:%A} at {clock}"
-
-
-def localize(value, zone):
-    """`value` (aware) in `zone`, for comparisons with local opening hours."""
-    return value.astimezone(zone) if isinstance(value, datetime) else value

@@ -144,12 +144,6 @@ def _is_delivery(order):
 
 
 class OrderQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(status__in=ACTIVE)
-
-    def for_number(self, phone):
-        return self.filter(customer__phone=phone)
-
     def by_number(self, number):
         """The order a customer calls `#1042` (or `1042`), or an empty queryset."""
         digits = "".join(ch for ch in str(number) if ch in "0123456789")[:12]
@@ -199,10 +193,6 @@ class Order(ConcurrentTransitionMixin, models.Model):
     def stage_words(self):
         return STAGE_WORDS.get(self.status, self.status)
 
-    @property
-    def is_finished(self):
-        return self.status in FINISHED
-
     # The state machine. Only orders.services calls these (inside its lock).
     @transition(status, source=S.RECEIVED, target=S.PREPARING, custom={"label": "Start preparing"})
     def start_preparing(self):
@@ -249,6 +239,24 @@ class Order(ConcurrentTransitionMixin, models.Model):
         pass
 
 
+def happy_path(fulfilment):
+    """The stages an order of this kind goes through, read off the transitions above:
+    from `received`, the one move that is not cancelling, until none is left."""
+    path = [S.RECEIVED]
+    while True:
+        here = Order(fulfilment=fulfilment, status=path[-1])
+        onward = [
+            t.target for t in here.get_available_status_transitions() if t.target != S.CANCELLED
+        ]
+        if not onward:
+            return path
+        path.append(onward[0])
+
+
+# The happy path of each kind of order; cancelling is the only way off it.
+PATHS = {fulfilment: happy_path(fulfilment) for fulfilment in Fulfilment}
+
+
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     menu_item = models.ForeignKey(MenuItem, null=True, blank=True, on_delete=models.SET_NULL)
@@ -263,10 +271,6 @@ class OrderItem(models.Model):
     def __str__(self):
         size = f" ({self.size})" if self.size else ""
         return f"{self.quantity}x {self.name}{size}"
-
-    @property
-    def line_total(self):
-        return self.unit_price * self.quantity
 
 
 class Actor(models.TextChoices):
@@ -283,7 +287,6 @@ class OrderEvent(models.Model):
         STATUS = "status", "Status changed"
         CANCELLED = "cancelled", "Cancelled"
         DELAYED = "delayed", "Delayed"
-        NOTE = "note", "Note"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -338,6 +341,3 @@ class Inquiry(models.Model):
     @property
     def is_answered(self):
         return self.answered_at is not None
-
-
-from .campaign_models import Campaign, CampaignRecipient  # noqa: E402,F401

@@ -24,6 +24,7 @@ from .models import (
     CUSTOMER_MAY_CANCEL,
     FINISHED,
     IN_PROGRESS,
+    PATHS,
     Actor,
     Customer,
     Fulfilment,
@@ -37,18 +38,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-
-# The happy path of each kind of order; cancelling is the only way off it.
-PATHS = {
-    Fulfilment.PICKUP: [
-        Status.RECEIVED, Status.PREPARING, Status.BAKING, Status.QUALITY_CHECK,
-        Status.READY_FOR_PICKUP, Status.PICKED_UP,
-    ],
-    Fulfilment.DELIVERY: [
-        Status.RECEIVED, Status.PREPARING, Status.BAKING, Status.QUALITY_CHECK,
-        Status.OUT_FOR_DELIVERY, Status.DELIVERED,
-    ],
-}  # fmt: skip
 
 
 class OrderError(Exception):
@@ -330,6 +319,29 @@ def _lock(order):
         .select_related("customer")
         .get(pk=order.pk if isinstance(order, Order) else order)
     )
+
+
+@dataclass(frozen=True)
+class StageMove:
+    name: str  # the transition's name, e.g. "start_baking"
+    label: str  # what the staff button says, e.g. "Into the oven"
+    target: str
+
+
+def stage_moves(order):
+    """The moves `order` may make now, with the labels the state machine gives them."""
+    return [
+        StageMove(t.name, t.custom.get("label") or t.name, t.target)
+        for t in order.get_available_status_transitions()
+    ]
+
+
+def transition_target(order, name):
+    """The status the transition called `name` leads to (allowed now or not), or None."""
+    for t in order.get_all_status_transitions():
+        if t.name == name:
+            return t.target
+    return None
 
 
 def allowed_moves(order):

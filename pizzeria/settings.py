@@ -36,10 +36,11 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_tasks_db",
     "phonenumber_field",
-    "pizzeria",
     "telephony",
     "orders",
     "support",
+    "campaigns",
+    "staff",
 ]
 
 MIDDLEWARE = [
@@ -260,6 +261,8 @@ ORDER_SMS_STAGES = env.list(
 # with DEBUG (except with the twilio backend, where it would call and text real phones) or
 # when this is true; otherwise /dev/phone/ is a 404.
 PHONE_SIMULATOR_ENABLED = env.bool("PHONE_SIMULATOR_ENABLED", default=False)
+if DEBUG or PHONE_SIMULATOR_ENABLED:
+    INSTALLED_APPS.append("simulator")
 
 # --- Promotions -------------------------------------------------------------
 # Serve uploaded campaign pictures (MEDIA_ROOT at MEDIA_URL) from Django, so Twilio can

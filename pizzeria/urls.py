@@ -1,5 +1,6 @@
 """Root URLs."""
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -9,9 +10,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("twilio/", include("telephony.urls")),
     path("twilio/voice/", include("support.urls")),
-    path("staff/reports/", include("pizzeria.reports.urls")),
-    path("staff/", include("pizzeria.board.urls")),
-    path("dev/phone/", include("pizzeria.phone.urls")),
+    path("staff/reports/", include("staff.reports.urls")),
+    path("staff/", include("staff.board.urls")),
     path("", include("orders.urls")),
 ]
 
@@ -25,3 +25,6 @@ def serve_media(request, path):
 if settings.SERVE_MEDIA:
     media = rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$"
     urlpatterns.insert(0, re_path(media, serve_media))
+
+if apps.is_installed("simulator"):
+    urlpatterns.insert(-1, path("dev/phone/", include("simulator.urls")))

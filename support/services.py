@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from orders import lookup
@@ -811,14 +811,4 @@ def voicemails_waiting():
         Voicemail.objects.filter(done_at__isnull=True)
         .select_related("call")
         .order_by("created_at", "pk")
-    )
-
-
-def calls_answered_today():
-    """{agent_id: calls answered today} for every agent."""
-    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    return dict(
-        Agent.objects.annotate(
-            answered=Count("calls", filter=Q(calls__answered_at__gte=start))
-        ).values_list("pk", "answered")
     )

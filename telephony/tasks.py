@@ -8,8 +8,3 @@ from . import services
 @task()
 def deliver_message(message_id):
     return services.deliver(message_id)
-
-
-@task()
-def requeue_due_messages():
-    return services.requeue_due_messages()

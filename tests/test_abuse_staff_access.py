@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, reverse
 
-from pizzeria.board import urls as board_urls
+from staff.board import urls as board_urls
 from tests.factories import AgentFactory, CustomerFactory, OrderFactory, VoicemailFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from orders.campaign_models import Campaign
+from campaigns.models import Campaign
 from orders.models import Customer
 from telephony.models import Message, OptOut
 
@@ -19,11 +19,11 @@ def customers(count, start=0):
 
 
 def change_url(camp):
-    return reverse("admin:orders_campaign_change", args=[camp.pk])
+    return reverse("admin:campaigns_campaign_change", args=[camp.pk])
 
 
 def test_the_add_page_carries_the_segment_rules_for_the_live_counter(admin_client):
-    response = admin_client.get(reverse("admin:orders_campaign_add"))
+    response = admin_client.get(reverse("admin:campaigns_campaign_add"))
     assert response.status_code == 200
     rules = response.context["segment_rules"]
     assert "€" in rules["extended"] and "é" in rules["basic"]
@@ -34,7 +34,7 @@ def test_the_add_page_carries_the_segment_rules_for_the_live_counter(admin_clien
 
 def test_staff_write_a_campaign_and_line_breaks_count_once(admin_client):
     response = admin_client.post(
-        reverse("admin:orders_campaign_add"),
+        reverse("admin:campaigns_campaign_add"),
         {"name": "Tuesday", "body": "Two for one\r\ntonight!", "audience": "all"},
     )
     assert response.status_code == 302
@@ -43,7 +43,7 @@ def test_staff_write_a_campaign_and_line_breaks_count_once(admin_client):
 
 def test_the_recent_audience_needs_a_number_of_days(admin_client):
     response = admin_client.post(
-        reverse("admin:orders_campaign_add"), {"name": "T", "body": "Hi", "audience": "recent"}
+        reverse("admin:campaigns_campaign_add"), {"name": "T", "body": "Hi", "audience": "recent"}
     )
     assert response.status_code == 200
     assert "Say how many days back" in response.content.decode()
@@ -67,7 +67,7 @@ def test_the_campaign_page_runs_a_fixed_number_of_queries(
     customers(count)
     camp = Campaign.objects.create(name="T", body="Hi")
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(reverse("admin:orders_campaign_send", args=[camp.pk]))
+        admin_client.post(reverse("admin:campaigns_campaign_send", args=[camp.pk]))
     with django_assert_max_num_queries(12):
         assert admin_client.get(change_url(camp)).status_code == 200
 
@@ -78,7 +78,7 @@ def test_the_send_button_queues_the_texts_and_the_page_then_shows_the_summary(
     customers(3)
     camp = Campaign.objects.create(name="T", body="Pizza night")
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(reverse("admin:orders_campaign_send", args=[camp.pk]))
+        response = admin_client.post(reverse("admin:campaigns_campaign_send", args=[camp.pk]))
     assert response.status_code == 302 and response.url == change_url(camp)
     assert len(outbox) == 3
     camp.refresh_from_db()
@@ -95,7 +95,7 @@ def test_sending_twice_from_the_admin_says_so_and_sends_nothing_more(
 ):
     customers(2)
     camp = Campaign.objects.create(name="T", body="Pizza night")
-    url = reverse("admin:orders_campaign_send", args=[camp.pk])
+    url = reverse("admin:campaigns_campaign_send", args=[camp.pk])
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(url)
     with django_capture_on_commit_callbacks(execute=True):
@@ -107,7 +107,8 @@ def test_sending_twice_from_the_admin_says_so_and_sends_nothing_more(
 def test_sending_needs_a_post(admin_client):
     camp = Campaign.objects.create(name="T", body="Hi")
     assert (
-        admin_client.get(reverse("admin:orders_campaign_send", args=[camp.pk])).status_code == 405
+        admin_client.get(reverse("admin:campaigns_campaign_send", args=[camp.pk])).status_code
+        == 405
     )
 
 
@@ -117,17 +118,17 @@ def test_progress_is_served_as_json_for_the_page_to_poll(
     customers(4)
     camp = Campaign.objects.create(name="T", body="Hi")
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(reverse("admin:orders_campaign_send", args=[camp.pk]))
+        admin_client.post(reverse("admin:campaigns_campaign_send", args=[camp.pk]))
     first = Message.objects.filter(object_id=str(camp.pk)).order_by("pk").first()
     Message.objects.filter(pk=first.pk).update(status="failed", error_code=30003)
     data = json.loads(
-        admin_client.get(reverse("admin:orders_campaign_progress", args=[camp.pk])).content
+        admin_client.get(reverse("admin:campaigns_campaign_progress", args=[camp.pk])).content
     )
     # The locmem provider accepts texts as `queued`, as Twilio does, until a callback says more.
     assert (data["total"], data["failed"], data["queued"]) == (4, 1, 3)
     assert data["sending"] is True
     Message.objects.filter(object_id=str(camp.pk), status="queued").update(status="delivered")
-    url = reverse("admin:orders_campaign_progress", args=[camp.pk])
+    url = reverse("admin:campaigns_campaign_progress", args=[camp.pk])
     data = json.loads(admin_client.get(url).content)
     assert (data["delivered"], data["sending"]) == (3, False)
 
@@ -139,7 +140,7 @@ def test_the_list_action_sends_the_selected_campaigns(
     camp = Campaign.objects.create(name="T", body="Hi")
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(
-            reverse("admin:orders_campaign_changelist"),
+            reverse("admin:campaigns_campaign_changelist"),
             {"action": "send_campaigns", "_selected_action": [camp.pk]},
         )
     assert len(outbox) == 2
@@ -149,6 +150,6 @@ def test_people_who_are_not_staff_cannot_send(client, django_user_model):
     user = django_user_model.objects.create_user("cook", password="pw")
     client.force_login(user)
     camp = Campaign.objects.create(name="T", body="Hi")
-    response = client.post(reverse("admin:orders_campaign_send", args=[camp.pk]))
+    response = client.post(reverse("admin:campaigns_campaign_send", args=[camp.pk]))
     assert response.status_code == 302 and "/admin/login/" in response.url
     assert Campaign.objects.get().state == Campaign.State.DRAFT

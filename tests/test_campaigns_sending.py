@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders import campaigns
-from orders.campaign_models import Campaign, CampaignRecipient
+from campaigns import services as campaigns
+from campaigns.models import Campaign, CampaignRecipient
 from orders.models import Customer
 from telephony.models import Message, OptOut
 from telephony.segments import analyse

@@ -40,3 +40,29 @@ def test_check_deploy_fails_when_debug_is_left_on(tmp_path):
     )  # fmt: skip
     assert result.returncode != 0
     assert "security.W018" in result.stdout + result.stderr
+
+
+def installed_apps_and_phone_url(env):
+    """What the settings `env` installs, and what /dev/phone/ resolves to, in a fresh process."""
+    script = (
+        "import django; django.setup(); from django.apps import apps; from django.urls import"
+        " resolve, Resolver404\ntry: resolve('/dev/phone/'); print('phone: served')\n"
+        "except Resolver404: print('phone: not found')\n"
+        "print('simulator installed' if apps.is_installed('simulator') else 'no simulator')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env | {"DJANGO_SETTINGS_MODULE":
+        "pizzeria.settings"}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_production_does_not_install_the_phone_simulator(tmp_path):
+    out = installed_apps_and_phone_url(production_env())
+    assert "no simulator" in out and "phone: not found" in out
+
+
+def test_the_phone_simulator_is_installed_where_it_is_turned_on(tmp_path):
+    out = installed_apps_and_phone_url(production_env() | {"PHONE_SIMULATOR_ENABLED": "true"})
+    assert "simulator installed" in out and "phone: served" in out

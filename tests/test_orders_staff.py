@@ -5,6 +5,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.db import connection
@@ -41,6 +42,10 @@ def change_url(order):
     return reverse("admin:orders_order_change", args=[order.pk])
 
 
+def move_url(order, transition):
+    return reverse("admin:orders_order_move", args=[order.pk, transition])
+
+
 def form_data(response):
     """What the browser would post back from an admin change page, unchanged."""
     form = response.context["adminform"].form
@@ -63,11 +68,9 @@ def test_staff_move_an_order_through_every_stage_from_the_change_page(
     buttons = ["start_preparing", "start_baking", "check_quality", "send_out", "mark_delivered"]
     for step, button in enumerate(buttons, start=1):
         page = admin_client.get(change_url(order))
-        assert f'value="{button}"' in page.content.decode()
+        assert f'formaction="{move_url(order, button)}"' in page.content.decode()
         with django_capture_on_commit_callbacks(execute=True):
-            response = admin_client.post(
-                change_url(order), {**form_data(page), "_fsm_transition_to": button}, follow=True
-            )
+            response = admin_client.post(move_url(order, button), form_data(page), follow=True)
         order.refresh_from_db()
         assert any("the customer was texted" in m for m in messages_of(response)), button
         assert OrderEvent.objects.filter(order=order, kind="status").count() == step
@@ -76,7 +79,7 @@ def test_staff_move_an_order_through_every_stage_from_the_change_page(
     assert order.status == S.DELIVERED
     assert [e.user.username for e in order.events.all()] == ["maria"] * 5
     page = admin_client.get(change_url(order)).content.decode()
-    assert "_fsm_transition_to" not in page  # nothing comes after delivered
+    assert "/move/" not in page  # nothing comes after delivered
     assert "was delivered" in page  # the SMS log inline
 
 
@@ -84,9 +87,7 @@ def test_a_refused_button_shows_the_reason_and_changes_nothing(admin_client):
     order = OrderFactory(status=S.BAKING)
     page = admin_client.get(change_url(order))
     services.advance_order(order, S.QUALITY_CHECK)  # someone else was quicker
-    response = admin_client.post(
-        change_url(order), {**form_data(page), "_fsm_transition_to": "check_quality"}, follow=True
-    )
+    response = admin_client.post(move_url(order, "check_quality"), form_data(page), follow=True)
     assert f"Order #{order.number} is already Quality check." in messages_of(response)
     assert OrderEvent.objects.filter(order=order).count() == 1
 
@@ -95,7 +96,7 @@ def test_staff_cancel_asks_for_a_reason_and_texts_it(
     admin_client, outbox, django_capture_on_commit_callbacks
 ):
     order = OrderFactory(status=S.BAKING)
-    url = reverse("admin:orders_order_transition", args=[order.pk, "cancel"])
+    url = move_url(order, "cancel")
     assert "reason" in admin_client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(url, {"reason": "our oven broke down"})
@@ -103,6 +104,26 @@ def test_staff_cancel_asks_for_a_reason_and_texts_it(
     assert order.status == S.CANCELLED
     assert order.events.get().reason == "our oven broke down"
     assert "our oven broke down" in outbox[0].body
+
+
+def test_staff_who_may_only_look_see_no_stage_buttons_and_cannot_move_an_order(
+    client, django_user_model
+):
+    viewer = django_user_model.objects.create(username="sam", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_order"))
+    client.force_login(viewer)
+    order = OrderFactory(status=S.BAKING)
+    page = client.get(change_url(order))
+    assert page.status_code == 200 and "/move/" not in page.content.decode()
+    assert client.post(move_url(order, "check_quality")).status_code == 403
+    order.refresh_from_db()
+    assert order.status == S.BAKING and not order.events.exists()
+
+
+def test_a_move_the_order_does_not_have_is_a_404(admin_client):
+    order = OrderFactory(status=S.BAKING)
+    assert admin_client.post(move_url(order, "delete")).status_code == 404
+    assert admin_client.post(move_url(order, "number")).status_code == 404
 
 
 def test_advance_to_the_next_stage_moves_many_orders_at_once(

@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from orders import demo
-from orders.campaign_models import Campaign
 from orders.models import Inquiry, Order, OrderEvent, Status
 from support.models import AgentOffer, SupportCall, VoiceNotice
 from telephony.services import handle_pending_inbound
@@ -111,7 +111,7 @@ PAGES = {
     "/admin/support/supportcall/": 9,
     "/admin/support/voicemail/": 7,
     "/admin/support/voicenotice/": 8,
-    "/admin/orders/campaign/": 7,
+    "/admin/campaigns/campaign/": 7,
     "/staff/": 12,
     "/staff/panels/orders/": 6,
     "/staff/panels/inbox/": 6,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orders.models import Actor, Fulfilment, Order, OrderEvent, Status
-from pizzeria.reports import services
+from staff.reports import services
 from support.models import CallEvent, SupportCall
 from telephony.models import Message
 from tests.factories import CustomerFactory, MessageFactory, OrderFactory, SupportCallFactory

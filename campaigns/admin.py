@@ -8,8 +8,8 @@ from django.urls import path, reverse
 
 from telephony.segments import GSM7_BASIC, GSM7_EXTENDED
 
-from . import campaigns
-from .campaign_models import Campaign
+from . import services
+from .models import Campaign
 
 
 class CampaignForm(forms.ModelForm):
@@ -26,7 +26,7 @@ class CampaignForm(forms.ModelForm):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
-    change_form_template = "admin/orders/campaign/change_form.html"
+    change_form_template = "admin/campaigns/campaign/change_form.html"
     list_display = ("name", "state", "audience_display", "queued", "started_at", "finished_at")
     list_filter = ("state",)
     search_fields = ("name", "body")
@@ -66,12 +66,12 @@ class CampaignAdmin(admin.ModelAdmin):
             path(
                 "<path:object_id>/send/",
                 self.admin_site.admin_view(self.send_view),
-                name="orders_campaign_send",
+                name="campaigns_campaign_send",
             ),
             path(
                 "<path:object_id>/progress/",
                 self.admin_site.admin_view(self.progress_view),
-                name="orders_campaign_progress",
+                name="campaigns_campaign_progress",
             ),
         ]
         return own + super().get_urls()
@@ -84,14 +84,14 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def _start(self, request, campaign):
         try:
-            campaigns.start_campaign(campaign, by=request.user)
-        except campaigns.CampaignError as exc:
+            services.start_campaign(campaign, by=request.user)
+        except services.CampaignError as exc:
             self.message_user(request, f"“{campaign}” was not sent: {exc}", level=messages.ERROR)
             return False
         self.message_user(
             request,
             f"“{campaign}” is being sent: its texts are queued in batches of "
-            f"{campaigns.BATCH_SIZE}; the numbers below follow them.",
+            f"{services.BATCH_SIZE}; the numbers below follow them.",
             level=messages.SUCCESS,
         )
         return True
@@ -103,11 +103,11 @@ class CampaignAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, campaign):
             raise Http404("No such promotion.")
         self._start(request, campaign)
-        return redirect(reverse("admin:orders_campaign_change", args=[campaign.pk]))
+        return redirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
 
     def progress_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
-        done = campaigns.progress(campaign)
+        done = services.progress(campaign)
         return JsonResponse(
             {
                 "state": campaign.get_state_display(),
@@ -131,18 +131,18 @@ class CampaignAdmin(admin.ModelAdmin):
         context["segment_rules"] = {
             "basic": "".join(sorted(GSM7_BASIC)),
             "extended": "".join(sorted(GSM7_EXTENDED)),
-            "footer": campaigns.STOP_FOOTER,
-            "saysStop": campaigns.SAYS_STOP.pattern,
+            "footer": services.STOP_FOOTER,
+            "saysStop": services.SAYS_STOP.pattern,
         }
-        context["batch_size"] = campaigns.BATCH_SIZE
+        context["batch_size"] = services.BATCH_SIZE
         if obj is not None:
-            context["campaign"], context["preview"] = obj, campaigns.preview(obj)
+            context["campaign"], context["preview"] = obj, services.preview(obj)
             if not obj.is_draft:
                 # Nothing to save on a campaign that went out: no save buttons to wonder about.
                 context.update(
                     show_save=False, show_save_and_continue=False, show_save_and_add_another=False
                 )
-                done = context["progress"] = campaigns.progress(obj)
+                done = context["progress"] = services.progress(obj)
                 parts = ("delivered", "sent", "failed", "queued")
                 context["bars"] = {part: done.percent(getattr(done, part)) for part in parts}
         return super().render_change_form(request, context, add, change, form_url, obj)

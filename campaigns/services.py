@@ -22,12 +22,12 @@ from django.db.models.functions import Substr
 from django.db.models.lookups import In
 from django.utils import timezone
 
+from orders.models import Customer, Order
 from telephony.models import Message, OptOut, about_fields
 from telephony.segments import analyse
 from telephony.services import public_url, send_sms
 
-from .campaign_models import Campaign, CampaignRecipient
-from .models import Customer, Order
+from .models import Campaign, CampaignRecipient
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def start_campaign(campaign, by=None, now=None, batch_size=BATCH_SIZE):
     """Fix the audience (customers who exist now; orders since N days before now) and
     enqueue the sending task, which queues `batch_size` texts per transaction. Starting
     again while it is sending only resumes it."""
-    from .campaign_tasks import send_campaign_task
+    from .tasks import send_campaign_task
 
     now = now or timezone.now()
     with transaction.atomic():

@@ -2,10 +2,10 @@
 
 from django.tasks import task
 
-from . import campaigns
+from . import services
 
 
 @task()
-def send_campaign_task(campaign_id, batch_size=campaigns.BATCH_SIZE):
+def send_campaign_task(campaign_id, batch_size=services.BATCH_SIZE):
     """Queue every remaining batch of the campaign; safe to run twice or after a crash."""
-    return campaigns.send_campaign(campaign_id, batch_size)
+    return services.send_campaign(campaign_id, batch_size)
