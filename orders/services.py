@@ -14,7 +14,7 @@ from django.template.loader import get_template
 from django.utils import timezone
 
 from telephony.models import Message, about_fields
-from telephony.services import MAX_BODY, send_sms
+from telephony.services import MAX_BODY, channel_for, send_sms
 
 from . import parser
 from .hours import describe_opening, parse_hours, parse_time_zone
@@ -418,10 +418,13 @@ def _apply(order, method, to_status, by, reason, notify):
 
 
 def notify_customer(order, template, **context):
+    """Text the customer about `order`, on the channel they last wrote on (telephony's
+    channel_for: WhatsApp inside its 24-hour session, else SMS)."""
     body = render_sms(
         template, order=order, number=order.number, promised=clock(order.promised_at), **context
     )
-    return send_sms(str(order.customer.phone), body, about=order)
+    phone = str(order.customer.phone)
+    return send_sms(phone, body, about=order, channel=channel_for(phone))
 
 
 # --- running late --------------------------------------------------------------------------
@@ -500,7 +503,8 @@ def answer_inquiry(inquiry, by, reply_text=None):
         )
         reply = None
         if reply_text and reply_text.strip():
-            reply = send_sms(str(inquiry.customer.phone), reply_text.strip(), about=inquiry)
+            phone = str(inquiry.customer.phone)
+            reply = send_sms(phone, reply_text.strip(), about=inquiry, channel=channel_for(phone))
         Inquiry.objects.filter(
             customer=inquiry.customer, answered_at__isnull=True, pk__lte=inquiry.pk
         ).update(answered_at=now, answered_by=by)

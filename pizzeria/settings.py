@@ -181,6 +181,10 @@ TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_PHONE_NUMBER = env("TWILIO_PHONE_NUMBER", default="+15005550006")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+# The shop's WhatsApp sender (E.164, no "whatsapp:" prefix): replies to WhatsApp go back from
+# the number the customer wrote to; stage texts and staff texts go on WhatsApp (inside its
+# 24-hour session) only when this is set. Empty: those go by SMS.
+TWILIO_WHATSAPP_NUMBER = env("TWILIO_WHATSAPP_NUMBER", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
