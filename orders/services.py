@@ -77,6 +77,8 @@ def shop_zone():
 
 
 def local(value):
+    """`value` (aware) in the shop's time zone: the one way a time is turned into what a
+    person reads or hears (texts, the phone line, the board, reports)."""
     return timezone.localtime(value, shop_zone())
 
 
@@ -98,6 +100,12 @@ def clock(value, now=None):
     here, there = local(now or timezone.now()), local(value)
     text = there.strftime("%I:%M %p").lstrip("0")
     return text if here.date() == there.date() else f"{there:%a} {text}"
+
+
+def when_words(value, now=None):
+    """A time as the phone line says it: 'at 7:45 PM', 'tomorrow at 11:00 AM' or
+    'on Monday at 11:00 AM', in the shop's time zone."""
+    return describe_opening(local(value), local(now or timezone.now()))
 
 
 def money(amount):

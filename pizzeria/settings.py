@@ -6,6 +6,7 @@ Every variable is listed, with a comment, in `.env.example`.
 import os
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 
@@ -130,7 +131,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# TIME_ZONE is the shop's: see SHOP_TIME_ZONE under Orders.
 USE_I18N = True
 USE_TZ = True
 
@@ -242,6 +243,14 @@ SHOP_HOURS = env(
     default="24/7" if TESTING else "mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00",
 )
 SHOP_TIME_ZONE = env("SHOP_TIME_ZONE", default="America/New_York")
+# Django's zone is the shop's, so the admin, forms and templates show the times staff live
+# by (the database keeps UTC, USE_TZ). A malformed name leaves UTC here, and orders.apps
+# stops start-up saying what is wrong with SHOP_TIME_ZONE.
+try:
+    ZoneInfo(SHOP_TIME_ZONE)
+    TIME_ZONE = SHOP_TIME_ZONE
+except (ValueError, ZoneInfoNotFoundError):
+    TIME_ZONE = "UTC"
 # The number customers call, named in HELP replies (default: the Twilio number).
 SHOP_PHONE = env("SHOP_PHONE", default="") or TWILIO_PHONE_NUMBER
 # A quote waits this long for the customer's YES.
