@@ -144,7 +144,8 @@ def parse_time_zone(name):
 
 
 def describe_opening(opening, now):
-    """'at 11:00 AM', 'tomorrow at 11:00 AM' or 'on Monday at 11:00 AM' (both local)."""
+    """'at 11:00 AM', 'tomorrow at 11:00 AM' or 'on Monday at 11:00 AM' (both local): when
+    `opening`, or any other time, is as a person says it."""
     clock = opening.strftime("%I:%M %p").lstrip("0")
     days = (opening.date() - now.date()).days
     if days <= 0:

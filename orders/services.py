@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from telephony.models import Message, about_fields
 from telephony.numbers import is_withheld
-from telephony.services import MAX_BODY, send_sms
+from telephony.services import MAX_BODY, channel_for, send_sms
 
 from . import parser
 from .hours import describe_opening, parse_hours, parse_time_zone
@@ -67,6 +67,8 @@ def shop_zone():
 
 
 def local(value):
+    """`value` (aware) in the shop's time zone: the one way a time is turned into what a
+    person reads or hears (texts, the phone line, the board, reports)."""
     return timezone.localtime(value, shop_zone())
 
 
@@ -88,6 +90,12 @@ def clock(value, now=None):
     here, there = local(now or timezone.now()), local(value)
     text = there.strftime("%I:%M %p").lstrip("0")
     return text if here.date() == there.date() else f"{there:%a} {text}"
+
+
+def when_words(value, now=None):
+    """A time as the phone line says it: 'at 7:45 PM', 'tomorrow at 11:00 AM' or
+    'on Monday at 11:00 AM', in the shop's time zone."""
+    return describe_opening(local(value), local(now or timezone.now()))
 
 
 def money(amount):
@@ -434,10 +442,13 @@ def _apply(order, method, to_status, by, reason, notify):
 
 
 def notify_customer(order, template, **context):
+    """Text the customer about `order`, on the channel they last wrote on (telephony's
+    channel_for: WhatsApp inside its 24-hour session, else SMS)."""
     body = render_sms(
         template, order=order, number=order.number, promised=clock(order.promised_at), **context
     )
-    return send_sms(str(order.customer.phone), body, about=order)
+    phone = str(order.customer.phone)
+    return send_sms(phone, body, about=order, channel=channel_for(phone))
 
 
 # --- running late --------------------------------------------------------------------------
@@ -546,7 +557,8 @@ def answer_inquiry(inquiry, by, reply_text=None):
         )
         reply = None
         if reply_text and reply_text.strip():
-            reply = send_sms(str(inquiry.customer.phone), reply_text.strip(), about=inquiry)
+            phone = str(inquiry.customer.phone)
+            reply = send_sms(phone, reply_text.strip(), about=inquiry, channel=channel_for(phone))
         Inquiry.objects.filter(
             customer=inquiry.customer, answered_at__isnull=True, pk__lte=inquiry.pk
         ).update(answered_at=now, answered_by=by)

@@ -5,6 +5,7 @@ Every variable is listed, with a comment, in `.env.example`.
 
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import environ
 
@@ -132,7 +133,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# TIME_ZONE is the shop's: see SHOP_TIME_ZONE under Orders.
 USE_I18N = True
 USE_TZ = True
 
@@ -183,6 +184,10 @@ TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 TWILIO_PHONE_NUMBER = env("TWILIO_PHONE_NUMBER", default="+15005550006")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+# The shop's WhatsApp sender (E.164, no "whatsapp:" prefix): replies to WhatsApp go back from
+# the number the customer wrote to; stage texts and staff texts go on WhatsApp (inside its
+# 24-hour session) only when this is set. Empty: those go by SMS.
+TWILIO_WHATSAPP_NUMBER = env("TWILIO_WHATSAPP_NUMBER", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
@@ -241,6 +246,14 @@ SUPPORT_HOLD_MUSIC_URL = env(
 # (checked in orders.apps). Days mon..sun, ranges and lists, 24h times; "24/7".
 SHOP_HOURS = env("SHOP_HOURS", default="mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00")
 SHOP_TIME_ZONE = env("SHOP_TIME_ZONE", default="America/New_York")
+# Django's zone is the shop's, so the admin, forms and templates show the times staff live
+# by (the database keeps UTC, USE_TZ). A malformed name leaves UTC here, and orders.apps
+# stops start-up saying what is wrong with SHOP_TIME_ZONE.
+try:
+    ZoneInfo(SHOP_TIME_ZONE)
+    TIME_ZONE = SHOP_TIME_ZONE
+except (ValueError, ZoneInfoNotFoundError):
+    TIME_ZONE = "UTC"
 # The number customers call, named in HELP replies (default: the Twilio number).
 SHOP_PHONE = env("SHOP_PHONE", default="") or TWILIO_PHONE_NUMBER
 # A quote waits this long for the customer's YES.

@@ -16,6 +16,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from orders import lookup
+from orders.services import when_words
 from telephony.backends import ProviderError, get_backend
 from telephony.models import about_fields
 from telephony.numbers import WITHHELD, caller_id, mask, to_e164
@@ -775,8 +776,7 @@ def order_status_sentence(order):
     """What the shop says about one active order (orders.lookup.ActiveOrder)."""
     text = f"Order {order.number} is {order.stage}."
     if order.promised_at:
-        local = timezone.localtime(order.promised_at)
-        text += f" We expect it at {local:%I:%M %p}".replace(" 0", " ") + "."
+        text += f" We expect it {when_words(order.promised_at)}."  # in the shop's time zone
     return text
 
 

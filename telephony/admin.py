@@ -7,10 +7,10 @@ from .paginators import CappedCountPaginator
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = (
-        "created_at", "direction", "from_number", "to_number", "short_body", "status",
+        "created_at", "direction", "channel", "from_number", "to_number", "short_body", "status",
         "error_code", "num_segments",
     )  # fmt: skip
-    list_filter = ("direction", "status", "created_at")
+    list_filter = ("direction", "channel", "status", "created_at")
     search_fields = ("=from_number", "=to_number", "=sid", "body")
     list_select_related = ("content_type",)
     show_full_result_count = False

@@ -18,7 +18,13 @@ class MessageQuerySet(models.QuerySet):
 
 
 class Message(models.Model):
-    """One SMS or MMS, in or out. Every text the shop sends or receives is a row."""
+    """One text (SMS, MMS or WhatsApp), in or out. Every text the shop sends or receives is a
+    row. Numbers are plain E.164 on every channel (no `whatsapp:` prefix), so one person is
+    one customer whichever way they write; `channel` says how the text went."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        WHATSAPP = "whatsapp", "WhatsApp"
 
     class Direction(models.TextChoices):
         INBOUND = "in", "Inbound"
@@ -38,6 +44,7 @@ class Message(models.Model):
         CANCELED = "canceled", "Canceled"
 
     direction = models.CharField(max_length=3, choices=Direction.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
     from_number = models.CharField(max_length=32)
     to_number = models.CharField(max_length=32)
     body = models.TextField(blank=True)

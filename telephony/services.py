@@ -26,6 +26,10 @@ OPT_IN_WORDS = {"START", "UNSTOP"}
 # Twilio error 21610: the recipient replied STOP; nothing more may be sent to them.
 UNSUBSCRIBED = 21610
 Status = Message.Status
+Channel = Message.Channel
+# WhatsApp's customer service window: a business may write freely for 24 hours after the
+# customer's last message; outside it only pre-approved templates (Twilio error 63016).
+WHATSAPP_SESSION = timedelta(hours=24)
 SORRY = "Sorry, something went wrong on our side. We have been told and will get back to you."
 
 
@@ -96,21 +100,71 @@ def reason_not_to_call(number, *, staff=False):
     return _reason_not_to_reach(number, countries=not staff)
 
 
+# --- channels ------------------------------------------------------------------
+
+
+def split_channel(address):
+    """`whatsapp:+14155550123` -> ("whatsapp", "+14155550123"); a plain number is SMS."""
+    address = (address or "").strip()
+    prefix, colon, rest = address.partition(":")
+    if colon and prefix.lower() == Channel.WHATSAPP:
+        return Channel.WHATSAPP, rest.strip()
+    return Channel.SMS, address
+
+
+def on_channel(number, channel):
+    """The address Twilio wants for `number` on `channel`: `whatsapp:+1...` or `+1...`."""
+    return f"whatsapp:{number}" if channel == Channel.WHATSAPP and number else number
+
+
+def channel_for(number, now=None):
+    """The channel to text `number` on when they did not just write (stage texts, staff).
+
+    WhatsApp when their last text to the shop came by WhatsApp within WhatsApp's 24-hour
+    session and the shop has named its WhatsApp sender (TWILIO_WHATSAPP_NUMBER); SMS
+    otherwise. One query, on the inbound-by-number index."""
+    if not settings.TWILIO_WHATSAPP_NUMBER:
+        return Channel.SMS
+    last = (
+        Message.objects.filter(direction=Message.Direction.INBOUND, from_number=number)
+        .order_by("-created_at")
+        .values_list("channel", "created_at")
+        .first()
+    )
+    now = now or timezone.now()
+    if last and last[0] == Channel.WHATSAPP and last[1] > now - WHATSAPP_SESSION:
+        return Channel.WHATSAPP
+    return Channel.SMS
+
+
 # --- sending -------------------------------------------------------------------
 
 
-def send_sms(to, body, media_urls=(), about=None, *, in_reply_to=None, from_=None):
-    """Queue an SMS (or MMS, with media) to `to`. Returns the Message row.
+def send_sms(
+    to, body, media_urls=(), about=None, *, in_reply_to=None, from_=None, channel=Channel.SMS
+):
+    """Queue a text (SMS, or MMS with media; on WhatsApp with channel="whatsapp") to `to`.
+    Returns the Message row.
+
+    `to` is a number (`whatsapp:+1...` also means WhatsApp); `from_` defaults to the
+    shop's number on the channel: TWILIO_PHONE_NUMBER, or TWILIO_WHATSAPP_NUMBER (falling
+    back to the former). Both are stored plain; `deliver` adds the prefix Twilio wants.
 
     The row is written as `queued` in the caller's transaction, and the send task
     exists only if that transaction commits (enqueue_with_transaction), so nobody
     is texted about a change that rolled back. A number that may not be texted gets a `failed`
     row saying why, and no provider call.
     """
-    number = to_e164(to)
+    prefixed, plain = split_channel(str(to))
+    if prefixed == Channel.WHATSAPP:
+        channel = Channel.WHATSAPP
+    number = to_e164(plain)
     body = (body or "")[:MAX_BODY]
+    if not from_ and channel == Channel.WHATSAPP:
+        from_ = settings.TWILIO_WHATSAPP_NUMBER
     message = Message(
         direction=Message.Direction.OUTBOUND,
+        channel=channel,
         from_number=from_ or settings.TWILIO_PHONE_NUMBER,
         to_number=number or str(to)[:32],
         in_reply_to=in_reply_to,
@@ -195,9 +249,9 @@ def deliver(message_id):
     service_sid = settings.TWILIO_MESSAGING_SERVICE_SID
     try:
         result = get_backend().send_sms(
-            to=message.to_number,
+            to=on_channel(message.to_number, message.channel),
             body=message.body,
-            from_=None if service_sid else message.from_number,
+            from_=None if service_sid else on_channel(message.from_number, message.channel),
             messaging_service_sid=service_sid or None,
             media_urls=tuple(message.media_urls),
             status_callback=callback_url("telephony:sms-status"),
@@ -340,7 +394,7 @@ def receive_sms(params):
     sid = (params.get("MessageSid") or params.get("SmsSid") or "").strip()[:64]
     if not sid:
         raise ValueError("MessageSid missing")
-    raw_from = (params.get("From") or "").strip()
+    channel, raw_from = split_channel(params.get("From"))
     sender = caller_id(raw_from)  # WITHHELD for Twilio's stand-ins, never a "number"
     media = []
     try:
@@ -353,8 +407,9 @@ def receive_sms(params):
     body = (params.get("Body") or "")[: MAX_BODY * 4]
     return _insert_inbound(
         sid=sid,
+        channel=channel,
         from_number=(sender or raw_from)[:32],
-        to_number=(params.get("To") or "")[:32],
+        to_number=split_channel(params.get("To"))[1][:32],
         body=body,
         media_urls=media,
         num_segments=min(count_segments(body) or 1, 255),
@@ -363,12 +418,13 @@ def receive_sms(params):
 
 _INBOUND_COLUMNS = (
     "direction", "status", "error_message", "attempts", "object_id", "created_at",
-    "updated_at", "sid", "from_number", "to_number", "body", "media_urls", "num_segments",
+    "updated_at", "sid", "channel", "from_number", "to_number", "body", "media_urls",
+    "num_segments",
 )  # fmt: skip
 _insert_sql = {}
 
 
-def _insert_inbound(*, sid, from_number, to_number, body, media_urls, num_segments):
+def _insert_inbound(*, sid, channel, from_number, to_number, body, media_urls, num_segments):
     """INSERT ... ON CONFLICT (sid) DO NOTHING; True when the row is new.
 
     One prepared statement, on its own (a single statement is atomic), rather than
@@ -390,7 +446,8 @@ def _insert_inbound(*, sid, from_number, to_number, body, media_urls, num_segmen
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = [
         Message.Direction.INBOUND.value, Status.RECEIVED.value, "", 0, "", now, now,
-        sid, from_number, to_number, body, json.dumps(media_urls), num_segments,
+        sid, Channel(channel).value, from_number, to_number, body, json.dumps(media_urls),
+        num_segments,
     ]  # fmt: skip
     writer_lock = getattr(connection, "writer_lock", contextlib.nullcontext)
     cursor = getattr(connection, "prepared_cursor", connection.cursor)
@@ -480,6 +537,7 @@ def _converse(message, sender):
             about=message.about if message.content_type_id else None,
             in_reply_to=message,
             from_=message.to_number or None,
+            channel=message.channel,
         )
         for reply in replies
         if reply

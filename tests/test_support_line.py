@@ -156,7 +156,7 @@ def test_a_repeated_incoming_call_webhook_logs_one_call(line):
 
 
 def test_caller_with_an_active_order_hears_it_first_and_its_status_on_1(line, settings):
-    settings.TIME_ZONE = "UTC"
+    settings.SHOP_TIME_ZONE = "UTC"
     promised = timezone.now().replace(hour=19, minute=45, second=0, microsecond=0)
     order = OrderFactory(customer__phone=CALLER, status="baking", promised_at=promised)
     OrderFactory(customer__phone="+14155550999")  # someone else's

@@ -4,12 +4,13 @@ from django.db import transaction
 
 from orders.models import Customer, Inquiry
 from orders.services import OrderError, answer_inquiry
-from telephony.services import reason_not_to_text, send_sms
+from telephony.services import channel_for, reason_not_to_text, send_sms
 
 
 def text_customer(customer, body, by):
-    """Text `customer` from the shop's number. If they have messages waiting for an answer,
-    this is the answer (they are marked answered by `by`). Returns the Message."""
+    """Text `customer` from the shop's number (on WhatsApp while their session is open). If
+    they have messages waiting for an answer, this is the answer (they are marked answered
+    by `by`). Returns the Message."""
     body = (body or "").strip()
     if not body:
         raise OrderError("Write the text first.")
@@ -24,7 +25,8 @@ def text_customer(customer, body, by):
         )
         if latest is not None:
             return answer_inquiry(latest, by=by, reply_text=body).reply
-        return send_sms(str(customer.phone), body, about=customer)
+        phone = str(customer.phone)
+        return send_sms(phone, body, about=customer, channel=channel_for(phone))
 
 
 def find_customer(query):
