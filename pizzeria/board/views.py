@@ -20,7 +20,7 @@ from support.models import Agent, Voicemail
 
 from . import panels
 from .forms import CancelForm, MoveForm, TextForm
-from .services import find_customer, text_customer
+from .services import find_customer, reply_to_inquiry, text_customer
 
 PANELS = {
     "orders": "board/_orders.html",
@@ -137,7 +137,7 @@ def reply(request, inquiry_id):
     if not form.is_valid():
         return _done(request, "inbox", "Write a reply first (or mark it done).", messages.ERROR)
     try:
-        sent = text_customer(inquiry.customer, form.cleaned_data["text"], by=request.user)
+        sent = reply_to_inquiry(inquiry, form.cleaned_data["text"], by=request.user)
     except orders.OrderError as exc:
         return _done(request, "inbox", str(exc), messages.ERROR)
     return _done(request, "inbox", f"Reply to {inquiry.customer.phone} {_sent_words(sent)}.")
@@ -157,7 +157,7 @@ def mark_done(request, inquiry_id):
     if inquiry is None:
         return _done(request, "inbox", "That message no longer exists.", messages.ERROR)
     orders.answer_inquiry(inquiry, by=request.user)
-    return _done(request, "inbox", f"Messages from {inquiry.customer.phone} marked done.")
+    return _done(request, "inbox", f"Message from {inquiry.customer.phone} marked done.")
 
 
 @require_POST
@@ -232,7 +232,8 @@ def text(request, customer_id):
         messages.error(request, "Write the text first.")
     else:
         try:
-            sent = text_customer(found, form.cleaned_data["text"], by=request.user)
+            answers = [a for a in request.POST.getlist("answers") if a.isdigit()]
+            sent = text_customer(found, form.cleaned_data["text"], by=request.user, answers=answers)
         except orders.OrderError as exc:
             messages.error(request, str(exc))
         else:
