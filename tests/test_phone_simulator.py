@@ -20,8 +20,20 @@ ME = "+14155550123"
 
 
 @pytest.fixture
-def simulator(settings):
+def simulator(settings, client, django_user_model):
+    """Turned on outside DEBUG (as on a staging server), used by a front-desk login."""
     settings.PHONE_SIMULATOR_ENABLED = True
+    client.force_login(front_desk(django_user_model))
+
+
+def front_desk(django_user_model, username="sam"):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create(username=username, is_staff=True)
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="telephony", codename="view_message")
+    )
+    return user
 
 
 # Transactional: what the webhooks do after commit (the conversation's replies, ringing an
@@ -71,6 +83,45 @@ def test_debug_alone_never_turns_it_on_with_the_twilio_backend(client, settings)
     assert client.get(PHONE).status_code == 404
     settings.PHONE_SIMULATOR_ENABLED = True
     assert client.get(PHONE).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enabled_outside_debug_it_sends_visitors_to_the_login_and_refuses_their_posts(
+    client, settings
+):
+    settings.DEBUG, settings.PHONE_SIMULATOR_ENABLED = False, True
+    response = client.get(PHONE)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    poll = client.get(reverse("phone:chat"), headers=HTMX)
+    assert poll.status_code == 204 and poll["HX-Redirect"].startswith(reverse("admin:login"))
+    assert client.post(reverse("phone:number"), {"number": "+14155550177"}).status_code == 403
+    assert client.post(reverse("phone:text"), {"body": "MENU"}).status_code == 403
+    assert client.post(reverse("phone:call"), {"action": "start"}).status_code == 403
+    assert not Message.objects.exists() and not SupportCall.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enabled_outside_debug_it_needs_staff_who_may_read_customers_texts(
+    client, settings, django_user_model
+):
+    settings.DEBUG, settings.PHONE_SIMULATOR_ENABLED = False, True
+    client.force_login(django_user_model.objects.create(username="pat"))  # not staff
+    assert client.get(PHONE)["Location"].startswith(reverse("admin:login"))
+    client.force_login(django_user_model.objects.create(username="cook", is_staff=True))
+    assert client.get(PHONE).status_code == 403  # staff, but may not read customers' texts
+    assert client.post(reverse("phone:text"), {"body": "MENU"}).status_code == 403
+    client.force_login(front_desk(django_user_model))
+    assert client.get(PHONE).status_code == 200
+    assert client.post(reverse("phone:text"), {"body": "MENU"}, headers=HTMX).status_code == 200
+    assert Message.objects.filter(direction="in", body="MENU").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_debug_on_a_developer_machine_it_needs_no_login(client, settings):
+    settings.DEBUG, settings.PHONE_SIMULATOR_ENABLED = True, False
+    assert client.get(PHONE).status_code == 200
+    assert client.post(reverse("phone:text"), {"body": "MENU"}, headers=HTMX).status_code == 200
 
 
 # --- texting -------------------------------------------------------------------------------
