@@ -176,6 +176,66 @@ def test_choosing_another_number_shows_that_numbers_texts(simulator, client, tex
     assert response.status_code == 400 and "not a phone number" in response.content.decode()
 
 
+TWILIO_STOP = (
+    "You have successfully been unsubscribed. You will not receive any more messages from "
+    "this number. Reply START to resubscribe."
+)
+TWILIO_START = (
+    "You have successfully been re-subscribed to messages from this number. "
+    "Reply STOP to unsubscribe."
+)
+TWILIO_HELP = "Reply STOP to unsubscribe. Msg&amp;Data Rates May Apply."
+
+
+def twilio_replies(html):
+    """Twilio's own automatic replies on screen, each marked as such."""
+    found = re.findall(
+        r'<li class="bubble auto">\s*<p>(.*?)</p>\s*<small>(.*?)</small>', html, re.S
+    )
+    assert all("Automatic reply from Twilio" in label for _, label in found)
+    return [body for body, _ in found]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("word", ["cancel", "END", "quit", "Unsubscribe", "stopall", "STOP"])
+def test_a_lone_opt_out_word_shows_twilios_own_unsubscribe_reply(simulator, text, word):
+    html = text(word).content.decode()
+    assert twilio_replies(html) == [TWILIO_STOP]
+    assert bubbles(html) == [("mine", word)]  # the shop itself answers nothing
+    assert not Message.objects.filter(direction="out").exists()  # Twilio's, not our outbound
+
+
+@pytest.mark.django_db(transaction=True)
+def test_start_after_stop_shows_twilios_resubscribe_reply_after_each_text(simulator, text):
+    text("STOP")
+    html = text("START").content.decode()
+    assert twilio_replies(html) == [TWILIO_STOP, TWILIO_START]
+    assert html.index(TWILIO_STOP) < html.index(">START<") < html.index(TWILIO_START)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_help_shows_twilios_help_reply_besides_the_shops_own(simulator, text):
+    html = text("HELP").content.decode()
+    assert twilio_replies(html) == [TWILIO_HELP]
+    assert [side for side, _ in bubbles(html)] == ["mine", "theirs"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_words_twilio_does_not_act_on_get_no_automatic_reply(simulator, text):
+    demo.seed(io.StringIO())
+    text("cancel my order")  # not a lone word: no opt-out
+    text("ORDER 1 large pepperoni")
+    html = text("YES").content.decode()  # confirms the order; the number was not opted out
+    assert twilio_replies(html) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_opted_out_number_gets_no_help_reply_and_yes_resubscribes_it(simulator, text):
+    text("STOP")
+    assert twilio_replies(text("HELP").content.decode()) == [TWILIO_STOP]
+    assert twilio_replies(text("YES").content.decode()) == [TWILIO_STOP, TWILIO_START]
+
+
 # --- calling -------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from telephony.services import handle_pending_inbound
 from telephony.simulator import signed_post, sms_params
 
 from . import calls
+from .keywords import twilio_replies
 
 DEFAULT_NUMBER = "+14155550123"
 CHAT_LENGTH = 80
@@ -78,8 +79,15 @@ def _number(request):
 
 
 def _chat(number):
-    recent = Message.objects.with_number(number).order_by("-created_at", "-id")[:CHAT_LENGTH]
-    return list(reversed(recent))
+    """The texts with `number`, oldest first, each with `.twilio_reply`: Twilio's own automatic
+    answer to it (to STOP, START, HELP...), shown on the phone but never in our message log."""
+    chat = list(
+        reversed(Message.objects.with_number(number).order_by("-created_at", "-id")[:CHAT_LENGTH])
+    )
+    automatic = twilio_replies(chat, number)
+    for message in chat:
+        message.twilio_reply = automatic.get(message.pk, "")
+    return chat
 
 
 def _context(request, **extra):
