@@ -26,7 +26,15 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create(username="maria", is_staff=True)
+    """Front desk: may do everything on the board (pizzeria/board/access.py)."""
+    from django.contrib.auth.models import Group
+
+    from pizzeria.board.access import ensure_groups
+
+    ensure_groups()
+    user = django_user_model.objects.create(username="maria", is_staff=True)
+    user.groups.add(Group.objects.get(name="Front desk"))
+    return user
 
 
 @pytest.fixture
