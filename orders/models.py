@@ -172,6 +172,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # The day's reports at /staff/reports/ (orders, revenue, texts, calls).
+        permissions = [("view_reports", "Can see the day's reports")]
         indexes = [
             models.Index(
                 fields=["status", "promised_at"], name="order_in_progress",

@@ -546,8 +546,8 @@ def flag_opt_out(message, word):
 
 
 def answer_inquiry(inquiry, by, reply_text=None):
-    """Mark `inquiry` (and the customer's earlier unanswered messages) answered by staff user
-    `by`, texting `reply_text` to the customer when given. Returns the inquiry."""
+    """Mark `inquiry`, and only it, answered by staff user `by`, texting `reply_text` to the
+    customer when given: the customer's other waiting messages wait on. Returns the inquiry."""
     now = timezone.now()
     with transaction.atomic():
         inquiry = (
@@ -559,9 +559,9 @@ def answer_inquiry(inquiry, by, reply_text=None):
         if reply_text and reply_text.strip():
             phone = str(inquiry.customer.phone)
             reply = send_sms(phone, reply_text.strip(), about=inquiry, channel=channel_for(phone))
-        Inquiry.objects.filter(
-            customer=inquiry.customer, answered_at__isnull=True, pk__lte=inquiry.pk
-        ).update(answered_at=now, answered_by=by)
+        Inquiry.objects.filter(pk=inquiry.pk, answered_at__isnull=True).update(
+            answered_at=now, answered_by=by
+        )
         if reply is not None:
             Inquiry.objects.filter(pk=inquiry.pk).update(reply=reply)
         inquiry.refresh_from_db()

@@ -272,7 +272,8 @@ ORDER_SMS_STAGES = env.list(
 # --- Staff board and simulator ---------------------------------------------
 # The phone simulator at /dev/phone/ drives the real webhooks with signed requests. It is on
 # with DEBUG (except with the twilio backend, where it would call and text real phones) or
-# when this is true; otherwise /dev/phone/ is a 404.
+# when this is true (outside DEBUG then only for staff logins; see simulator/views.py);
+# otherwise /dev/phone/ is a 404.
 PHONE_SIMULATOR_ENABLED = env.bool("PHONE_SIMULATOR_ENABLED", default=False)
 if DEBUG or PHONE_SIMULATOR_ENABLED:
     INSTALLED_APPS.append("simulator")

@@ -1,11 +1,19 @@
 """The phone simulator at /dev/phone/: text and call the shop from a browser, through the real
 webhooks with signed requests. Only with DEBUG (never with the twilio backend) or
-PHONE_SIMULATOR_ENABLED; otherwise every page here is a 404."""
+PHONE_SIMULATOR_ENABLED; otherwise every page here is a 404.
+
+Who may use it: with DEBUG on (a developer's own machine) anyone who reaches it. Outside DEBUG
+(PHONE_SIMULATOR_ENABLED on a staging or demo server) only staff who may read customers'
+texts on the board (`telephony.view_message`), since it shows any number's texts and texts the
+shop as that number: visitors are sent to the admin login (their POSTs get a 403), other staff
+get a 403."""
 
 from functools import wraps
 
 from django.conf import settings
-from django.http import Http404
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,11 +27,13 @@ from telephony.services import handle_pending_inbound
 from telephony.simulator import signed_post, sms_params
 
 from . import calls
+from .keywords import twilio_replies
 
 DEFAULT_NUMBER = "+14155550123"
 CHAT_LENGTH = 80
 KEYS = "123456789*0#"
 QUICK_TEXTS = ["MENU", "ORDER 1 large pepperoni", "YES", "STATUS", "HELP"]
+PERMISSION = "telephony.view_message"  # outside DEBUG: staff who may read customers' texts
 
 
 def simulator_enabled():
@@ -37,10 +47,31 @@ def simulator_only(view):
     def wrapped(request, *args, **kwargs):
         if not simulator_enabled():
             raise Http404("The phone simulator is off (DEBUG or PHONE_SIMULATOR_ENABLED).")
+        refused = _refused(request)
+        if refused is not None:
+            return refused
         with timezone.override(shop_zone()):  # the customer's phone shows local time
             return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def _refused(request):
+    """None when `request` may use the simulator; otherwise the answer to give instead."""
+    if settings.DEBUG:
+        return None  # a developer's own machine
+    user = request.user
+    if user.is_active and user.is_staff:
+        if user.has_perm(PERMISSION):
+            return None
+        raise PermissionDenied("The phone simulator shows customers' texts.")
+    if request.method != "GET":
+        return HttpResponseForbidden("Log in as staff to use the phone simulator.")
+    login = reverse("admin:login")
+    if request.headers.get("HX-Request"):
+        go = f"{login}?next={reverse('phone:phone')}"
+        return HttpResponse(status=204, headers={"HX-Redirect": go})
+    return redirect_to_login(request.get_full_path(), login)
 
 
 def _number(request):
@@ -48,8 +79,15 @@ def _number(request):
 
 
 def _chat(number):
-    recent = Message.objects.with_number(number).order_by("-created_at", "-id")[:CHAT_LENGTH]
-    return list(reversed(recent))
+    """The texts with `number`, oldest first, each with `.twilio_reply`: Twilio's own automatic
+    answer to it (to STOP, START, HELP...), shown on the phone but never in our message log."""
+    chat = list(
+        reversed(Message.objects.with_number(number).order_by("-created_at", "-id")[:CHAT_LENGTH])
+    )
+    automatic = twilio_replies(chat, number)
+    for message in chat:
+        message.twilio_reply = automatic.get(message.pk, "")
+    return chat
 
 
 def _context(request, **extra):

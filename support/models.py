@@ -173,6 +173,8 @@ class Voicemail(models.Model):
         ordering = ["done_at", "created_at"]
         verbose_name = "voicemail to call back"
         verbose_name_plural = "voicemails to call back"
+        # Staff board: ringing one's agent phone to call the customer back.
+        permissions = [("call_back", "Can call a customer back from a voicemail")]
 
     def __str__(self):
         return f"Voicemail from {self.call.caller_number}"

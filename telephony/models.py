@@ -82,6 +82,8 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Staff board: texting a customer (see staff/board/access.py).
+        permissions = [("send_sms", "Can text customers from the staff board")]
         indexes = [
             # A customer's number is the sender of texts in and the recipient of texts out;
             # the other side is always the shop's, which an index would only repeat. Each

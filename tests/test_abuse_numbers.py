@@ -42,7 +42,8 @@ def menu(db, settings):
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(get_user_model().objects.create(username="maria", is_staff=True))
+    user = get_user_model().objects.create(username="maria", is_staff=True, is_superuser=True)
+    client.force_login(user)
     return client
 
 

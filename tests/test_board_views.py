@@ -26,7 +26,15 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create(username="maria", is_staff=True)
+    """Front desk: may do everything on the board (staff/board/access.py)."""
+    from django.contrib.auth.models import Group
+
+    from staff.board.access import ensure_groups
+
+    ensure_groups()
+    user = django_user_model.objects.create(username="maria", is_staff=True)
+    user.groups.add(Group.objects.get(name="Front desk"))
+    return user
 
 
 @pytest.fixture
@@ -315,6 +323,35 @@ def test_an_empty_reply_sends_nothing_and_mark_done_answers_without_a_text(staff
     assert outbox == []
 
 
+@pytest.mark.django_db
+def test_a_reply_answers_the_message_it_sits_on_and_a_later_question_still_waits(
+    staff_client, outbox, texts_after_commit
+):
+    customer = CustomerFactory()
+    first = inquiry_from(customer, "Do you deliver to Elm Street?")
+    second = inquiry_from(customer, "Also, is the garlic bread vegan?")
+    response = texts_after_commit(
+        staff_client.post, reverse("board:reply", args=[first.pk]),
+        {"text": "Yes, we deliver to Elm Street."}, headers=HTMX,
+    )  # fmt: skip
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.is_answered and first.reply.body == "Yes, we deliver to Elm Street."
+    assert not second.is_answered
+    assert "is the garlic bread vegan?" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_mark_done_closes_only_the_message_it_sits_on(staff_client):
+    customer = CustomerFactory()
+    first = inquiry_from(customer, "thanks!")
+    second = inquiry_from(customer, "wait, one more thing")
+    staff_client.post(reverse("board:inquiry-done", args=[second.pk]), headers=HTMX)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.is_answered and not first.is_answered
+
+
 # --- a customer's page -------------------------------------------------------------------
 
 
@@ -354,6 +391,29 @@ def test_staff_start_a_text_to_a_customer_from_their_page(staff_client, outbox, 
     assert [(r.to, r.body) for r in outbox] == [(str(customer.phone), "Your usual tonight?")]
     page = staff_client.get(reverse("board:customer", args=[customer.pk])).content.decode()
     assert "Your usual tonight?" in page and "queued to send" in page
+
+
+@pytest.mark.django_db
+def test_the_customer_page_shows_the_messages_a_text_answers_and_closes_only_those(
+    staff_client, outbox, texts_after_commit
+):
+    customer = CustomerFactory()
+    first = inquiry_from(customer, "Do you deliver to Elm Street?")
+    second = inquiry_from(customer, "And how late are you open?")
+    page = staff_client.get(reverse("board:customer", args=[customer.pk])).content.decode()
+    assert "This text answers" in page
+    assert f'name="answers" value="{first.pk}" checked' in page
+    assert f'name="answers" value="{second.pk}" checked' in page
+    # A question that arrives while staff are typing was not on their screen.
+    later = inquiry_from(customer, "Actually, can I pay cash?")
+    texts_after_commit(
+        staff_client.post, reverse("board:text", args=[customer.pk]),
+        {"text": "Yes to Elm Street, open till 11.", "answers": [first.pk, second.pk]},
+    )  # fmt: skip
+    assert Inquiry.objects.filter(answered_at=None).get() == later
+    first.refresh_from_db()
+    assert first.reply.body == "Yes to Elm Street, open till 11."
+    assert [r.body for r in outbox] == ["Yes to Elm Street, open till 11."]
 
 
 @pytest.mark.django_db

@@ -20,8 +20,20 @@ ME = "+14155550123"
 
 
 @pytest.fixture
-def simulator(settings):
+def simulator(settings, client, django_user_model):
+    """Turned on outside DEBUG (as on a staging server), used by a front-desk login."""
     settings.PHONE_SIMULATOR_ENABLED = True
+    client.force_login(front_desk(django_user_model))
+
+
+def front_desk(django_user_model, username="sam"):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create(username=username, is_staff=True)
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="telephony", codename="view_message")
+    )
+    return user
 
 
 # Transactional: what the webhooks do after commit (the conversation's replies, ringing an
@@ -71,6 +83,45 @@ def test_debug_alone_never_turns_it_on_with_the_twilio_backend(client, settings)
     assert client.get(PHONE).status_code == 404
     settings.PHONE_SIMULATOR_ENABLED = True
     assert client.get(PHONE).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enabled_outside_debug_it_sends_visitors_to_the_login_and_refuses_their_posts(
+    client, settings
+):
+    settings.DEBUG, settings.PHONE_SIMULATOR_ENABLED = False, True
+    response = client.get(PHONE)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+    poll = client.get(reverse("phone:chat"), headers=HTMX)
+    assert poll.status_code == 204 and poll["HX-Redirect"].startswith(reverse("admin:login"))
+    assert client.post(reverse("phone:number"), {"number": "+14155550177"}).status_code == 403
+    assert client.post(reverse("phone:text"), {"body": "MENU"}).status_code == 403
+    assert client.post(reverse("phone:call"), {"action": "start"}).status_code == 403
+    assert not Message.objects.exists() and not SupportCall.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_enabled_outside_debug_it_needs_staff_who_may_read_customers_texts(
+    client, settings, django_user_model
+):
+    settings.DEBUG, settings.PHONE_SIMULATOR_ENABLED = False, True
+    client.force_login(django_user_model.objects.create(username="pat"))  # not staff
+    assert client.get(PHONE)["Location"].startswith(reverse("admin:login"))
+    client.force_login(django_user_model.objects.create(username="cook", is_staff=True))
+    assert client.get(PHONE).status_code == 403  # staff, but may not read customers' texts
+    assert client.post(reverse("phone:text"), {"body": "MENU"}).status_code == 403
+    client.force_login(front_desk(django_user_model))
+    assert client.get(PHONE).status_code == 200
+    assert client.post(reverse("phone:text"), {"body": "MENU"}, headers=HTMX).status_code == 200
+    assert Message.objects.filter(direction="in", body="MENU").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_debug_on_a_developer_machine_it_needs_no_login(client, settings):
+    settings.DEBUG, settings.PHONE_SIMULATOR_ENABLED = True, False
+    assert client.get(PHONE).status_code == 200
+    assert client.post(reverse("phone:text"), {"body": "MENU"}, headers=HTMX).status_code == 200
 
 
 # --- texting -------------------------------------------------------------------------------
@@ -123,6 +174,66 @@ def test_choosing_another_number_shows_that_numbers_texts(simulator, client, tex
     assert "+14155550177" in html and "No texts yet" in html
     response = client.post(reverse("phone:number"), {"number": "pizza"})
     assert response.status_code == 400 and "not a phone number" in response.content.decode()
+
+
+TWILIO_STOP = (
+    "You have successfully been unsubscribed. You will not receive any more messages from "
+    "this number. Reply START to resubscribe."
+)
+TWILIO_START = (
+    "You have successfully been re-subscribed to messages from this number. "
+    "Reply STOP to unsubscribe."
+)
+TWILIO_HELP = "Reply STOP to unsubscribe. Msg&amp;Data Rates May Apply."
+
+
+def twilio_replies(html):
+    """Twilio's own automatic replies on screen, each marked as such."""
+    found = re.findall(
+        r'<li class="bubble auto">\s*<p>(.*?)</p>\s*<small>(.*?)</small>', html, re.S
+    )
+    assert all("Automatic reply from Twilio" in label for _, label in found)
+    return [body for body, _ in found]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("word", ["cancel", "END", "quit", "Unsubscribe", "stopall", "STOP"])
+def test_a_lone_opt_out_word_shows_twilios_own_unsubscribe_reply(simulator, text, word):
+    html = text(word).content.decode()
+    assert twilio_replies(html) == [TWILIO_STOP]
+    assert bubbles(html) == [("mine", word)]  # the shop itself answers nothing
+    assert not Message.objects.filter(direction="out").exists()  # Twilio's, not our outbound
+
+
+@pytest.mark.django_db(transaction=True)
+def test_start_after_stop_shows_twilios_resubscribe_reply_after_each_text(simulator, text):
+    text("STOP")
+    html = text("START").content.decode()
+    assert twilio_replies(html) == [TWILIO_STOP, TWILIO_START]
+    assert html.index(TWILIO_STOP) < html.index(">START<") < html.index(TWILIO_START)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_help_shows_twilios_help_reply_besides_the_shops_own(simulator, text):
+    html = text("HELP").content.decode()
+    assert twilio_replies(html) == [TWILIO_HELP]
+    assert [side for side, _ in bubbles(html)] == ["mine", "theirs"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_words_twilio_does_not_act_on_get_no_automatic_reply(simulator, text):
+    demo.seed(io.StringIO())
+    text("cancel my order")  # not a lone word: no opt-out
+    text("ORDER 1 large pepperoni")
+    html = text("YES").content.decode()  # confirms the order; the number was not opted out
+    assert twilio_replies(html) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_opted_out_number_gets_no_help_reply_and_yes_resubscribes_it(simulator, text):
+    text("STOP")
+    assert twilio_replies(text("HELP").content.decode()) == [TWILIO_STOP]
+    assert twilio_replies(text("YES").content.decode()) == [TWILIO_STOP, TWILIO_START]
 
 
 # --- calling -------------------------------------------------------------------------------

@@ -180,6 +180,10 @@ def customer_thread(customer_id):
         customer=customer,
         orders=list(customer.orders.prefetch_related("items").order_by("-id")[:20]),
         messages=list(reversed(recent)),
-        waiting=list(customer.inquiries.filter(answered_at__isnull=True).order_by("id")),
+        waiting=list(
+            customer.inquiries.filter(answered_at__isnull=True)
+            .select_related("message")
+            .order_by("id")
+        ),
         cannot_text=reason_not_to_text(phone),
     )

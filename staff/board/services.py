@@ -7,10 +7,11 @@ from orders.services import OrderError, answer_inquiry
 from telephony.services import channel_for, reason_not_to_text, send_sms
 
 
-def text_customer(customer, body, by):
-    """Text `customer` from the shop's number (on WhatsApp while their session is open). If
-    they have messages waiting for an answer, this is the answer (they are marked answered
-    by `by`). Returns the Message."""
+def text_customer(customer, body, by, answers=()):
+    """Text `customer` from the shop's number (on WhatsApp while their session is open).
+    The text answers the customer's waiting messages whose ids are in `answers` (those
+    staff saw on the page), and no others: a question that arrived while they typed still
+    waits. Returns the Message."""
     body = (body or "").strip()
     if not body:
         raise OrderError("Write the text first.")
@@ -18,15 +19,25 @@ def text_customer(customer, body, by):
     if reason:
         raise OrderError(f"{customer.phone} cannot be texted: {reason}.")
     with transaction.atomic():
-        latest = (
-            Inquiry.objects.filter(customer=customer, answered_at__isnull=True)
-            .order_by("-id")
-            .first()
+        answered = list(
+            Inquiry.objects.filter(
+                customer=customer, answered_at__isnull=True, pk__in=answers
+            ).order_by("id")
         )
-        if latest is not None:
-            return answer_inquiry(latest, by=by, reply_text=body).reply
-        phone = str(customer.phone)
-        return send_sms(phone, body, about=customer, channel=channel_for(phone))
+        if not answered:
+            phone = str(customer.phone)
+            return send_sms(phone, body, about=customer, channel=channel_for(phone))
+        first = answer_inquiry(answered[0], by=by, reply_text=body)
+        others = [inquiry.pk for inquiry in answered[1:]]
+        Inquiry.objects.filter(pk__in=others, answered_at__isnull=True).update(
+            answered_at=first.answered_at, answered_by=by, reply=first.reply
+        )
+        return first.reply
+
+
+def reply_to_inquiry(inquiry, body, by):
+    """Answer one waiting message by text; the customer's other messages wait on."""
+    return text_customer(inquiry.customer, body, by, answers=[inquiry.pk])
 
 
 def find_customer(query):

@@ -1,7 +1,9 @@
 """The staff board at /staff/: orders by stage, messages waiting, the support line.
 
 Every action is a POST through the same services the admin uses; with htmx (HX-Request) the
-answer is the refreshed panel with a notice, without it a redirect back to the board."""
+answer is the refreshed panel with a notice, without it a redirect back to the board. Each
+page and action needs a staff login and the model permissions in `access.PERMISSIONS`
+(403 without them); the templates show only what `can` allows."""
 
 from functools import wraps
 
@@ -18,68 +20,79 @@ from orders.models import Customer, Inquiry, Order
 from support import services as support
 from support.models import Agent, Voicemail
 
-from . import panels
+from . import access, panels
 from .forms import CancelForm, MoveForm, TextForm
-from .services import find_customer, text_customer
+from .services import find_customer, reply_to_inquiry, text_customer
 
 PANELS = {
     "orders": "board/_orders.html",
     "inbox": "board/_inbox.html",
     "support": "board/_support.html",
 }
+SEE_PANEL = {"orders": "see_orders", "inbox": "read_messages", "support": "see_support"}
 
 
-def staff_required(view):
-    """Staff only: others go to the admin's login (an htmx poll is told to go there too)."""
+def staff_required(what=None):
+    """Staff only: others go to the admin's login (an htmx poll is told to go there too).
+    With `what` (an entry of access.PERMISSIONS), staff without those permissions get 403."""
 
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        user = request.user
-        if user.is_active and user.is_staff:
-            with timezone.override(orders.shop_zone()):  # times as the shop reads them
-                return view(request, *args, **kwargs)
-        login = reverse("admin:login")
-        if request.headers.get("HX-Request"):
-            return HttpResponse(status=204, headers={"HX-Redirect": f"{login}?next=/staff/"})
-        return redirect_to_login(request.get_full_path(), login)
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            user = request.user
+            if user.is_active and user.is_staff:
+                if what:
+                    access.require(user, what)
+                with timezone.override(orders.shop_zone()):  # times as the shop reads them
+                    return view(request, *args, **kwargs)
+            login = reverse("admin:login")
+            if request.headers.get("HX-Request"):
+                return HttpResponse(status=204, headers={"HX-Redirect": f"{login}?next=/staff/"})
+            return redirect_to_login(request.get_full_path(), login)
 
-    return wrapped
+        return wrapped
+
+    return decorate
 
 
-def _context(name, now=None):
+def _context(request, name, now=None):
     now = now or timezone.now()
+    context = {"now": now, "can": access.allowed(request.user)}
     if name == "orders":
-        return {"columns": panels.order_columns(now), "now": now}
+        return {**context, "columns": panels.order_columns(now)}
     if name == "inbox":
-        return {"inquiries": panels.inbox(), "now": now}
+        return {**context, "inquiries": panels.inbox()}
     if name == "support":
-        return {"support": panels.support_panel(), "now": now}
+        return {**context, "support": panels.support_panel()}
     raise Http404(name)
 
 
 @require_GET
-@staff_required
+@staff_required()
 def board(request):
     now = timezone.now()
-    context = {"now": now}
+    can = access.allowed(request.user)
+    context = {"now": now, "can": can}
     for name in PANELS:
-        context.update(_context(name, now))
+        if can[SEE_PANEL[name]]:
+            context.update(_context(request, name, now))
     return render(request, "board/board.html", context)
 
 
 @require_GET
-@staff_required
+@staff_required()
 def panel(request, name):
     if name not in PANELS:
         raise Http404(name)
-    return render(request, PANELS[name], _context(name))
+    access.require(request.user, SEE_PANEL[name])
+    return render(request, PANELS[name], _context(request, name))
 
 
 def _done(request, name, text, level=messages.SUCCESS):
     """After an action: the refreshed panel with `text` (htmx), or back to the board."""
     if request.headers.get("HX-Request"):
         flash = {"text": text, "level": messages.DEFAULT_TAGS[level]}
-        return render(request, PANELS[name], {**_context(name), "flash": flash})
+        return render(request, PANELS[name], {**_context(request, name), "flash": flash})
     messages.add_message(request, level, text)
     return redirect("board:board")
 
@@ -89,7 +102,7 @@ def _form_error(form):
 
 
 @require_POST
-@staff_required
+@staff_required("move_orders")
 def move_order(request, order_id):
     form = MoveForm(request.POST)
     order = Order.objects.filter(pk=order_id).first()
@@ -105,7 +118,7 @@ def move_order(request, order_id):
 
 
 @require_POST
-@staff_required
+@staff_required("move_orders")
 def cancel_order(request, order_id):
     form = CancelForm(request.POST)
     order = Order.objects.filter(pk=order_id).first()
@@ -128,7 +141,7 @@ def _inquiry_or_none(inquiry_id):
 
 
 @require_POST
-@staff_required
+@staff_required("text_customers")
 def reply(request, inquiry_id):
     inquiry = _inquiry_or_none(inquiry_id)
     if inquiry is None:
@@ -137,7 +150,7 @@ def reply(request, inquiry_id):
     if not form.is_valid():
         return _done(request, "inbox", "Write a reply first (or mark it done).", messages.ERROR)
     try:
-        sent = text_customer(inquiry.customer, form.cleaned_data["text"], by=request.user)
+        sent = reply_to_inquiry(inquiry, form.cleaned_data["text"], by=request.user)
     except orders.OrderError as exc:
         return _done(request, "inbox", str(exc), messages.ERROR)
     return _done(request, "inbox", f"Reply to {inquiry.customer.phone} {_sent_words(sent)}.")
@@ -151,17 +164,17 @@ def _sent_words(message):
 
 
 @require_POST
-@staff_required
+@staff_required("mark_done")
 def mark_done(request, inquiry_id):
     inquiry = _inquiry_or_none(inquiry_id)
     if inquiry is None:
         return _done(request, "inbox", "That message no longer exists.", messages.ERROR)
     orders.answer_inquiry(inquiry, by=request.user)
-    return _done(request, "inbox", f"Messages from {inquiry.customer.phone} marked done.")
+    return _done(request, "inbox", f"Message from {inquiry.customer.phone} marked done.")
 
 
 @require_POST
-@staff_required
+@staff_required("set_shifts")
 def set_shift(request, agent_id):
     agent = Agent.objects.filter(pk=agent_id, is_active=True).first()
     if agent is None:
@@ -181,7 +194,7 @@ def _voicemail_or_none(voicemail_id):
 
 
 @require_POST
-@staff_required
+@staff_required("close_voicemails")
 def voicemail_done(request, voicemail_id):
     voicemail = _voicemail_or_none(voicemail_id)
     if voicemail is None:
@@ -194,7 +207,7 @@ def voicemail_done(request, voicemail_id):
 
 
 @require_POST
-@staff_required
+@staff_required("call_back")
 def voicemail_call_back(request, voicemail_id):
     """Ring the agent phone of the staff member who clicked; answering calls the customer."""
     voicemail = _voicemail_or_none(voicemail_id)
@@ -214,17 +227,18 @@ def voicemail_call_back(request, voicemail_id):
 
 
 @require_GET
-@staff_required
+@staff_required("read_messages")
 def customer(request, customer_id):
     try:
         thread = panels.customer_thread(customer_id)
     except Customer.DoesNotExist:
         raise Http404("no such customer") from None
-    return render(request, "board/customer.html", {"thread": thread, "form": TextForm()})
+    context = {"thread": thread, "form": TextForm(), "can": access.allowed(request.user)}
+    return render(request, "board/customer.html", context)
 
 
 @require_POST
-@staff_required
+@staff_required("text_customers")
 def text(request, customer_id):
     found = get_object_or_404(Customer, pk=customer_id)
     form = TextForm(request.POST)
@@ -232,7 +246,8 @@ def text(request, customer_id):
         messages.error(request, "Write the text first.")
     else:
         try:
-            sent = text_customer(found, form.cleaned_data["text"], by=request.user)
+            answers = [a for a in request.POST.getlist("answers") if a.isdigit()]
+            sent = text_customer(found, form.cleaned_data["text"], by=request.user, answers=answers)
         except orders.OrderError as exc:
             messages.error(request, str(exc))
         else:
@@ -241,7 +256,7 @@ def text(request, customer_id):
 
 
 @require_GET
-@staff_required
+@staff_required("read_messages")
 def find(request):
     query = request.GET.get("q", "")
     found = find_customer(query)

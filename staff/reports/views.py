@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import user_passes_test
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 
+from staff.board import access
+
 from . import charts, services
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
@@ -31,6 +33,7 @@ def parse_day(value):
 
 @user_passes_test(is_staff, login_url="admin:login")
 def day_report(request):
+    access.require(request.user, "see_reports")  # 403 for staff without orders.view_reports
     day, error = parse_day(request.GET.get("day"))
     if request.GET.get("format") == "csv":
         if error:
@@ -57,6 +60,7 @@ def day_report(request):
             ]
         ),
         "sms_parts": sms_parts(report),
+        "can": access.allowed(request.user),
     }
     return render(request, "reports/day.html", context)
 

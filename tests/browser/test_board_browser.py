@@ -4,12 +4,14 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from orders import demo
 from orders.models import Fulfilment, Inquiry, Order, OrderEvent
 from orders.models import Status as S
 from orders.services import advance_order
+from staff.board.access import ensure_groups
 from support.models import SupportCall
 from telephony.models import Message
 from tests.factories import (
@@ -22,6 +24,14 @@ from tests.factories import (
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a-long-test-password"
+
+
+def front_desk(django_user_model):
+    """maria, at the front desk: everything on the board (staff/board/access.py)."""
+    ensure_groups()
+    maria = django_user_model.objects.create_user("maria", password=PASSWORD, is_staff=True)
+    maria.groups.add(Group.objects.get(name="Front desk"))
+    return maria
 
 
 def an_evening():
@@ -60,7 +70,7 @@ def card_in(page, stage, order):
 def test_staff_log_in_move_an_order_two_stages_and_see_the_texts(
     page, live_server, django_user_model, screenshot
 ):
-    django_user_model.objects.create_user("maria", password=PASSWORD, is_staff=True)
+    front_desk(django_user_model)
     order = an_evening()
 
     page.goto(live_server.url + "/staff/")
@@ -100,7 +110,7 @@ def test_staff_log_in_move_an_order_two_stages_and_see_the_texts(
 def test_the_board_fits_an_upright_tablet_without_scrolling_sideways(
     page, live_server, django_user_model, screenshot
 ):
-    django_user_model.objects.create_user("maria", password=PASSWORD, is_staff=True)
+    front_desk(django_user_model)
     an_evening()
     page.set_viewport_size({"width": 820, "height": 1180})
     page.goto(live_server.url + "/staff/")

@@ -12,9 +12,17 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def simulator(settings):
+def simulator(settings, page, live_server, django_user_model):
+    """On outside DEBUG, as on a staging server: a staff member logs in through the admin."""
     settings.PHONE_SIMULATOR_ENABLED = True
     demo.seed(io.StringIO())
+    django_user_model.objects.create_superuser("dev", password="a-long-test-password")
+    page.goto(live_server.url + "/dev/phone/")
+    assert "/admin/login/" in page.url
+    page.fill("#id_username", "dev")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("input[type=submit]")
+    page.wait_for_url(live_server.url + "/dev/phone/")
 
 
 def test_a_customer_orders_end_to_end_from_the_phone_simulator(
