@@ -28,7 +28,7 @@ SHOP_HOURS = env("SHOP_HOURS", default="24/7")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
 
-if DATABASES["default"]["ENGINE"] == "pizzeria.sqlite":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so tests that race threads meet real SQLite locking.
     # One per process, so two test runs side by side never share a file.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}

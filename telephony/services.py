@@ -1,6 +1,5 @@
 """Use cases of the telephony core: send, deliver, receive, track status, opt out."""
 
-import contextlib
 import json
 import logging
 import random
@@ -427,11 +426,10 @@ _insert_sql = {}
 def _insert_inbound(*, sid, channel, from_number, to_number, body, media_urls, num_segments):
     """INSERT ... ON CONFLICT (sid) DO NOTHING; True when the row is new.
 
-    One prepared statement, on its own (a single statement is atomic), rather than
+    One statement, on its own (a single statement is atomic), rather than
     Model.objects.create in a transaction: on the webhook's hot path the ORM's
     per-field work and the transaction bookkeeping cost more than the insert
     itself (profiled: bench/README.md). Columns not named keep their defaults.
-    Engines that queue writers (pizzeria.sqlite) lend their writer lock for it.
     """
     connection = transaction.get_connection()
     sql = _insert_sql.get(connection.vendor)
@@ -449,9 +447,7 @@ def _insert_inbound(*, sid, channel, from_number, to_number, body, media_urls, n
         sid, Channel(channel).value, from_number, to_number, body, json.dumps(media_urls),
         num_segments,
     ]  # fmt: skip
-    writer_lock = getattr(connection, "writer_lock", contextlib.nullcontext)
-    cursor = getattr(connection, "prepared_cursor", connection.cursor)
-    with writer_lock(), cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
 

@@ -1,16 +1,13 @@
-"""The PostgreSQL engine (pizzeria/postgresql): health checks without a round trip, and
-the inbound SMS insert prepared on the server. Run on PostgreSQL (a throwaway cluster
-when the suite itself runs on SQLite)."""
+"""PostgreSQL as configured in settings: Django's own engine with psycopg's connection
+pool, connections checked as they leave it, and a lock wait well inside Twilio's 15 s.
+Run on PostgreSQL (a throwaway cluster when the suite itself runs on SQLite)."""
 
-import time
-from unittest import mock
-
+import psycopg
 import pytest
-from django.db import close_old_connections, connection, connections
-from django.db.backends.postgresql.base import DatabaseWrapper as DjangoPostgres
+from django.conf import settings
+from django.db import close_old_connections, connection
 from django.urls import reverse
 
-from pizzeria.postgresql.base import socket_readable
 from telephony.models import Message
 from telephony.simulator import sms_params
 
@@ -24,7 +21,8 @@ def backend_pid():
 
 
 def next_request():
-    """What Django does when a request starts: connections are checked again before use."""
+    """What Django does when a request ends and the next starts: with the pool, the
+    connection goes back to it and the next query takes one out again."""
     close_old_connections()
 
 
@@ -32,31 +30,37 @@ def text(twilio, body="MENU"):
     return twilio.post(reverse("telephony:sms"), sms_params("+14155550123", body))
 
 
-def test_a_live_connection_is_reused_without_asking_the_server(postgres_database, twilio):
-    pid = backend_pid()
+def test_requests_share_the_pools_connections(postgres_database, twilio):
+    assert connection.settings_dict["ENGINE"] == "django.db.backends.postgresql"
+    assert connection.settings_dict["CONN_MAX_AGE"] == 0
+    backend_pid()
     next_request()
+    opened_before = connection.pool.get_stats().get("connections_num", 0)
+    pids = set()
 
-    with mock.patch.object(DjangoPostgres, "is_usable") as select_1:
-        response = text(twilio)
+    for n in range(5):
+        assert text(twilio, f"STATUS {n}").status_code == 200
+        pids.add(backend_pid())
+        next_request()
 
-    assert response.status_code == 200
-    select_1.assert_not_called()
-    assert backend_pid() == pid
-    assert Message.objects.filter(direction="in").count() == 1
+    stats = connection.pool.get_stats()
+    assert stats.get("connections_num", 0) == opened_before, "no request opened its own"
+    assert len(pids) <= stats["pool_size"] <= connection.pool.max_size
+    assert Message.objects.filter(direction="in").count() == 5
 
 
 def test_a_connection_the_server_ended_is_replaced_before_the_webhook_uses_it(
     postgres_database, twilio
 ):
     pid = backend_pid()
-    other = connections.create_connection("default")
-    with other.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-    other.close()
-    deadline = time.monotonic() + 5
-    while not socket_readable(connection.connection) and time.monotonic() < deadline:
-        time.sleep(0.01)  # until the server's goodbye has arrived
-    next_request()
+    next_request()  # back in the pool, where the server ends it
+    params = connection.get_connection_params()
+    with psycopg.connect(
+        **{k: params[k] for k in ("dbname", "user", "host", "port") if k in params},
+        password=params.get("password"),
+        autocommit=True,
+    ) as other:
+        assert other.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
 
     response = text(twilio)
 
@@ -65,34 +69,7 @@ def test_a_connection_the_server_ended_is_replaced_before_the_webhook_uses_it(
     assert Message.objects.filter(direction="in").count() == 1
 
 
-def prepared_inserts():
+def test_a_query_waits_for_a_lock_no_longer_than_the_lock_timeout(postgres_database):
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_prepared_statements "
-            "WHERE statement LIKE 'INSERT INTO \"telephony_message\"%%'"
-        )
-        return cursor.fetchone()[0]
-
-
-def test_the_inbound_insert_is_prepared_once_per_connection(postgres_database, twilio):
-    for n in range(7):
-        assert text(twilio, f"STATUS {n}").status_code == 200
-
-    assert prepared_inserts() == 1
-    assert Message.objects.filter(direction="in").count() == 7
-
-
-def test_prepared_statements_can_be_switched_off_for_an_old_pgbouncer(
-    postgres_database, twilio, monkeypatch
-):
-    monkeypatch.setitem(connection.settings_dict, "PREPARED_STATEMENTS", False)
-    connection.close()
-    try:
-        for n in range(3):
-            assert text(twilio, f"STATUS {n}").status_code == 200
-
-        assert prepared_inserts() == 0
-        assert Message.objects.filter(direction="in").count() == 3
-    finally:
-        monkeypatch.undo()
-        connection.close()
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == f"{settings.DATABASE_LOCK_TIMEOUT}s"
