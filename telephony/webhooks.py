@@ -3,10 +3,11 @@
 import hashlib
 import hmac
 import logging
+import re
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseForbidden, QueryDict
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
@@ -16,6 +17,29 @@ from twilio.twiml.voice_response import VoiceResponse
 logger = logging.getLogger(__name__)
 
 __all__ = ["MessagingResponse", "VoiceResponse", "auth_token", "twilio_webhook", "twiml_response"]
+
+# Every parameter of Twilio's webhooks that holds a SID, and the kinds of SID it may hold
+# (OpenAPI: "^CA[0-9a-fA-F]{32}$"...). Twilio's signature joins each key to its value with
+# no separator, so a captured request can be re-split ("MessageSid=SM…" + "NumMedia=0" sent
+# as "MessageSid=SM…NumMedia0") and stay validly signed with a new SID: the shape check is
+# what stops such a replay from passing as a new message or call.
+SID_KINDS = {
+    "AccountSid": ("AC",),
+    "MessageSid": ("SM", "MM"),
+    "SmsSid": ("SM", "MM"),
+    "SmsMessageSid": ("SM", "MM"),
+    "MessagingServiceSid": ("MG",),
+    "CallSid": ("CA",),
+    "ParentCallSid": ("CA",),
+    "DialCallSid": ("CA",),
+    "CallSidEndingConference": ("CA",),
+    "ConferenceSid": ("CF",),
+    "RecordingSid": ("RE",),
+    "TranscriptionSid": ("TR",),
+}
+SID_SHAPE = re.compile(r"(?P<kind>[A-Z]{2})[0-9a-fA-F]{32}")
+# Twilio sends the same message's SID under all three names (SmsSid is the old one).
+MESSAGE_SID_NAMES = ("MessageSid", "SmsSid", "SmsMessageSid")
 
 
 def auth_token():
@@ -43,7 +67,8 @@ def sign(url, params):
 
 
 def twilio_webhook(view):
-    """For views Twilio calls: POST only, no CSRF, and a valid X-Twilio-Signature or 403."""
+    """For views Twilio calls: POST only, no CSRF, a valid X-Twilio-Signature or 403,
+    and parameters shaped as Twilio sends them (`malformed`) or 400."""
 
     @csrf_exempt
     @require_POST
@@ -62,11 +87,43 @@ def twilio_webhook(view):
                 url,
             )
             return HttpResponseForbidden("Invalid Twilio signature", content_type="text/plain")
+        if problem := malformed(request.POST):
+            logger.warning(
+                "Refused a validly signed webhook to %s: %s (a re-split replay, or not Twilio)",
+                request.path,
+                problem,
+            )
+            return HttpResponseBadRequest(f"Bad request: {problem}", content_type="text/plain")
         if any("\x00" in key + "".join(values) for key, values in request.POST.lists()):
             request.POST = without_nul(request.POST)
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def malformed(params):
+    """Why validly signed `params` are not what Twilio sends, or "" when they are.
+
+    Every SID parameter (SID_KINDS) holds one SID of its kind; AccountSid is present and,
+    when TWILIO_ACCOUNT_SID is set, ours (with no account, the console backend and the
+    simulator, any AC SID); MessageSid, SmsSid and SmsMessageSid agree.
+    """
+    for name, kinds in SID_KINDS.items():
+        values = params.getlist(name)
+        if len(values) > 1:
+            return f"{name} sent {len(values)} times"
+        for value in values:
+            shape = SID_SHAPE.fullmatch(value)
+            if shape is None or shape["kind"] not in kinds:
+                return f"{name} {value[:80]!r} is not a Twilio {'/'.join(kinds)} SID"
+    account = params.get("AccountSid")
+    if account is None:
+        return "AccountSid missing"
+    if settings.TWILIO_ACCOUNT_SID and account != settings.TWILIO_ACCOUNT_SID:
+        return f"AccountSid {account} is not this account's"
+    if len({params[name] for name in MESSAGE_SID_NAMES if name in params}) > 1:
+        return "MessageSid, SmsSid and SmsMessageSid differ"
+    return ""
 
 
 def without_nul(data):

@@ -11,6 +11,7 @@ from django.urls import URLPattern, reverse
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from twilio.request_validator import RequestValidator
 
 from support import urls as support_urls
 from telephony import urls as telephony_urls
@@ -94,6 +95,54 @@ def test_a_forged_or_altered_webhook_is_refused_and_stores_nothing(
     response = twilio.post(path, params, signature=signature or "")
 
     assert response.status_code == 403
+    assert row_counts() == before
+    assert handle_pending_inbound() == 0
+
+
+def test_a_resplit_call_sid_is_refused_and_stores_nothing(twilio, caplog):
+    from support.models import SupportCall
+
+    url = settings.PUBLIC_BASE_URL + reverse("support:voice")
+    captured = {"AccountSid": settings.TWILIO_ACCOUNT_SID, "ApiVersion": "2010-04-01",
+                "CallSid": "CA" + "e" * 32, "CallStatus": "ringing", "Called": "+15005550006",
+                "Caller": "+14155550123", "Direction": "inbound", "From": "+14155550123",
+                "To": "+15005550006"}  # fmt: skip
+    signature = signature_for(url, captured)
+    # Twilio signs key + value with no separator: CallStatus moved into CallSid's value.
+    resplit = {k: v for k, v in captured.items() if k != "CallStatus"}
+    resplit["CallSid"] = captured["CallSid"] + "CallStatus" + captured["CallStatus"]
+    assert RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, resplit, signature)
+
+    response = twilio.post(reverse("support:voice"), resplit, signature=signature)
+
+    assert response.status_code == 400
+    assert not SupportCall.objects.exists()
+    assert "CallSid 'CAeeee" in caplog.text and "is not a Twilio CA SID" in caplog.text
+
+
+MALFORMED = {
+    "another account": {"AccountSid": "AC" + "b" * 32},
+    "no account": {"AccountSid": None},
+    "CallSid": {"CallSid": "CA" + "9" * 32 + "CallStatuscompleted"},
+    "MessageSid": {"MessageSid": "SM" + "9" * 31},
+    "RecordingSid": {"RecordingSid": "CA" + "9" * 32},
+    "ConferenceSid": {"ConferenceSid": "CF-1"},
+    "ParentCallSid": {"ParentCallSid": "SM" + "9" * 32},
+    "CallSid twice": {"CallSid": ["CA" + "9" * 32, "CA" + "8" * 32]},
+}
+
+
+@pytest.mark.parametrize("malformed", list(MALFORMED))
+@pytest.mark.parametrize(("name", "converters"), WEBHOOKS, ids=[n for n, _ in WEBHOOKS])
+def test_a_signed_webhook_not_shaped_as_twilio_sends_it_is_a_400_that_stores_nothing(
+    twilio, ids, name, converters, malformed
+):
+    path = path_of(name, converters, ids)
+    before = row_counts()
+
+    response = twilio.post(path, {**PLAUSIBLE, **MALFORMED[malformed]})  # correctly signed
+
+    assert response.status_code == 400
     assert row_counts() == before
     assert handle_pending_inbound() == 0
 
