@@ -8,7 +8,7 @@ from django.views.static import serve
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("twilio/", include("telephony.urls")),
-    path("twilio/voice/", include("support.urls")),
+    path("twilio/", include("support.urls")),  # /twilio/voice/…
     path("staff/reports/", include("pizzeria.reports.urls")),
     path("staff/", include("pizzeria.board.urls")),
     path("dev/phone/", include("pizzeria.phone.urls")),

@@ -8,6 +8,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, QueryDict
+from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
@@ -16,7 +17,14 @@ from twilio.twiml.voice_response import VoiceResponse
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MessagingResponse", "VoiceResponse", "auth_token", "twilio_webhook", "twiml_response"]
+__all__ = [
+    "MessagingResponse",
+    "VoiceResponse",
+    "auth_token",
+    "twilio_webhook",
+    "twiml_response",
+    "webhook_paths",
+]
 
 # Every parameter of Twilio's webhooks that holds a SID, and the kinds of SID it may hold
 # (OpenAPI: "^CA[0-9a-fA-F]{32}$"...). Twilio's signature joins each key to its value with
@@ -137,3 +145,16 @@ def without_nul(data):
 
 def twiml_response(twiml, status=200):
     return HttpResponse(str(twiml), content_type="text/xml; charset=utf-8", status=status)
+
+
+def webhook_paths(*routes):
+    """URL patterns for Twilio's webhooks: each (route, view, name) answers with and without
+    its trailing slash. A URL typed in Twilio's console without the slash would otherwise get
+    APPEND_SLASH's 301, which Twilio does not follow with its POST: the text or call is lost.
+    The named pattern has the slash, so reverse() and the URLs we give Twilio keep it."""
+    patterns = []
+    for route, view, name in routes:
+        patterns.append(path(route, view, name=name))
+        if route.endswith("/"):
+            patterns.append(path(route.removesuffix("/"), view))
+    return patterns
