@@ -302,5 +302,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # The Twilio SDK logs every request's headers, parameters and response at INFO
+        # (about 12 lines a text); TWILIO_LOG_LEVEL=INFO brings them back when debugging.
+        "twilio.http_client": {"level": env("TWILIO_LOG_LEVEL", default="WARNING")},
+    },
 }

@@ -20,6 +20,7 @@ from telephony.backends import ProviderError, get_backend
 from telephony.models import about_fields
 from telephony.numbers import mask, to_e164
 from telephony.services import callback_url
+from telephony.webhooks import twilio_media_url
 
 from .models import (
     ACTIVE_OFFER_STATUSES,
@@ -584,10 +585,18 @@ def record_conference_event(call_id, params):
         return "updated"
 
 
+def _recording_url(params):
+    """RecordingUrl when it is on Twilio's hosts (telephony.webhooks.twilio_media_url)."""
+    url = twilio_media_url(params.get("RecordingUrl"))
+    if params.get("RecordingUrl") and not url:
+        logger.warning("Ignored a RecordingUrl not on Twilio's hosts for %s", params.get("CallSid"))
+    return url
+
+
 def save_recording(call_id, params, voicemail):
     """A recording is ready: the voicemail (on the call-back list) or the conversation."""
     status = (params.get("RecordingStatus") or "completed").lower()
-    url = (params.get("RecordingUrl") or "")[:500]
+    url = _recording_url(params)
     if status != "completed" or not url:
         return None
     try:
@@ -757,7 +766,7 @@ def record_notice_status(notice_id, call_status):
 
 
 def save_notice_recording(notice_id, params):
-    url = (params.get("RecordingUrl") or "")[:500]
+    url = _recording_url(params)
     if url and (params.get("RecordingStatus") or "completed") == "completed":
         VoiceNotice.objects.filter(pk=notice_id).update(recording_url=url)
 

@@ -17,6 +17,7 @@ from .backends import PermanentProviderError, TransientProviderError, get_backen
 from .models import Message, OptOut, about_fields
 from .numbers import country_of, to_e164
 from .segments import count_segments
+from .webhooks import twilio_media_url
 
 logger = logging.getLogger(__name__)
 
@@ -327,7 +328,10 @@ def receive_sms(params):
         num_media = 0
     for i in range(num_media):
         if url := params.get(f"MediaUrl{i}"):
-            media.append(url[:500])
+            if kept := twilio_media_url(url):
+                media.append(kept)
+            else:
+                logger.warning("Dropped MediaUrl%d of %s: not on Twilio's hosts", i, sid)
     body = (params.get("Body") or "")[: MAX_BODY * 4]
     return _insert_inbound(
         sid=sid,

@@ -5,6 +5,7 @@ import hmac
 import logging
 import re
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, QueryDict
@@ -23,6 +24,7 @@ __all__ = [
     "auth_token",
     "twilio_webhook",
     "twiml_response",
+    "twilio_media_url",
     "webhook_paths",
 ]
 
@@ -132,6 +134,37 @@ def malformed(params):
     if len({params[name] for name in MESSAGE_SID_NAMES if name in params}) > 1:
         return "MessageSid, SmsSid and SmsMessageSid differ"
     return ""
+
+
+# Where Twilio keeps recordings and MMS media: api.twilio.com (and its regional edges, such as
+# api.dublin.ie1.twilio.com), which redirects to its CDN, *.twiliocdn.com.
+MEDIA_DOMAINS = ("twilio.com", "twiliocdn.com")
+MAX_MEDIA_URL = 500  # the columns' length; a longer URL cut to fit would be a broken link
+
+
+def twilio_media_url(url):
+    """`url` when it is an https URL on one of Twilio's hosts (MEDIA_DOMAINS), else "".
+
+    RecordingUrl and MediaUrlN are shown to staff as links and fetched with our
+    credentials, so only URLs where Twilio keeps media are stored.
+    """
+    url = url or ""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    host = parts.hostname or ""
+    on_twilio = any(host == domain or host.endswith("." + domain) for domain in MEDIA_DOMAINS)
+    if (
+        parts.scheme != "https"
+        or not on_twilio
+        or parts.username is not None
+        or port not in (None, 443)
+        or len(url) > MAX_MEDIA_URL
+    ):
+        return ""
+    return url
 
 
 def without_nul(data):
