@@ -9,7 +9,7 @@ from django.views.static import serve
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("twilio/", include("telephony.urls")),
-    path("twilio/voice/", include("support.urls")),
+    path("twilio/", include("support.urls")),  # /twilio/voice/…
     path("staff/reports/", include("staff.reports.urls")),
     path("staff/", include("staff.board.urls")),
     path("", include("orders.urls")),

@@ -21,6 +21,7 @@ from telephony.backends import ProviderError, get_backend
 from telephony.models import about_fields
 from telephony.numbers import WITHHELD, caller_id, mask, to_e164
 from telephony.services import callback_url, reason_not_to_call
+from telephony.webhooks import twilio_media_url
 
 from .models import (
     ACTIVE_OFFER_STATUSES,
@@ -589,10 +590,18 @@ def record_conference_event(call_id, params):
         return "updated"
 
 
+def _recording_url(params):
+    """RecordingUrl when it is on Twilio's hosts (telephony.webhooks.twilio_media_url)."""
+    url = twilio_media_url(params.get("RecordingUrl"))
+    if params.get("RecordingUrl") and not url:
+        logger.warning("Ignored a RecordingUrl not on Twilio's hosts for %s", params.get("CallSid"))
+    return url
+
+
 def save_recording(call_id, params, voicemail):
     """A recording is ready: the voicemail (on the call-back list) or the conversation."""
     status = (params.get("RecordingStatus") or "completed").lower()
-    url = (params.get("RecordingUrl") or "")[:500]
+    url = _recording_url(params)
     if status != "completed" or not url:
         return None
     try:
@@ -767,7 +776,7 @@ def record_notice_status(notice_id, call_status):
 
 
 def save_notice_recording(notice_id, params):
-    url = (params.get("RecordingUrl") or "")[:500]
+    url = _recording_url(params)
     if url and (params.get("RecordingStatus") or "completed") == "completed":
         VoiceNotice.objects.filter(pk=notice_id).update(recording_url=url)
 

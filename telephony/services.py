@@ -16,6 +16,7 @@ from .backends import PermanentProviderError, TransientProviderError, get_backen
 from .models import Message, OptOut, about_fields
 from .numbers import caller_id, country_of, is_premium, is_withheld, to_e164
 from .segments import count_segments
+from .webhooks import twilio_media_url
 
 logger = logging.getLogger(__name__)
 
@@ -402,7 +403,10 @@ def receive_sms(params):
         num_media = 0
     for i in range(num_media):
         if url := params.get(f"MediaUrl{i}"):
-            media.append(url[:500])
+            if kept := twilio_media_url(url):
+                media.append(kept)
+            else:
+                logger.warning("Dropped MediaUrl%d of %s: not on Twilio's hosts", i, sid)
     body = (params.get("Body") or "")[: MAX_BODY * 4]
     return _insert_inbound(
         sid=sid,

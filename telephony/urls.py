@@ -1,10 +1,9 @@
-from django.urls import path
-
 from . import views
+from .webhooks import webhook_paths
 
 app_name = "telephony"
 
-urlpatterns = [
-    path("sms/", views.inbound_sms, name="sms"),
-    path("sms/status/", views.sms_status, name="sms-status"),
-]
+urlpatterns = webhook_paths(
+    ("sms/", views.inbound_sms, "sms"),
+    ("sms/status/", views.sms_status, "sms-status"),
+)

@@ -72,12 +72,15 @@ def signature_for(url, params, token=None):
 
 class TwilioClient:
     """Posts to our webhooks exactly as Twilio does: form-encoded, with X-Twilio-Signature
-    computed over PUBLIC_BASE_URL + path and the parameters."""
+    computed over PUBLIC_BASE_URL + path and the parameters. Twilio sends our AccountSid
+    with every request, so this does too unless `params` sets it (None leaves a key out)."""
 
     def __init__(self, client):
         self.client = client
 
     def post(self, path, params, *, signature=None, signed_url=None, **extra):
+        params = {"AccountSid": settings.TWILIO_ACCOUNT_SID, **params}
+        params = {key: value for key, value in params.items() if value is not None}
         url = signed_url or settings.PUBLIC_BASE_URL + path
         if signature is None:
             signature = signature_for(url, params)

@@ -11,6 +11,7 @@ from django.urls import URLPattern, reverse
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from twilio.request_validator import RequestValidator
 
 from support import urls as support_urls
 from telephony import urls as telephony_urls
@@ -26,7 +27,10 @@ def webhook_names():
     for module in (telephony_urls, support_urls):
         for pattern in module.urlpatterns:
             assert isinstance(pattern, URLPattern)
-            names.append((f"{module.app_name}:{pattern.name}", list(pattern.pattern.converters)))
+            if pattern.name:  # the unnamed ones are the same URLs without the trailing slash
+                names.append(
+                    (f"{module.app_name}:{pattern.name}", list(pattern.pattern.converters))
+                )
     return names
 
 
@@ -96,6 +100,65 @@ def test_a_forged_or_altered_webhook_is_refused_and_stores_nothing(
     assert response.status_code == 403
     assert row_counts() == before
     assert handle_pending_inbound() == 0
+
+
+def test_a_resplit_call_sid_is_refused_and_stores_nothing(twilio, caplog):
+    from support.models import SupportCall
+
+    url = settings.PUBLIC_BASE_URL + reverse("support:voice")
+    captured = {"AccountSid": settings.TWILIO_ACCOUNT_SID, "ApiVersion": "2010-04-01",
+                "CallSid": "CA" + "e" * 32, "CallStatus": "ringing", "Called": "+15005550006",
+                "Caller": "+14155550123", "Direction": "inbound", "From": "+14155550123",
+                "To": "+15005550006"}  # fmt: skip
+    signature = signature_for(url, captured)
+    # Twilio signs key + value with no separator: CallStatus moved into CallSid's value.
+    resplit = {k: v for k, v in captured.items() if k != "CallStatus"}
+    resplit["CallSid"] = captured["CallSid"] + "CallStatus" + captured["CallStatus"]
+    assert RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, resplit, signature)
+
+    response = twilio.post(reverse("support:voice"), resplit, signature=signature)
+
+    assert response.status_code == 400
+    assert not SupportCall.objects.exists()
+    assert "CallSid 'CAeeee" in caplog.text and "is not a Twilio CA SID" in caplog.text
+
+
+MALFORMED = {
+    "another account": {"AccountSid": "AC" + "b" * 32},
+    "no account": {"AccountSid": None},
+    "CallSid": {"CallSid": "CA" + "9" * 32 + "CallStatuscompleted"},
+    "MessageSid": {"MessageSid": "SM" + "9" * 31},
+    "RecordingSid": {"RecordingSid": "CA" + "9" * 32},
+    "ConferenceSid": {"ConferenceSid": "CF-1"},
+    "ParentCallSid": {"ParentCallSid": "SM" + "9" * 32},
+    "CallSid twice": {"CallSid": ["CA" + "9" * 32, "CA" + "8" * 32]},
+}
+
+
+@pytest.mark.parametrize("malformed", list(MALFORMED))
+@pytest.mark.parametrize(("name", "converters"), WEBHOOKS, ids=[n for n, _ in WEBHOOKS])
+def test_a_signed_webhook_not_shaped_as_twilio_sends_it_is_a_400_that_stores_nothing(
+    twilio, ids, name, converters, malformed
+):
+    path = path_of(name, converters, ids)
+    before = row_counts()
+
+    response = twilio.post(path, {**PLAUSIBLE, **MALFORMED[malformed]})  # correctly signed
+
+    assert response.status_code == 400
+    assert row_counts() == before
+    assert handle_pending_inbound() == 0
+
+
+@pytest.mark.parametrize(("name", "converters"), WEBHOOKS, ids=[n for n, _ in WEBHOOKS])
+def test_every_webhook_url_also_answers_without_its_trailing_slash(twilio, ids, name, converters):
+    """A URL typed by hand in Twilio's console often lacks the slash; Twilio does not
+    follow APPEND_SLASH's 301 with its POST, so the text or call would be lost."""
+    path = path_of(name, converters, ids).removesuffix("/")
+
+    response = twilio.post(path, PLAUSIBLE)  # signed for the URL without the slash
+
+    assert response.status_code in (200, 204), (path, response.status_code)
 
 
 KEYS = st.sampled_from(sorted(PLAUSIBLE) + ["NumMedia", "MediaUrl0", "ErrorCode", "Duration",

@@ -223,8 +223,8 @@ def test_a_voicemail_lands_on_the_call_back_list(line):
     )  # fmt: skip
     line.post(
         reverse("support:voicemail-recording", args=[call.pk]),
-        CallSid=CALLER_SID, RecordingSid="RE1", RecordingUrl=recording, RecordingStatus="completed",
-        RecordingDuration="14",
+        CallSid=CALLER_SID, RecordingSid="RE" + "1" * 32, RecordingUrl=recording,
+        RecordingStatus="completed", RecordingDuration="14",
     )  # fmt: skip
     line.caller_leg("completed")
 
@@ -659,7 +659,7 @@ def test_calls_are_recorded_when_the_setting_is_on(line, settings):
 
     line.post(
         conference.get("recordingStatusCallback"),
-        CallSid=CALLER_SID, RecordingSid="RE2", RecordingStatus="completed",
+        CallSid=CALLER_SID, RecordingSid="RE" + "2" * 32, RecordingStatus="completed",
         RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE2",
     )  # fmt: skip
 
@@ -681,7 +681,7 @@ def test_callbacks_about_unknown_calls_are_acknowledged(line):
     line.caller_leg("completed", sid="CA" + "9" * 32)
     line.post(reverse("support:agent-status", args=[999]), CallStatus="no-answer")
     line.post(reverse("support:conference-status", args=[999]), StatusCallbackEvent="start")
-    response = line.post(reverse("support:agent-answer", args=[999]), CallSid="CA1")
+    response = line.post(reverse("support:agent-answer", args=[999]), CallSid="CA" + "1" * 32)
     assert verbs(response.xml)[-1] == "Hangup"
 
 

@@ -3,7 +3,9 @@
 import threading
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from twilio.request_validator import RequestValidator
 
 from telephony.models import Message, OptOut
 from telephony.services import handle_pending_inbound
@@ -97,7 +99,8 @@ def test_behind_a_proxy_the_signature_is_checked_against_the_forwarded_https_url
     settings.PUBLIC_BASE_URL = ""
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     settings.ALLOWED_HOSTS = ["shop.example.org"]
-    params = {"MessageSid": "SM" + "2" * 32, "From": CUSTOMER, "Body": "hi"}
+    params = {"AccountSid": settings.TWILIO_ACCOUNT_SID, "MessageSid": "SM" + "2" * 32,
+              "From": CUSTOMER, "Body": "hi"}  # fmt: skip
     signature = signature_for("https://shop.example.org/twilio/sms/", params)
     client = Client()
 
@@ -316,5 +319,115 @@ def test_an_unsigned_status_callback_changes_nothing(twilio, db):
         "/twilio/sms/status/", {"MessageSid": message.sid, "MessageStatus": "failed"}, signature=""
     )
     assert response.status_code == 403
+    message.refresh_from_db()
+    assert message.status == "sent"
+
+
+# --- what a validly signed request may carry (issue 11.1) ---
+
+SMS_URL = "https://pizza.example.com/twilio/sms/"
+
+
+def captured_text(body="YES", sid="SM" + "5" * 32):
+    """An inbound text as Twilio sends it, and its signature: what an attacker captures."""
+    from telephony.simulator import sms_params
+
+    params = sms_params(CUSTOMER, body, sid=sid)
+    return params, signature_for(SMS_URL, params)
+
+
+def test_a_resplit_message_sid_is_refused(twilio, db, caplog):
+    params, signature = captured_text()
+    assert twilio.post("/twilio/sms/", params, signature=signature).status_code == 200
+    # Twilio signs key + value with no separator: moving NumMedia into MessageSid's value
+    # leaves the signature valid and makes a new MessageSid.
+    resplit = {k: v for k, v in params.items() if k != "NumMedia"}
+    resplit["MessageSid"] = params["MessageSid"] + "NumMedia" + params["NumMedia"]
+    assert RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(SMS_URL, resplit, signature)
+
+    response = twilio.post("/twilio/sms/", resplit, signature=signature)
+
+    assert response.status_code == 400
+    assert Message.objects.count() == 1  # the original text only
+    assert "Refused a validly signed webhook to /twilio/sms/: MessageSid" in caplog.text
+
+
+def test_a_resplit_message_sid_is_refused_without_an_sms_sid_to_compare(twilio, db, caplog):
+    params = {"AccountSid": settings.TWILIO_ACCOUNT_SID, "Body": "YES", "From": CUSTOMER,
+              "MessageSid": "SM" + "6" * 32, "NumMedia": "0", "To": "+15005550006"}  # fmt: skip
+    signature = signature_for(SMS_URL, params)
+    resplit = {k: v for k, v in params.items() if k != "NumMedia"}
+    resplit["MessageSid"] += "NumMedia0"
+
+    response = twilio.post("/twilio/sms/", resplit, signature=signature)
+
+    assert response.status_code == 400
+    assert not Message.objects.exists()
+    assert "is not a Twilio SM/MM SID" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"MessageSid": "SMx", "SmsSid": "SMx", "SmsMessageSid": "SMx"}, "MessageSid 'SMx'"),
+        ({"MessageSid": "CA" + "7" * 32, "SmsSid": "CA" + "7" * 32}, "not a Twilio SM/MM SID"),
+        ({"SmsSid": "SM" + "8" * 32}, "MessageSid, SmsSid and SmsMessageSid differ"),
+        ({"AccountSid": "AC" + "b" * 32}, "is not this account's"),
+        ({"AccountSid": "AC" + "a" * 31}, "AccountSid"),
+        ({"AccountSid": None}, "AccountSid missing"),
+        ({"MessagingServiceSid": "MG1"}, "MessagingServiceSid"),
+    ],
+)
+def test_a_signed_text_not_shaped_as_twilio_sends_it_is_a_400_that_stores_nothing(
+    twilio, db, caplog, change, why
+):
+    from telephony.simulator import sms_params
+
+    params = {**sms_params(CUSTOMER, "ORDER 1 large pepperoni"), **change}
+
+    response = twilio.post("/twilio/sms/", params)  # correctly signed
+
+    assert response.status_code == 400
+    assert not Message.objects.exists()
+    assert why in caplog.text
+
+
+def test_a_forged_signature_is_still_a_403_not_a_400(twilio, db):
+    params, _ = captured_text()
+    params["MessageSid"] = "SMx"
+    assert twilio.post("/twilio/sms/", params, signature="forged").status_code == 403
+
+
+def test_an_mms_with_twilio_s_three_message_sids_is_accepted(sms, db):
+    sid = "MM" + "c" * 32
+    response = sms(CUSTOMER, "look", sid=sid, SmsMessageSid=sid, NumMedia="0")
+    assert response.status_code == 200
+    assert Message.objects.filter(sid=sid).exists()
+
+
+def test_without_a_twilio_account_any_account_sid_is_accepted(twilio, db, settings):
+    settings.TWILIO_ACCOUNT_SID = ""  # the console backend and the simulator
+    from telephony.simulator import sms_params
+
+    params = {**sms_params(CUSTOMER, "MENU"), "AccountSid": "AC" + "0" * 32}
+    assert twilio.post("/twilio/sms/", params).status_code == 200
+
+
+def test_a_status_callback_with_a_resplit_sid_is_refused(twilio, db, caplog):
+    from .factories import MessageFactory
+
+    message = MessageFactory(sid="SM" + "d" * 32, status="sent")
+    params = {"AccountSid": settings.TWILIO_ACCOUNT_SID, "MessageSid": message.sid,
+              "MessageStatus": "delivered"}  # fmt: skip
+    url = "https://pizza.example.com/twilio/sms/status/"
+    signature = signature_for(url, params)
+    # MessageStatus moved into MessageSid's value
+    resplit = {**params, "MessageSid": f"{message.sid}MessageStatusdelivered"}
+    del resplit["MessageStatus"]
+    assert RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, resplit, signature)
+
+    response = twilio.post("/twilio/sms/status/", resplit, signature=signature)
+
+    assert response.status_code == 400
     message.refresh_from_db()
     assert message.status == "sent"

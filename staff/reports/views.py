@@ -66,12 +66,17 @@ def day_report(request):
 
 
 def sms_parts(report):
-    """The stacked bar of the day's texts: delivered, failed, no report yet (percent widths)."""
+    """The stacked bar of the day's texts: delivered, failed, no report yet, each with its
+    width and where it starts, in percent."""
     sms = report.sms
     other = sms["total"] - sms["delivered"] - sms["failed"]
     parts = [("delivered", sms["delivered"]), ("failed", sms["failed"]), ("pending", other)]
     total = sms["total"] or 1
-    return [(name, count, round(100 * count / total, 1)) for name, count in parts]
+    bars, start = [], 0
+    for name, count in parts:
+        bars.append((name, count, round(100 * count / total, 1), round(100 * start / total, 1)))
+        start += count
+    return bars
 
 
 def csv_rows(report):
