@@ -142,7 +142,7 @@ class InlineCode(HTMLParser):
 def every_page(admin_client, settings, tuesday):  # noqa: F811
     """The staff board, a report with its charts, the admin (a campaign being sent, a
     filtered list) and the phone simulator, each with something on it."""
-    from orders.campaign_models import Campaign
+    from campaigns.models import Campaign
     from tests.factories import OrderFactory, VoicemailFactory
 
     settings.PHONE_SIMULATOR_ENABLED = True
@@ -153,9 +153,9 @@ def every_page(admin_client, settings, tuesday):  # noqa: F811
         "board": admin_client.get("/staff/"),
         "report": admin_client.get("/staff/reports/", {"day": "2026-03-10"}),
         "admin campaign": admin_client.get(
-            reverse("admin:orders_campaign_change", args=[campaign.pk])
+            reverse("admin:campaigns_campaign_change", args=[campaign.pk])
         ),
-        "admin campaign add": admin_client.get(reverse("admin:orders_campaign_add")),
+        "admin campaign add": admin_client.get(reverse("admin:campaigns_campaign_add")),
         "admin list": admin_client.get(reverse("admin:orders_order_changelist")),
         "phone simulator": admin_client.get("/dev/phone/"),
     }

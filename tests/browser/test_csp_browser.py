@@ -6,8 +6,8 @@ import io
 import pytest
 from django.urls import reverse
 
+from campaigns.models import Campaign
 from orders import demo
-from orders.campaign_models import Campaign
 from tests.factories import CustomerFactory, OrderFactory, VoicemailFactory
 from tests.test_reports_numbers import tuesday  # noqa: F401 (a day with orders, texts, calls)
 
@@ -70,10 +70,10 @@ def test_board_reports_admin_and_simulator_work_with_no_csp_violation(
     colour = page.eval_on_selector("svg.chart .bar:not(.zero)", "e => getComputedStyle(e).fill")
     assert colour == "rgb(192, 57, 43)"  # the report's stylesheet applied
 
-    visit(page, live_server.url + reverse("admin:orders_campaign_add"))
+    visit(page, live_server.url + reverse("admin:campaigns_campaign_add"))
     page.fill("#id_body", "Two for one")
     page.locator("#segment-counter", has_text="1 segment").wait_for()  # its inline script ran
-    visit(page, live_server.url + reverse("admin:orders_campaign_change", args=[campaign.pk]))
+    visit(page, live_server.url + reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
     width = page.eval_on_selector(".campaign-bar [data-part=queued]", "e => e.style.width")
     assert width.endswith("%")  # set by the script, not by a style attribute
     visit(page, live_server.url + reverse("admin:orders_order_changelist"))
