@@ -205,6 +205,8 @@ TELEPHONY_SMS_HANDLERS = [
 ]
 # Clean-ups `manage.py telephony_worker` runs every minute beside its own.
 TELEPHONY_SWEEPS = ["support.services.sweep_stale_calls"]
+# Told how each queued voice request (ring, redirect, end a call) ended.
+TELEPHONY_CALL_HANDLERS = ["support.services.provider_request_finished"]
 
 # --- Support line -----------------------------------------------------------
 # How long an agent's phone rings before the next agent on shift is tried.

@@ -1,5 +1,7 @@
-"""The chain of inbound SMS handlers named in settings.TELEPHONY_SMS_HANDLERS, and
-the sweeps named in settings.TELEPHONY_SWEEPS.
+"""The chain of inbound SMS handlers named in settings.TELEPHONY_SMS_HANDLERS, the
+sweeps named in settings.TELEPHONY_SWEEPS, and the handlers of finished voice requests
+(settings.TELEPHONY_CALL_HANDLERS: each is called with every ProviderRequest that is
+done or failed, and ignores what it did not ask for).
 
 A handler is `handler(message) -> str | list[str] | None`: the reply (or
 replies), an empty string or list when it handled the text but has nothing to
@@ -45,3 +47,8 @@ def dispatch(message):
             continue
         return [reply] if isinstance(reply, str) else list(reply)
     return [PLACEHOLDER]
+
+
+def call_finished(request):
+    for handler in _load(tuple(getattr(settings, "TELEPHONY_CALL_HANDLERS", ()))):
+        handler(request)

@@ -13,3 +13,13 @@ def deliver_message(message_id):
 @task()
 def requeue_due_messages():
     return services.requeue_due_messages()
+
+
+@task()
+def perform_provider_request(request_id):
+    return services.perform_request(request_id)
+
+
+@task()
+def requeue_due_requests():
+    return services.requeue_due_requests()
