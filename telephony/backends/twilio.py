@@ -57,6 +57,10 @@ def translate(exc):
         if status == 429 or (status and status >= 500) or code in TRANSIENT_CODES:
             return TransientProviderError(message, code=code, status=status)
         return PermanentProviderError(message, code=code, status=status)
+    status = getattr(exc.args[1], "status_code", None) if len(exc.args) > 1 else None
+    if isinstance(exc, TwilioException) and status:  # a list page that was refused
+        error = TransientProviderError if status == 429 or status >= 500 else PermanentProviderError
+        return error(f"Twilio answered {status} to a list request", status=status)
     if isinstance(exc, requests.ConnectTimeout) or (
         isinstance(exc, requests.ConnectionError) and _never_connected(exc)
     ):
@@ -185,10 +189,11 @@ class Backend(BaseBackend):
     def find_messages(self, *, to, from_=None, sent_after):
         # Filtered by DateSent: a message Twilio accepted but has not sent yet has none,
         # and is not found (the window README "Architecture" describes).
-        kwargs = {"to": to, "date_sent_after": sent_after - CLOCK_SKEW, "limit": 50}
+        # One page of the newest 50 is plenty: a lookup covers minutes, not days.
+        kwargs = {"to": to, "date_sent_after": sent_after - CLOCK_SKEW, "page_size": 50}
         if from_:
             kwargs["from_"] = from_
-        found = self._call(self.client.messages.list, **kwargs)
+        found = list(self._call(self.client.messages.page, **kwargs))
         return [
             SentMessage(
                 sid=m.sid, status=m.status or "sent", body=m.body or "",
@@ -200,10 +205,10 @@ class Backend(BaseBackend):
         ]  # fmt: skip
 
     def find_calls(self, *, to, from_, started_after):
-        found = self._call(
-            self.client.calls.list,
-            to=to, from_=from_, start_time_after=started_after - CLOCK_SKEW, limit=50,
-        )  # fmt: skip
+        found = list(self._call(
+            self.client.calls.page,
+            to=to, from_=from_, start_time_after=started_after - CLOCK_SKEW, page_size=50,
+        ))  # fmt: skip
         return [
             PlacedCall(sid=c.sid, status=c.status or "queued", created_at=c.date_created)
             for c in found
