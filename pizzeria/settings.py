@@ -250,6 +250,8 @@ TELEPHONY_OPT_OUT_HANDLERS = ["orders.conversation.note_opt_out"]
 TELEPHONY_UNANSWERED_HANDLERS = ["orders.conversation.keep_unanswered"]
 # Clean-ups `manage.py telephony_worker` runs every minute beside its own.
 TELEPHONY_SWEEPS = ["support.services.sweep_stale_calls"]
+# Told how each queued voice request (ring, redirect, end a call) ended.
+TELEPHONY_CALL_HANDLERS = ["support.services.provider_request_finished"]
 
 # --- Support line -----------------------------------------------------------
 # How long an agent's phone rings before the next agent on shift is tried.

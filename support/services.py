@@ -2,8 +2,11 @@
 voice notices, and what a live board shows.
 
 Every change of a call's status goes through `_move()` on a row locked with
-select_for_update, and leaves a CallEvent. Calls to the provider happen after
-commit (`transaction.on_commit`), never inside an open transaction.
+select_for_update, and leaves a CallEvent. Requests to the provider (ringing a
+phone, redirecting or ending a call) are queued in telephony's outbox in the same
+transaction (`telephony.services.queue_call`, `queue_call_update`): a worker makes
+them, retries them, and tells `provider_request_finished` how they ended. No
+webhook here waits for Twilio's REST API.
 """
 
 import logging
@@ -17,8 +20,8 @@ from django.utils import timezone
 
 from orders import lookup
 from orders.services import when_words
-from telephony.backends import ProviderError, get_backend
-from telephony.models import about_fields
+from telephony import services as telephony
+from telephony.models import ProviderRequest, about_fields
 from telephony.numbers import WITHHELD, caller_id, mask, to_e164
 from telephony.services import callback_url, reason_not_to_call
 from telephony.webhooks import twilio_media_url
@@ -249,7 +252,7 @@ def request_advisor(call_id):
     """The caller asked for an advisor: hold and ring agents, or voicemail if there is nobody.
 
     The first agent is rung after commit, so the caller's TwiML is not held up by
-    anything but the database.
+    anything but the database (and the ringing itself is a queued request).
     """
     with transaction.atomic():
         call = _lock_call(call_id)
@@ -329,50 +332,49 @@ def ring_next_agent(call_id):
             _event(call, "offered", agent=agent, offer=offer.pk)
         call.current_offer = offer
         call.save(update_fields=["current_offer"])
-        transaction.on_commit(lambda: place_offer(offer.pk))
+        ring_agent(offer)
         return offer
 
 
-def place_offer(offer_id):
-    """Call the agent's phone for an offer (outside any transaction)."""
-    offer = AgentOffer.objects.select_related("agent", "call").get(pk=offer_id)
-    if offer.status != OfferStatus.PLACING:
-        return None
-    if why := reason_not_to_call(offer.agent.phone, staff=True):
-        logger.error("Not ringing agent %s: %s", offer.agent_id, why)
-        record_agent_outcome(offer.pk, "failed", error=why)
-        return None
-    try:
-        placed = get_backend().place_call(
-            to=offer.agent.phone,
-            from_=settings.TWILIO_PHONE_NUMBER,
-            url=callback_url("support:agent-answer", offer.pk),
-            status_callback=callback_url("support:agent-status", offer.pk),
-            status_callback_events=("initiated", "ringing", "answered", "completed"),
-            timeout=settings.SUPPORT_RING_TIMEOUT,
-        )
-    except ProviderError as exc:
-        logger.error("Could not ring agent %s for call %s: %s", offer.agent_id, offer.call_id, exc)
-        record_agent_outcome(offer.pk, "failed", error=str(exc.message)[:200])
-        return None
-    AgentOffer.objects.filter(pk=offer.pk).update(sid=placed.sid)
+def ring_agent(offer):
+    """Queue the call to the agent's phone for `offer` (in the caller's transaction)."""
+    return telephony.queue_call(
+        offer.agent.phone,
+        callback_url("support:agent-answer", offer.pk),
+        about=offer,
+        staff=True,
+        status_callback=callback_url("support:agent-status", offer.pk),
+        status_callback_events=("initiated", "ringing", "answered", "completed"),
+        timeout=settings.SUPPORT_RING_TIMEOUT,
+    )
+
+
+def _agent_rung(offer, request):
+    """The outbox placed (or could not place) the call to an agent's phone."""
+    if request.status == ProviderRequest.Status.FAILED:
+        logger.error(
+            "Could not ring agent %s for call %s: %s",
+            offer.agent_id, offer.call_id, request.error_message,
+        )  # fmt: skip
+        record_agent_outcome(offer.pk, "failed", error=request.error_message[:200])
+        return
+    AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=request.sid)
     AgentOffer.objects.filter(pk=offer.pk, status=OfferStatus.PLACING).update(
         status=OfferStatus.RINGING
     )
-    # The caller may have hung up while the request was on its way.
-    if AgentOffer.objects.filter(pk=offer.pk, status=OfferStatus.CANCELED).exists():
-        cancel_agent_leg(placed.sid)
-    return placed.sid
+    # The caller may have hung up (or the sweep given up) while the request waited.
+    if (
+        AgentOffer.objects.filter(pk=offer.pk)
+        .exclude(status__in=[OfferStatus.RINGING, OfferStatus.ANSWERED])
+        .exists()
+    ):
+        cancel_agent_leg(request.sid, about=offer)
 
 
-def cancel_agent_leg(sid):
-    if not sid:
-        return
-    try:
-        get_backend().update_call(sid, status="canceled")
-    except ProviderError as exc:
-        # Already answered or ended: nothing left to cancel.
-        logger.info("Could not cancel agent call %s: %s", sid, exc)
+def cancel_agent_leg(sid, about=None):
+    """Queue ending an agent's ringing leg (failing if it already ended: nothing to cancel)."""
+    if sid:
+        telephony.queue_call_update(sid, status="canceled", about=about)
 
 
 def record_agent_outcome(offer_id, call_status, error=""):
@@ -457,7 +459,7 @@ def connect_agent(offer_id, agent_call_sid=""):
             if not call.conference_name:
                 call.conference_name = conference_name_for(agent_call_sid or offer.sid)
                 call.save(update_fields=["conference_name"])
-            transaction.on_commit(lambda: dial_customer_back(call.pk))
+            dial_customer_back(call)
         return AgentAnswer(True, call)
 
 
@@ -468,15 +470,13 @@ def _send_to_voicemail(call, reason):
     """Move a caller on hold to voicemail: cancel the agent still ringing, redirect the call."""
     _move(call, Status.VOICEMAIL, reason=reason)
     _cancel_ringing_offer(call)
-    sid, url = call.call_sid, callback_url("support:voicemail", call.pk)
-    transaction.on_commit(lambda: redirect_call(sid, url))
+    redirect_call(call.call_sid, callback_url("support:voicemail", call.pk), about=call)
 
 
-def redirect_call(sid, url):
-    try:
-        get_backend().update_call(sid, url=url)
-    except ProviderError as exc:
-        logger.error("Could not redirect call %s to %s: %s", sid, url, exc)
+def redirect_call(sid, url, about=None):
+    """Queue moving the live call `sid` on to the TwiML at `url`."""
+    if sid:
+        telephony.queue_call_update(sid, url=url, about=about)
 
 
 def _cancel_ringing_offer(call):
@@ -488,8 +488,9 @@ def _cancel_ringing_offer(call):
     for offer_id, sid in ringing:
         AgentOffer.objects.filter(pk=offer_id).update(status=OfferStatus.CANCELED)
         _event(call, "agent call canceled", offer=offer_id)
-        if sid:
-            transaction.on_commit(lambda sid=sid: cancel_agent_leg(sid))
+        offer = AgentOffer(pk=offer_id)
+        telephony.withdraw_requests(offer)  # not rung yet: never will be
+        cancel_agent_leg(sid, about=offer)
 
 
 def record_caller_status(call_sid, call_status):
@@ -563,8 +564,7 @@ def _end_call(call, call_status, **detail):
         _move(call, Status.COMPLETED, kind="customer did not answer", twilio_status=call_status)
         offer = call.current_offer
         if offer and offer.sid:
-            sid, url = offer.sid, callback_url("support:callback-unanswered", call.pk)
-            transaction.on_commit(lambda: redirect_call(sid, url))
+            redirect_call(offer.sid, callback_url("support:callback-unanswered", call.pk), offer)
         return "updated"
     if call.status in (Status.CONNECTED, Status.VOICEMAIL):
         _move(call, Status.COMPLETED, kind="hung up", twilio_status=call_status, **detail)
@@ -686,30 +686,29 @@ def start_callback(voicemail, agent):
         call.current_offer = offer
         call.save(update_fields=["current_offer"])
         _event(call, "callback requested", agent=agent, voicemail=voicemail.pk)
-        transaction.on_commit(lambda: place_offer(offer.pk))
+        ring_agent(offer)
     return call
 
 
-def dial_customer_back(call_id):
-    """Place the customer's leg of a call-back (after the agent answered)."""
-    call = SupportCall.objects.get(pk=call_id)
-    try:
-        placed = get_backend().place_call(
-            to=call.caller_number,
-            from_=settings.TWILIO_PHONE_NUMBER,
-            url=callback_url("support:callback-customer", call.pk),
-            status_callback=callback_url("support:call-status"),
-            status_callback_events=("initiated", "ringing", "answered", "completed"),
-            timeout=settings.SUPPORT_RING_TIMEOUT * 2,
-        )
-    except ProviderError as exc:
-        logger.error("Could not call customer back for call %s: %s", call.pk, exc)
-        with transaction.atomic():
-            locked = _lock_call(call.pk)
-            _end_call(locked, "failed")
-        return None
-    SupportCall.objects.filter(pk=call.pk, call_sid__isnull=True).update(call_sid=placed.sid)
-    return placed.sid
+def dial_customer_back(call):
+    """Queue the customer's leg of a call-back (after the agent answered)."""
+    return telephony.queue_call(
+        call.caller_number,
+        callback_url("support:callback-customer", call.pk),
+        about=call,
+        status_callback=callback_url("support:call-status"),
+        status_callback_events=("initiated", "ringing", "answered", "completed"),
+        timeout=settings.SUPPORT_RING_TIMEOUT * 2,
+    )
+
+
+def _customer_dialed(call, request):
+    if request.status == ProviderRequest.Status.FAILED:
+        logger.error("Could not call customer back for call %s: %s", call.pk, request.error_message)
+        locked = _lock_call(call.pk)
+        _end_call(locked, "failed", error=request.error_message[:200])
+        return
+    SupportCall.objects.filter(pk=call.pk, call_sid__isnull=True).update(call_sid=request.sid)
 
 
 # --- outbound voice notices ------------------------------------------------------------
@@ -718,7 +717,7 @@ def dial_customer_back(call_id):
 def place_voice_notice(to, message, about=None, record=False):
     """Call `to` and speak `message`. The answer URL carries the notice's id, never the text.
 
-    The row is written in the caller's transaction; the call is placed after commit.
+    The row and the queued call are written in the caller's transaction.
     """
     number = to_e164(to)
     refused = reason_not_to_call(number)
@@ -731,17 +730,10 @@ def place_voice_notice(to, message, about=None, record=False):
         **about_fields(about),
     )
     if not refused:
-        transaction.on_commit(lambda: _dial_notice(notice.pk))
-    return notice
-
-
-def _dial_notice(notice_id):
-    notice = VoiceNotice.objects.get(pk=notice_id)
-    try:
-        placed = get_backend().place_call(
-            to=notice.to_number,
-            from_=settings.TWILIO_PHONE_NUMBER,
-            url=callback_url("support:notice-answer", notice.pk),
+        telephony.queue_call(
+            notice.to_number,
+            callback_url("support:notice-answer", notice.pk),
+            about=notice,
             status_callback=callback_url("support:notice-status", notice.pk),
             status_callback_events=("initiated", "ringing", "answered", "completed"),
             record=notice.record,
@@ -749,15 +741,43 @@ def _dial_notice(notice_id):
                 callback_url("support:notice-recording", notice.pk) if notice.record else None
             ),
         )
-    except ProviderError as exc:
+    return notice
+
+
+def _notice_dialed(notice, request):
+    if request.status == ProviderRequest.Status.FAILED:
         VoiceNotice.objects.filter(pk=notice.pk).update(
-            status="failed", error_message=str(exc.message)[:500]
+            status="failed", error_message=request.error_message[:500]
         )
-        logger.error("Voice notice %s to %s failed: %s", notice.pk, mask(notice.to_number), exc)
-        return None
-    VoiceNotice.objects.filter(pk=notice.pk).update(sid=placed.sid)
-    VoiceNotice.objects.filter(pk=notice.pk, status="queued").update(status=placed.status)
-    return placed.sid
+        logger.error(
+            "Voice notice %s to %s failed: %s",
+            notice.pk, mask(notice.to_number), request.error_message,
+        )  # fmt: skip
+        return
+    VoiceNotice.objects.filter(pk=notice.pk).update(sid=request.sid)
+    VoiceNotice.objects.filter(pk=notice.pk, status="queued").update(
+        status=request.result_status or "queued"
+    )
+
+
+_PLACED = {AgentOffer: _agent_rung, SupportCall: _customer_dialed, VoiceNotice: _notice_dialed}
+
+
+def provider_request_finished(request):
+    """settings.TELEPHONY_CALL_HANDLERS: a queued voice request of ours is done or failed.
+
+    Runs in the worker, in one transaction with marking the request handled."""
+    model = request.content_type.model_class() if request.content_type_id else None
+    if model not in _PLACED:
+        return
+    if request.kind != ProviderRequest.Kind.PLACE_CALL:
+        if request.status == ProviderRequest.Status.FAILED:
+            # Mostly a cancel or redirect of a leg that had already ended.
+            logger.info("Call update %s failed: %s", request.pk, request.error_message)
+        return
+    about = model.objects.filter(pk=request.object_id).first()
+    if about is not None:
+        _PLACED[model](about, request)
 
 
 _NOTICE_ORDER = ["queued", "initiated", "ringing", "in-progress"]

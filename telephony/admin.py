@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Message, OptOut
+from .models import Message, OptOut, ProviderRequest
 from .paginators import CappedCountPaginator
 
 
@@ -49,3 +49,33 @@ class OptOutAdmin(admin.ModelAdmin):
     list_display = ("phone_number", "keyword", "created_at")
     search_fields = ("=phone_number",)
     readonly_fields = ("created_at",)
+
+
+@admin.register(ProviderRequest)
+class ProviderRequestAdmin(admin.ModelAdmin):
+    """The outbox of voice requests, read-only like the message log: filter by `failed` to
+    see what could not be rung, redirected or ended, and why."""
+
+    list_display = (
+        "created_at", "kind", "target", "status", "attempts", "error_code", "error_message", "sid",
+    )  # fmt: skip
+    list_filter = ("status", "kind", "created_at")
+    search_fields = ("=sid", "error_message")
+    list_select_related = ("content_type",)
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    readonly_fields = [f.name for f in ProviderRequest._meta.fields] + ["about_link"]
+    exclude = ("content_type", "object_id")
+
+    @admin.display(description="about")
+    def about_link(self, obj):
+        return obj.about or "-"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

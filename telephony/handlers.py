@@ -1,6 +1,8 @@
 """The chain of inbound SMS handlers named in settings.TELEPHONY_SMS_HANDLERS, the
 hooks told about texts that never reach it (TELEPHONY_OPT_OUT_HANDLERS,
-TELEPHONY_UNANSWERED_HANDLERS), and the sweeps named in settings.TELEPHONY_SWEEPS.
+TELEPHONY_UNANSWERED_HANDLERS), the sweeps named in settings.TELEPHONY_SWEEPS, and the
+handlers of finished voice requests (settings.TELEPHONY_CALL_HANDLERS: each is called
+with every ProviderRequest that is done or failed, and ignores what it did not ask for).
 
 A handler is `handler(message) -> str | list[str] | None`: the reply (or
 replies), an empty string or list when it handled the text but has nothing to
@@ -72,3 +74,8 @@ def _tell(setting, *args):
         except Exception:
             # A bug in a hook must not undo the opt-out or stop the worker.
             logger.exception("%s hook %s failed on message %s", setting, hook.__name__, args[0].pk)
+
+
+def call_finished(request):
+    for handler in _load(tuple(getattr(settings, "TELEPHONY_CALL_HANDLERS", ()))):
+        handler(request)

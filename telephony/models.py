@@ -1,4 +1,4 @@
-"""The message log and the opt-out list."""
+"""The message log, the outbox of voice requests, and the opt-out list."""
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -56,6 +56,9 @@ class Message(models.Model):
     num_segments = models.PositiveSmallIntegerField(default=1)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set when an attempt may have reached the provider without our learning its outcome
+    # (answer lost, worker killed): look for it there before sending again.
+    unclear_since = models.DateTimeField(null=True, blank=True)
     # Indexed below only where set: most rows are no reply, and every index on this
     # table is written on the inbound webhook's hot path.
     in_reply_to = models.ForeignKey(
@@ -130,6 +133,69 @@ class Message(models.Model):
     def customer_number(self):
         """The other party's number, whichever way the message went."""
         return self.from_number if self.is_inbound else self.to_number
+
+
+class ProviderRequest(models.Model):
+    """One voice request to the provider (ring a phone, redirect or end a call, configure a
+    number), queued in the asker's transaction and made by a worker: the outbox for calls,
+    as Message is for texts. Never edited by hand; the worker tells the asker how it went
+    through settings.TELEPHONY_CALL_HANDLERS."""
+
+    class Kind(models.TextChoices):
+        PLACE_CALL = "place_call", "Place a call"
+        UPDATE_CALL = "update_call", "Redirect or end a call"
+        CONFIGURE_NUMBER = "configure_number", "Configure a number"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    params = models.JSONField("parameters", default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    unclear_since = models.DateTimeField(null=True, blank=True)
+    sid = models.CharField("resulting SID", max_length=64, blank=True, db_index=True)
+    result_status = models.CharField(max_length=20, blank=True)
+    error_code = models.PositiveIntegerField(null=True, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
+    object_id = models.CharField(max_length=64, blank=True)
+    about = GenericForeignKey("content_type", "object_id")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # When the asker was told how it ended (None while queued, or the telling failed).
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="providerrequest_pending",
+                condition=Q(status__in=["queued", "sending"]),
+            ),
+            models.Index(
+                fields=["content_type", "object_id"],
+                name="providerrequest_about",
+                condition=Q(content_type__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.target}: {self.status}"
+
+    @property
+    def target(self):
+        """The number or call the request is for."""
+        return self.params.get("to") or self.params.get("sid") or self.params.get("phone_number")
 
 
 class OptOut(models.Model):

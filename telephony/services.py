@@ -1,4 +1,5 @@
-"""Use cases of the telephony core: send, deliver, receive, track status, opt out."""
+"""Use cases of the telephony core: send texts and queue calls through the outbox, deliver,
+receive, track status, opt out."""
 
 import json
 import logging
@@ -12,8 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import handlers
-from .backends import PermanentProviderError, TransientProviderError, get_backend
-from .models import Message, OptOut, about_fields
+from .backends import (
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+    UnclearProviderError,
+    get_backend,
+)
+from .models import Message, OptOut, ProviderRequest, about_fields
 from .numbers import caller_id, country_of, is_premium, is_withheld, to_e164
 from .segments import count_segments
 from .webhooks import twilio_media_url
@@ -242,11 +249,25 @@ def deliver(message_id):
     The provider is called outside any transaction. Transient failures go back
     to `queued` with a later `next_attempt_at` until SMS_MAX_ATTEMPTS, then
     `failed`; permanent ones are `failed` at once (21610 also records an opt-out).
+    After an unclear outcome (the answer was lost, or a worker died while sending)
+    the message is first looked up at the provider, and adopted if it was sent.
     """
+    started = timezone.now()
     message = _claim(message_id)
     if message is None:
         return None
     service_sid = settings.TWILIO_MESSAGING_SERVICE_SID
+    if message.unclear_since:
+        try:
+            found = _find_sent(message, service_sid)
+        except ProviderError as exc:
+            return _record_failure(message, exc, retry=message.attempts < settings.SMS_MAX_ATTEMPTS)
+        if found:
+            logger.warning(
+                "SMS %s was sent by an earlier attempt (%s); not sending it again",
+                message.pk, found.sid,
+            )  # fmt: skip
+            return _record_sent(message, found)
     try:
         result = get_backend().send_sms(
             to=on_channel(message.to_number, message.channel),
@@ -256,17 +277,44 @@ def deliver(message_id):
             media_urls=tuple(message.media_urls),
             status_callback=callback_url("telephony:sms-status"),
         )
+    except UnclearProviderError as exc:
+        message.unclear_since = message.unclear_since or started
+        return _record_failure(message, exc, retry=message.attempts < settings.SMS_MAX_ATTEMPTS)
     except TransientProviderError as exc:
         return _record_failure(message, exc, retry=message.attempts < settings.SMS_MAX_ATTEMPTS)
     except PermanentProviderError as exc:
         if exc.code == UNSUBSCRIBED:
             opt_out(message.to_number, keyword="21610")
         return _record_failure(message, exc, retry=False)
+    return _record_sent(message, result)
+
+
+def _find_sent(message, service_sid):
+    """The provider's copy of `message`, if an earlier attempt sent it, else None.
+
+    Texts to the same number since the unclear attempt, with the same body (Twilio's
+    trial accounts put a prefix before it), not already in our log under another row.
+    """
+    candidates = get_backend().find_messages(
+        to=on_channel(message.to_number, message.channel),
+        from_=None if service_sid else on_channel(message.from_number, message.channel),
+        sent_after=message.unclear_since,
+    )
+    matching = [c for c in candidates if c.body and c.body.endswith(message.body)]
+    known = set(
+        Message.objects.filter(sid__in=[c.sid for c in matching]).values_list("sid", flat=True)
+    )
+    unknown = [c for c in matching if c.sid not in known]
+    return unknown[-1] if unknown else None  # newest first: the earliest attempt
+
+
+def _record_sent(message, result):
     updates = {
         "sid": result.sid,
         "sent_at": timezone.now(),
         "error_code": None,
         "error_message": "",
+        "unclear_since": None,
     }
     if result.num_segments:
         updates["num_segments"] = result.num_segments
@@ -281,7 +329,12 @@ def deliver(message_id):
 
 def _record_failure(message, exc, *, retry):
     now = timezone.now()
-    fields = {"error_code": exc.code, "error_message": str(exc.message)[:500], "updated_at": now}
+    fields = {
+        "error_code": exc.code,
+        "error_message": str(exc.message)[:500],
+        "updated_at": now,
+        "unclear_since": message.unclear_since,
+    }
     if retry:
         due = now + retry_delay(message.attempts)
         Message.objects.filter(pk=message.pk).update(
@@ -305,9 +358,9 @@ def requeue_due_messages(now=None):
     """Put back in the queue what no task will send: retries that are due and rows a
     dead worker left in `sending`. Returns how many were re-queued.
 
-    A message is re-queued once it has been due (or stuck) for SMS_STUCK_AFTER_SECONDS,
-    which is the at-least-once window: a worker that died after Twilio accepted a
-    message but before its SID was stored causes one duplicate text.
+    A message is re-queued once it has been due (or stuck) for SMS_STUCK_AFTER_SECONDS.
+    A stuck one is marked unclear since it was claimed, so the next attempt first looks
+    for it at the provider (a worker may have died after Twilio accepted it).
     """
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
@@ -318,7 +371,10 @@ def requeue_due_messages(now=None):
         ]
     )
     pending.filter(pk__in=stuck_ids, status=Status.SENDING).update(
-        status=Status.QUEUED, next_attempt_at=None, updated_at=now
+        status=Status.QUEUED,
+        next_attempt_at=None,
+        unclear_since=Coalesce("unclear_since", "updated_at"),
+        updated_at=now,
     )
     due_ids = list(
         pending.filter(status=Status.QUEUED)
@@ -329,6 +385,252 @@ def requeue_due_messages(now=None):
     ids = sorted(set(stuck_ids) | set(due_ids))
     for message_id in ids:
         enqueue_delivery(message_id)
+    return len(ids)
+
+
+# --- voice requests: the outbox for calls ---------------------------------------
+
+Request = ProviderRequest
+RequestStatus = ProviderRequest.Status
+
+
+def queue_call(to, url, *, about=None, from_=None, staff=False, **options):
+    """Queue a call to `to` answered by the TwiML at `url`. Returns the ProviderRequest.
+
+    Like send_sms: the row is written in the caller's transaction and the task exists
+    only if it commits; a worker places the call. `options` are the backend's
+    place_call arguments (status_callback, timeout, record...). What became of it
+    reaches the asker through settings.TELEPHONY_CALL_HANDLERS. A number that may not
+    be called (reason_not_to_call; `staff=True` for an agent's own phone) gets a
+    `failed` row saying why and no provider call; the asker hears of it after commit,
+    as of any failed call.
+    """
+    params = {"to": to, "from_": from_ or settings.TWILIO_PHONE_NUMBER, "url": url, **options}
+    if "status_callback_events" in params:
+        params["status_callback_events"] = list(params["status_callback_events"])
+    refused = reason_not_to_call(to_e164(to), staff=staff)
+    if refused:
+        now = timezone.now()
+        request = ProviderRequest.objects.create(
+            kind=Request.Kind.PLACE_CALL,
+            params=params,
+            status=RequestStatus.FAILED,
+            error_message=refused,
+            finished_at=now,
+            **about_fields(about),
+        )
+        logger.info("Not calling %s: %s", to, refused)
+        transaction.on_commit(lambda: tell_requester(request.pk))
+        return request
+    return _queue(Request.Kind.PLACE_CALL, params, about)
+
+
+def queue_call_update(sid, *, url=None, status=None, about=None):
+    """Queue redirecting the live call `sid` to `url`, or ending it (`status`)."""
+    params = {"sid": sid, "url": url, "status": status}
+    return _queue(Request.Kind.UPDATE_CALL, {k: v for k, v in params.items() if v}, about)
+
+
+def queue_number_configuration(phone_number, **webhooks):
+    """Queue pointing `phone_number`'s webhooks (sms_url, voice_url, status_callback) at us."""
+    return _queue(Request.Kind.CONFIGURE_NUMBER, {"phone_number": phone_number, **webhooks}, None)
+
+
+def _queue(kind, params, about):
+    request = ProviderRequest.objects.create(kind=kind, params=params, **about_fields(about))
+    enqueue_with_transaction(enqueue_request, request.pk)
+    return request
+
+
+def withdraw_requests(about):
+    """Withdraw the queued requests about `about` no worker has started. Returns how many."""
+    return ProviderRequest.objects.filter(
+        status=RequestStatus.QUEUED, sid="", **about_fields(about)
+    ).update(status=RequestStatus.WITHDRAWN, updated_at=timezone.now())
+
+
+def enqueue_request(request_id, run_after=None):
+    from .tasks import perform_provider_request
+
+    task = perform_provider_request
+    if run_after is not None:
+        if not task.get_backend().supports_defer:
+            return  # the sweep (requeue_due_requests) will pick it up when due
+        task = task.using(run_after=run_after)
+    task.enqueue(request_id)
+
+
+def _claim_request(request_id):
+    with transaction.atomic():
+        request = ProviderRequest.objects.select_for_update().filter(pk=request_id).first()
+        if request is None or request.status != RequestStatus.QUEUED:
+            return None
+        if request.next_attempt_at and request.next_attempt_at > timezone.now():
+            return None
+        request.status = RequestStatus.SENDING
+        request.attempts += 1
+        request.save(update_fields=["status", "attempts", "updated_at"])
+        return request
+
+
+def perform_request(request_id):
+    """Make one queued voice request at the provider. Safe to run twice for one row.
+
+    The provider is called outside any transaction, with SMS's retry rules:
+    transient failures are retried with backoff up to SMS_MAX_ATTEMPTS, permanent ones
+    fail at once. A call whose placing had an unclear outcome is looked up first
+    (find_calls) and adopted if it was made; updates and number configuration are
+    repeated as they are (a repeated cancel or configuration changes nothing; a
+    repeated redirect restarts the TwiML it points at). Returns the resulting SID.
+    """
+    started = timezone.now()
+    request = _claim_request(request_id)
+    if request is None:
+        return None
+    backend = get_backend()
+    try:
+        result = None
+        if request.kind == Request.Kind.PLACE_CALL and request.unclear_since:
+            result = _find_placed(request, backend)
+        if result is None:
+            result = _perform(request, backend)
+    except UnclearProviderError as exc:
+        if request.kind == Request.Kind.PLACE_CALL:
+            request.unclear_since = request.unclear_since or started
+        return _request_failed(request, exc, retry=request.attempts < settings.SMS_MAX_ATTEMPTS)
+    except TransientProviderError as exc:
+        return _request_failed(request, exc, retry=request.attempts < settings.SMS_MAX_ATTEMPTS)
+    except PermanentProviderError as exc:
+        return _request_failed(request, exc, retry=False)
+    now = timezone.now()
+    ProviderRequest.objects.filter(pk=request.pk).update(
+        status=RequestStatus.DONE,
+        sid=result.sid or "",
+        result_status=getattr(result, "status", "")[:20],
+        error_code=None,
+        error_message="",
+        unclear_since=None,
+        finished_at=now,
+        updated_at=now,
+    )
+    tell_requester(request.pk)
+    return result.sid
+
+
+def _perform(request, backend):
+    params = dict(request.params)
+    if request.kind == Request.Kind.PLACE_CALL:
+        if "status_callback_events" in params:
+            params["status_callback_events"] = tuple(params["status_callback_events"])
+        return backend.place_call(**params)
+    if request.kind == Request.Kind.UPDATE_CALL:
+        return backend.update_call(params.pop("sid"), **params)
+    return backend.configure_number(params.pop("phone_number"), **params)
+
+
+def _find_placed(request, backend):
+    """The call an earlier, unclear attempt placed for `request`, if Twilio has it."""
+    found = backend.find_calls(
+        to=request.params["to"], from_=request.params["from_"], started_after=request.unclear_since
+    )
+    known = set(
+        ProviderRequest.objects.filter(
+            kind=Request.Kind.PLACE_CALL, sid__in=[c.sid for c in found]
+        ).values_list("sid", flat=True)
+    )
+    unknown = [c for c in found if c.sid not in known]
+    if unknown:
+        logger.warning("Call request %s was placed by an earlier attempt", request.pk)
+        return unknown[-1]
+    return None
+
+
+def _request_failed(request, exc, *, retry):
+    now = timezone.now()
+    fields = {
+        "error_code": exc.code,
+        "error_message": str(exc.message)[:500],
+        "unclear_since": request.unclear_since,
+        "updated_at": now,
+    }
+    if retry:
+        due = now + retry_delay(request.attempts)
+        ProviderRequest.objects.filter(pk=request.pk).update(
+            status=RequestStatus.QUEUED, next_attempt_at=due, **fields
+        )
+        logger.warning(
+            "%s (request %s) failed (attempt %s, %s); retrying at %s",
+            request.get_kind_display(), request.pk, request.attempts, exc.message, due.isoformat(),
+        )  # fmt: skip
+        enqueue_request(request.pk, run_after=due)
+        return None
+    ProviderRequest.objects.filter(pk=request.pk).update(
+        status=RequestStatus.FAILED, finished_at=now, **fields
+    )
+    logger.error(
+        "%s (request %s) failed for good after %s attempt(s): %s (code %s)",
+        request.get_kind_display(), request.pk, request.attempts, exc.message, exc.code,
+    )  # fmt: skip
+    tell_requester(request.pk)
+    return None
+
+
+def tell_requester(request_id):
+    """Run settings.TELEPHONY_CALL_HANDLERS on a finished request, once.
+
+    The request is claimed (handled_at) in the same transaction as what the handlers
+    change: if one fails, all of it rolls back and the sweep tries again.
+    """
+    with transaction.atomic():
+        claimed = ProviderRequest.objects.filter(
+            pk=request_id,
+            status__in=[RequestStatus.DONE, RequestStatus.FAILED],
+            handled_at__isnull=True,
+        ).update(handled_at=timezone.now())
+        if claimed:
+            handlers.call_finished(ProviderRequest.objects.get(pk=request_id))
+    return bool(claimed)
+
+
+def requeue_due_requests(now=None):
+    """The voice requests' sweep: re-queue due retries and requests a dead worker left
+    in `sending` (marked unclear: a call it placed is looked up before placing another),
+    and tell askers what a failed handler left untold. Returns how many were re-queued."""
+    now = now or timezone.now()
+    limit = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
+    pending = ProviderRequest.objects.all()
+    stuck_ids = list(
+        pending.filter(status=RequestStatus.SENDING, updated_at__lte=limit).values_list(
+            "pk", flat=True
+        )[:1000]
+    )
+    pending.filter(pk__in=stuck_ids, status=RequestStatus.SENDING).update(
+        status=RequestStatus.QUEUED,
+        next_attempt_at=None,
+        unclear_since=Coalesce("unclear_since", "updated_at"),
+        updated_at=now,
+    )
+    due_ids = list(
+        pending.filter(status=RequestStatus.QUEUED)
+        .alias(due_at=Coalesce("next_attempt_at", "created_at"))
+        .filter(due_at__lte=limit)
+        .values_list("pk", flat=True)[:1000]
+    )
+    untold = list(
+        pending.filter(
+            status__in=[RequestStatus.DONE, RequestStatus.FAILED],
+            handled_at__isnull=True,
+            finished_at__lte=limit,
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for request_id in untold:
+        try:
+            tell_requester(request_id)
+        except Exception:
+            logger.exception("Telling the asker about request %s failed; next sweep", request_id)
+    ids = sorted(set(stuck_ids) | set(due_ids))
+    for request_id in ids:
+        enqueue_request(request_id)
     return len(ids)
 
 

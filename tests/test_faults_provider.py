@@ -72,7 +72,7 @@ def mend_provider(fake, fault):
         fake.start()
 
 
-@pytest.mark.parametrize("fault", ["unreachable", "timeout", "500", "503", "429"])
+@pytest.mark.parametrize("fault", ["unreachable", "500", "503", "429"])
 def test_a_text_waits_with_backoff_while_the_provider_fails_and_goes_out_once_it_recovers(
     fake_twilio, fault
 ):
@@ -103,6 +103,35 @@ def test_a_text_waits_with_backoff_while_the_provider_fails_and_goes_out_once_it
     assert message.attempts == 2
     assert (message.error_code, message.error_message) == (None, "")
     assert [r.Body for r in fake_twilio.messages] == [message.body]  # sent once
+
+
+@pytest.mark.parametrize("fault", ["timeout", "garbled"])
+def test_a_text_twilio_took_but_whose_answer_was_lost_is_found_there_and_not_sent_twice(
+    fake_twilio, fault
+):
+    message = queued_text()
+    if fault == "timeout":
+        fake_twilio.stall_next(1, seconds=5)  # accepted; the answer comes after our timeout
+    else:
+        fake_twilio.garble_next(1)  # accepted; answered 201 with a body that is not JSON
+
+    assert deliver(message.pk) is None  # no exception: an unclear outcome, not a crash
+
+    message.refresh_from_db()
+    assert (message.status, message.sid) == (Status.QUEUED, None)
+    assert message.unclear_since is not None
+    time_passes(message)
+    assert sweep() == 1
+
+    message.refresh_from_db()
+    (accepted,) = fake_twilio.accepted("message")  # the customer got it once
+    assert message.sid == accepted.resource["sid"]
+    assert (message.status, message.unclear_since, message.error_message) == (
+        Status.QUEUED, None, "",
+    )  # fmt: skip
+    (lookup,) = fake_twilio.of_kind("list_message")
+    assert (lookup.To, lookup.From) == (CUSTOMER, message.from_number)
+    assert "DateSent>" in lookup.form
 
 
 def test_after_the_retry_limit_a_text_is_failed_and_staff_see_it_with_the_error_code(

@@ -1,7 +1,7 @@
-"""The REST requests the support line makes are accepted by Twilio's OpenAPI description
-(the Prism mock): our service code runs with the real SDK backend pointed at it."""
+"""The REST requests the support line queues are accepted by Twilio's OpenAPI description
+(the Prism mock): our service code runs, the outbox worker makes each request with the
+real SDK backend pointed at Prism, and the request rows say how it went."""
 
-import logging
 from datetime import timedelta
 
 import pytest
@@ -9,21 +9,27 @@ from django.utils import timezone
 
 from support import services
 from support.models import AgentOffer, SupportCall, VoiceNotice
+from telephony.models import ProviderRequest
+from telephony.services import perform_request
 from tests.factories import AgentFactory, SupportCallFactory
 
 CALLER_SID = "CA" + "c" * 32
 
 
 @pytest.fixture
-def via_prism(twilio_backend, monkeypatch, caplog):
-    """Every provider request the support services make goes to Prism through the SDK."""
-    monkeypatch.setattr(services, "get_backend", lambda: twilio_backend)
-    caplog.set_level(logging.INFO, logger="support.services")
-    return caplog
+def via_prism(prism, settings):
+    """Every provider request the outbox makes goes to Prism through the SDK."""
+    settings.TELEPHONY_BACKEND = "twilio"
+    settings.TWILIO_API_BASE_URL = prism
+    settings.TWILIO_HTTP_TIMEOUT = 10
 
 
-def provider_complaints(caplog):
-    return [r.getMessage() for r in caplog.records if "Could not" in r.getMessage()]
+def provider_complaints(via_prism=None):
+    return list(
+        ProviderRequest.objects.exclude(status=ProviderRequest.Status.DONE).values_list(
+            "kind", "status", "error_message"
+        )
+    )
 
 
 def test_ringing_an_agent_is_a_valid_create_call(via_prism, db, django_capture_on_commit_callbacks):
@@ -35,7 +41,7 @@ def test_ringing_an_agent_is_a_valid_create_call(via_prism, db, django_capture_o
         services.ring_next_agent(call.pk)
 
     offer = AgentOffer.objects.get()
-    assert offer.status == AgentOffer.Status.RINGING, provider_complaints(via_prism)
+    assert offer.status == AgentOffer.Status.RINGING, provider_complaints()
     assert offer.sid and offer.sid.startswith("CA")
 
 
@@ -52,19 +58,26 @@ def test_moving_a_caller_to_voicemail_is_a_valid_cancel_and_redirect(
         call=call, agent=AgentFactory(), sid="CA" + "a" * 32, status=AgentOffer.Status.RINGING
     )
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         services.check_hold(call.pk)
 
-    assert len(callbacks) == 2  # cancel the agent's leg, redirect the caller's
-    assert provider_complaints(via_prism) == []
+    updates = ProviderRequest.objects.order_by("pk")
+    assert [(u.kind, u.params) for u in updates] == [
+        ("update_call", {"sid": offer.sid, "status": "canceled"}),  # the agent's leg
+        ("update_call", {"sid": CALLER_SID, "url": f"https://pizza.example.com/twilio/voice/calls/{call.pk}/voicemail/"}),
+    ]  # fmt: skip
+    assert provider_complaints() == []
     offer.refresh_from_db()
     assert offer.status == AgentOffer.Status.CANCELED
 
 
-def test_a_call_update_the_mock_refuses_is_reported(via_prism, db):
+def test_a_call_update_the_mock_refuses_is_reported(
+    via_prism, db, django_capture_on_commit_callbacks
+):
     # Proves the check above can fail: a SID that is not a CallSid is a 422 from Prism.
-    services.redirect_call("not-a-call-sid", "https://pizza.example.com/twilio/voice/")
-    assert provider_complaints(via_prism)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.redirect_call("not-a-call-sid", "https://pizza.example.com/twilio/voice/")
+    assert provider_complaints() == [("update_call", "failed", provider_complaints()[0][2])]
 
 
 def test_a_voice_notice_is_a_valid_create_call_with_recording(
@@ -84,8 +97,8 @@ def test_calling_a_customer_back_is_a_valid_create_call(via_prism, db):
         status=SupportCall.Status.CONNECTED, conference_name="support-CA" + "b" * 32,
     )  # fmt: skip
 
-    sid = services.dial_customer_back(call.pk)
+    sid = perform_request(services.dial_customer_back(call).pk)
 
     assert sid and sid.startswith("CA")
     call.refresh_from_db()
-    assert call.status == SupportCall.Status.CONNECTED
+    assert call.status == SupportCall.Status.CONNECTED and call.call_sid == sid

@@ -2,8 +2,10 @@
 OpenAPI description (served by the Prism mock)."""
 
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import override_settings
 
 from telephony.backends import PermanentProviderError, TransientProviderError, get_backend
 from telephony.backends.base import NumberConfiguration, PlacedCall, SentMessage
@@ -11,10 +13,50 @@ from telephony.backends.base import NumberConfiguration, PlacedCall, SentMessage
 CALLBACK = "https://pizza.example.com/twilio/sms/status/"
 
 
+@pytest.fixture
+def sent(outbox, monkeypatch):
+    """sent(backend) -> (call SID, Twilio's form parameters) of the last call update the
+    backend made: from the HTTP request itself for twilio, from the outbox or the printout
+    for the others."""
+    requests = []
+
+    def sent(backend):
+        if hasattr(backend, "client"):
+            method, url, data = requests[-1]
+            assert method == "POST"
+            return url.rsplit("/", 1)[-1].removesuffix(".json"), dict(data)
+        if hasattr(backend, "stream"):
+            line = backend.stream.getvalue().strip().splitlines()[-1].strip()
+            sid, _, change = line.partition(": ")
+            key, _, value = change.partition("=")
+            form = {"Status": value} if key == "status" else {"Url": value, "Method": "POST"}
+            return sid, form
+        last = outbox[-1]
+        form = {"Status": last.status} if "status" in last.params else {}
+        if "url" in last.params:
+            form.update(Url=last.url, Method="POST")
+        return last.sid, form
+
+    def recording(backend):
+        http = backend.client.http_client
+        original = http.request
+
+        def request(method, url, params=None, data=None, *args, **kwargs):
+            requests.append((method, url, sorted((data or {}).items())))
+            return original(method, url, params, data, *args, **kwargs)
+
+        monkeypatch.setattr(http, "request", request)
+
+    sent.record = recording
+    return sent
+
+
 @pytest.fixture(params=["locmem", "console", "twilio"])
 def backend(request):
     if request.param == "twilio":
-        return request.getfixturevalue("twilio_backend")
+        backend = request.getfixturevalue("twilio_backend")
+        request.getfixturevalue("sent").record(backend)
+        return backend
     if request.param == "console":
         from telephony.backends.console import Backend
 
@@ -51,14 +93,38 @@ class TestEveryBackend:
         assert isinstance(call, PlacedCall)
         assert call.sid.startswith("CA") and len(call.sid) == 34
 
-    def test_update_call_redirects_a_live_call(self, backend):
-        call = backend.update_call(
-            "CA" + "b" * 32, url="https://pizza.example.com/twilio/voice/voicemail/"
+    def test_update_call_redirects_a_live_call(self, backend, sent):
+        sid = "CA" + "b" * 32
+        backend.update_call(sid, url="https://pizza.example.com/twilio/voice/voicemail/")
+        assert sent(backend) == (
+            sid,
+            {"Url": "https://pizza.example.com/twilio/voice/voicemail/", "Method": "POST"},
         )
-        assert call.sid.startswith("CA")
 
-    def test_update_call_cancels_a_ringing_call(self, backend):
-        assert backend.update_call("CA" + "c" * 32, status="canceled").sid.startswith("CA")
+    def test_update_call_cancels_a_ringing_call(self, backend, sent):
+        sid = "CA" + "c" * 32
+        backend.update_call(sid, status="canceled")
+        assert sent(backend) == (sid, {"Status": "canceled"})
+
+    def test_find_messages_and_calls_answer_lists(self, backend):
+        since = datetime.now(UTC) - timedelta(minutes=5)
+        found = backend.find_messages(to="+14155550199", from_="+15005550006", sent_after=since)
+        assert all(isinstance(m, SentMessage) and m.sid[:2] in ("SM", "MM") for m in found)
+        calls = backend.find_calls(to="+14155550199", from_="+15005550006", started_after=since)
+        assert all(isinstance(c, PlacedCall) and c.sid.startswith("CA") for c in calls)
+
+    @pytest.mark.parametrize(
+        ("method", "kwargs"),
+        [
+            ("send_sms", {"to": "+14155550199", "body": "x", "form_": "+15005550006"}),
+            ("place_call", {"to": "+1", "from_": "+2", "url": "https://x/", "timout": 20}),
+            ("update_call", {"sid": "CA" + "d" * 32, "stauts": "canceled"}),
+            ("configure_number", {"phone_number": "+18089255327", "sms_ulr": "https://x/"}),
+        ],
+    )
+    def test_a_misspelt_keyword_is_refused_before_anything_is_sent(self, backend, method, kwargs):
+        with pytest.raises(TypeError):
+            getattr(backend, method)(**kwargs)
 
     def test_configure_number_points_the_webhooks_at_us(self, backend):
         result = backend.configure_number(
@@ -86,6 +152,24 @@ def test_the_locmem_backend_records_every_request(outbox):
     backend.place_call(to="+14155550199", from_="+15005550006", url="https://x.example/")
     assert [r.kind for r in outbox] == ["sms", "call"]
     assert outbox[0].body == "one"
+
+
+def test_the_backend_follows_setting_changes(settings):
+    from telephony.backends.console import Backend as Console
+    from telephony.backends.locmem import Backend as Locmem
+
+    assert isinstance(get_backend(), Locmem)
+    with override_settings(TELEPHONY_BACKEND="console"):
+        assert isinstance(get_backend(), Console)
+    assert isinstance(get_backend(), Locmem)
+
+
+def test_a_changed_twilio_setting_builds_a_new_client(settings):
+    settings.TELEPHONY_BACKEND = "twilio"
+    first = get_backend()
+    settings.TWILIO_HTTP_TIMEOUT = 3
+    assert get_backend() is not first
+    assert get_backend().client.http_client.timeout == 3
 
 
 def test_a_dotted_path_selects_a_backend(settings):
@@ -164,6 +248,23 @@ def test_twilio_errors_are_sorted_into_transient_and_permanent():
     assert not translate(rest(400, 21211)).transient
     assert not translate(rest(400, 21610)).transient
     assert not translate(rest(404, 20404)).transient
+
+
+def test_an_answer_lost_after_sending_is_unclear_and_a_refused_connection_is_not():
+    import json
+    from types import SimpleNamespace
+
+    import requests
+    from twilio.base.exceptions import TwilioException
+
+    from telephony.backends.twilio import translate
+
+    assert translate(requests.ReadTimeout()).unclear
+    assert translate(requests.ConnectionError("Connection aborted, reset by peer")).unclear
+    assert translate(json.JSONDecodeError("Expecting value", "<html>", 0)).unclear
+    assert not translate(requests.ConnectTimeout()).unclear
+    page = TwilioException("Unable to fetch page", SimpleNamespace(status_code=503))
+    assert translate(page).transient and not translate(page).unclear
 
 
 def test_a_restarted_console_backend_does_not_repeat_sids():

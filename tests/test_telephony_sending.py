@@ -7,7 +7,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from telephony import services
-from telephony.backends import PermanentProviderError, TransientProviderError
+from telephony.backends import (
+    PermanentProviderError,
+    TransientProviderError,
+    UnclearProviderError,
+)
+from telephony.backends.locmem import answer_lost_with
 from telephony.models import Message, OptOut
 
 CUSTOMER = "+14155550199"
@@ -215,9 +220,57 @@ def test_the_sweep_requeues_a_message_a_dead_worker_left_sending(outbox, db, set
     assert services.requeue_due_messages() == 1
 
     message.refresh_from_db()
-    assert [r.body for r in outbox] == ["Stuck"]
+    assert [r.body for r in outbox] == ["Stuck"]  # looked up first: not found, so sent
     assert message.sid == outbox[0].sid
     assert message.attempts == 2
+
+
+def test_a_text_a_dead_worker_had_sent_is_found_by_the_sweep_not_sent_again(
+    send, outbox, db, settings
+):
+    message = send(CUSTOMER, "Sent, then the worker died")
+    past = timezone.now() - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS + 1)
+    # As if the worker died after Twilio accepted it and before the SID was stored.
+    Message.objects.filter(pk=message.pk).update(
+        status="sending", sid=None, updated_at=past - timedelta(seconds=1)
+    )
+
+    assert services.requeue_due_messages() == 1
+
+    message.refresh_from_db()
+    assert len(outbox) == 1
+    assert message.sid == outbox[0].sid
+
+
+def test_an_unclear_send_twilio_never_got_is_sent_again_after_looking(
+    send, provider_fails, outbox, db
+):
+    provider_fails.append(UnclearProviderError("connection reset after sending"))
+    message = send(CUSTOMER, "Your pizza is ready")
+    assert message.unclear_since is not None and outbox == []
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+
+    services.deliver(message.pk)
+
+    message.refresh_from_db()
+    assert [r.body for r in outbox] == ["Your pizza is ready"]
+    assert (message.sid, message.unclear_since, message.attempts) == (outbox[0].sid, None, 2)
+
+
+def test_an_unclear_send_is_adopted_not_repeated_and_an_identical_text_is_not_taken_for_it(
+    send, outbox, db
+):
+    earlier = send(CUSTOMER, "Your pizza is ready")  # the same words, already in our log
+    answer_lost_with.append(UnclearProviderError("read timeout"))
+    message = send(CUSTOMER, "Your pizza is ready")
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+
+    services.deliver(message.pk)
+
+    message.refresh_from_db()
+    assert len(outbox) == 2  # one each: the lost answer's text was not sent again
+    assert message.sid == outbox[1].sid != earlier.sid
+    assert message.unclear_since is None
 
 
 def test_the_sweep_sends_a_queued_message_whose_task_was_lost(outbox, db, settings):

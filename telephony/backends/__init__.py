@@ -3,9 +3,16 @@
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
-from .base import PermanentProviderError, ProviderError, TransientProviderError
+from .base import (
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+    UnclearProviderError,
+)
 
 SHORT_NAMES = {
     "twilio": "telephony.backends.twilio.Backend",
@@ -13,7 +20,13 @@ SHORT_NAMES = {
     "locmem": "telephony.backends.locmem.Backend",
 }
 
-__all__ = ["PermanentProviderError", "ProviderError", "TransientProviderError", "get_backend"]
+__all__ = [
+    "PermanentProviderError",
+    "ProviderError",
+    "TransientProviderError",
+    "UnclearProviderError",
+    "get_backend",
+]
 
 
 @lru_cache(maxsize=8)
@@ -22,8 +35,17 @@ def _load(path):
 
 
 def get_backend(name=None):
-    """The configured backend (one instance per process: the twilio client pools connections)."""
+    """The configured backend (one instance per process: the twilio client pools connections).
+
+    The instance is built from settings, so it is dropped whenever a setting it reads
+    changes (override_settings, pytest-django's `settings`)."""
     return _load(name or settings.TELEPHONY_BACKEND)
+
+
+@receiver(setting_changed)
+def _forget_backends(*, setting, **kwargs):
+    if setting == "TELEPHONY_BACKEND" or setting.startswith("TWILIO_"):
+        _load.cache_clear()
 
 
 def backend_path(name=None):

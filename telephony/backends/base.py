@@ -1,20 +1,29 @@
 """The contract every telephony backend keeps.
 
 A backend turns our requests into the provider's: send an SMS, place a call,
-redirect or end a live call, point a phone number's webhooks at us. Every
-method either returns a small result dataclass or raises one of the two
-ProviderError types below, so callers never see a provider's own exceptions:
+redirect or end a live call, point a phone number's webhooks at us, and look up
+messages and calls it may already have made. Every method either returns a small
+result dataclass or raises one of the ProviderError types below, so callers never
+see a provider's own exceptions:
 
-- TransientProviderError: it may work later (network, timeout, HTTP 5xx, 429 or
-  Twilio's 20429). The caller retries with backoff.
+- TransientProviderError: nothing happened, and it may work later (connection
+  refused, connect timeout, HTTP 5xx, 429 or Twilio's 20429). The caller retries
+  with backoff.
+- UnclearProviderError: the request left us and we do not know what the provider
+  did with it (read timeout, connection reset after sending, a 2xx answer that
+  cannot be read). Before trying again the caller looks for what the first try
+  made (find_messages / find_calls), so a customer is not texted or rung twice.
 - PermanentProviderError: it will not work however often it is tried (invalid
   number, unsubscribed recipient, bad request). The caller records and stops.
 
-Both carry the provider's error `code` (e.g. 21211) and HTTP `status` when known.
+All carry the provider's error `code` (e.g. 21211) and HTTP `status` when known.
+Backends take exactly the arguments below (no **kwargs), so a misspelt keyword
+fails in a test rather than at the provider.
 """
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 def new_sid(prefix):
@@ -25,6 +34,7 @@ def new_sid(prefix):
 
 class ProviderError(Exception):
     transient = False
+    unclear = False
 
     def __init__(self, message, *, code=None, status=None):
         super().__init__(message)
@@ -37,6 +47,12 @@ class TransientProviderError(ProviderError):
     transient = True
 
 
+class UnclearProviderError(TransientProviderError):
+    """Sent, but the outcome is unknown: look it up before sending again."""
+
+    unclear = True
+
+
 class PermanentProviderError(ProviderError):
     transient = False
 
@@ -46,12 +62,15 @@ class SentMessage:
     sid: str
     status: str = "queued"
     num_segments: int | None = None
+    body: str = ""
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class PlacedCall:
     sid: str
     status: str = "queued"
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,17 @@ class BaseBackend:
         """Redirect a live call to new TwiML (`url`), or end it (`status`: canceled/completed)."""
         raise NotImplementedError
 
-    def configure_number(self, phone_number, **webhooks) -> NumberConfiguration:
-        """Point `phone_number`'s webhooks (sms_url, voice_url, status_callback...) at us."""
+    def configure_number(
+        self, phone_number, *, sms_url=None, voice_url=None, status_callback=None
+    ) -> NumberConfiguration:
+        """Point `phone_number`'s webhooks (only those given) at us."""
+        raise NotImplementedError
+
+    def find_messages(self, *, to, from_=None, sent_after) -> list[SentMessage]:
+        """Messages to `to` (from `from_`, when given) the provider made since `sent_after`,
+        newest first, with their bodies. Callers match the body themselves."""
+        raise NotImplementedError
+
+    def find_calls(self, *, to, from_, started_after) -> list[PlacedCall]:
+        """Calls to `to` from `from_` the provider created since `started_after`, newest first."""
         raise NotImplementedError

@@ -35,9 +35,20 @@ class Backend(BaseBackend):
         lines = [f"from {sender} to {to}  ({sid})", *body.splitlines()]
         lines += [f"media: {url}" for url in media_urls]
         self._write("SMS", lines)
-        return SentMessage(sid=sid, status="sent", num_segments=count_segments(body))
+        return SentMessage(sid=sid, status="sent", num_segments=count_segments(body), body=body)
 
-    def place_call(self, *, to, from_, url, **options):
+    def place_call(
+        self,
+        *,
+        to,
+        from_,
+        url,
+        status_callback=None,
+        status_callback_events=("initiated", "ringing", "answered", "completed"),
+        timeout=None,
+        record=False,
+        recording_status_callback=None,
+    ):
         sid = new_sid("CA")
         self._write("CALL", [f"from {from_} to {to}  ({sid})", f"answer URL: {url}"])
         return PlacedCall(sid=sid, status="queued")
@@ -46,6 +57,14 @@ class Backend(BaseBackend):
         self._write("UPDATE CALL", [f"{sid}: " + (f"status={status}" if status else f"url={url}")])
         return PlacedCall(sid=sid, status=status or "in-progress")
 
-    def configure_number(self, phone_number, **webhooks):
+    def configure_number(self, phone_number, *, sms_url=None, voice_url=None, status_callback=None):
+        webhooks = {"sms_url": sms_url, "voice_url": voice_url, "status_callback": status_callback}
+        webhooks = {key: value for key, value in webhooks.items() if value}
         self._write("CONFIGURE NUMBER", [phone_number, *(f"{k}={v}" for k, v in webhooks.items())])
         return NumberConfiguration(phone_number=phone_number, sid=new_sid("PN"), changes=webhooks)
+
+    def find_messages(self, *, to, from_=None, sent_after):
+        return []  # nothing was sent anywhere: a repeat only prints again
+
+    def find_calls(self, *, to, from_, started_after):
+        return []

@@ -3,8 +3,14 @@
 Every request has a timeout (the SDK's default is none). TWILIO_API_BASE_URL,
 when set, replaces the scheme and host of every request, whatever Twilio
 domain it was for, so tests can point the SDK at a local mock.
+
+What counts as an unclear outcome (UnclearProviderError): a read timeout or a
+connection that broke after the request was sent, and a 2xx answer that is not
+the JSON resource we asked for. A refused connection or a connect timeout means
+Twilio never saw the request: transient.
 """
 
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -12,6 +18,7 @@ from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from .base import (
     BaseBackend,
@@ -20,10 +27,13 @@ from .base import (
     PlacedCall,
     SentMessage,
     TransientProviderError,
+    UnclearProviderError,
 )
 
 # Twilio error codes that may succeed if tried again later.
 TRANSIENT_CODES = {20429, 20500, 20503, 30001, 30008}
+# How far a provider's clock may be behind ours, for the look-ups after an unclear outcome.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 class RedirectingHttpClient(TwilioHttpClient):
@@ -47,11 +57,28 @@ def translate(exc):
         if status == 429 or (status and status >= 500) or code in TRANSIENT_CODES:
             return TransientProviderError(message, code=code, status=status)
         return PermanentProviderError(message, code=code, status=status)
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+    status = getattr(exc.args[1], "status_code", None) if len(exc.args) > 1 else None
+    if isinstance(exc, TwilioException) and status:  # a list page that was refused
+        error = TransientProviderError if status == 429 or status >= 500 else PermanentProviderError
+        return error(f"Twilio answered {status} to a list request", status=status)
+    if isinstance(exc, requests.ConnectTimeout) or (
+        isinstance(exc, requests.ConnectionError) and _never_connected(exc)
+    ):
         return TransientProviderError(f"Twilio unreachable: {type(exc).__name__}")
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return UnclearProviderError(f"No answer from Twilio after sending: {type(exc).__name__}")
     if isinstance(exc, requests.RequestException):
         return TransientProviderError(f"HTTP error talking to Twilio: {exc}")
+    if isinstance(exc, ValueError):  # json.JSONDecodeError: a 2xx we cannot read
+        return UnclearProviderError(f"Twilio's answer could not be read: {exc}")
     return PermanentProviderError(f"Twilio client error: {exc}")
+
+
+def _never_connected(exc):
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
 class Backend(BaseBackend):
@@ -68,8 +95,13 @@ class Backend(BaseBackend):
     def _call(self, fn, **kwargs):
         try:
             return fn(**kwargs)
-        except (TwilioException, requests.RequestException) as exc:
+        except (TwilioException, requests.RequestException, ValueError) as exc:
             raise translate(exc) from exc
+
+    def _created(self, resource):
+        if not resource.sid:
+            raise UnclearProviderError("Twilio answered without a SID")
+        return resource
 
     def send_sms(
         self,
@@ -90,7 +122,7 @@ class Backend(BaseBackend):
             kwargs["media_url"] = list(media_urls)
         if status_callback:
             kwargs["status_callback"] = status_callback
-        message = self._call(self.client.messages.create, **kwargs)
+        message = self._created(self._call(self.client.messages.create, **kwargs))
         segments = int(message.num_segments) if message.num_segments else None
         return SentMessage(
             sid=message.sid, status=message.status or "queued", num_segments=segments
@@ -119,7 +151,7 @@ class Backend(BaseBackend):
             kwargs["record"] = True
             if recording_status_callback:
                 kwargs["recording_status_callback"] = recording_status_callback
-        call = self._call(self.client.calls.create, **kwargs)
+        call = self._created(self._call(self.client.calls.create, **kwargs))
         return PlacedCall(sid=call.sid, status=call.status or "queued")
 
     def update_call(self, sid, *, url=None, status=None):
@@ -131,7 +163,7 @@ class Backend(BaseBackend):
         call = self._call(self.client.calls(sid).update, **kwargs)
         return PlacedCall(sid=call.sid or sid, status=call.status or status or "in-progress")
 
-    def configure_number(self, phone_number, **webhooks):
+    def configure_number(self, phone_number, *, sms_url=None, voice_url=None, status_callback=None):
         numbers = self._call(
             self.client.incoming_phone_numbers.list, phone_number=phone_number, limit=1
         )
@@ -140,6 +172,8 @@ class Backend(BaseBackend):
                 f"{phone_number} is not a number of this Twilio account", code=21452
             )
         sid = numbers[0].sid
+        webhooks = {"sms_url": sms_url, "voice_url": voice_url, "status_callback": status_callback}
+        webhooks = {key: value for key, value in webhooks.items() if value}
         kwargs = {}
         for key, value in webhooks.items():
             kwargs[key] = value
@@ -151,3 +185,32 @@ class Backend(BaseBackend):
         return NumberConfiguration(
             phone_number=phone_number, sid=number.sid or sid, changes=webhooks
         )
+
+    def find_messages(self, *, to, from_=None, sent_after):
+        # Filtered by DateSent: a message Twilio accepted but has not sent yet has none,
+        # and is not found (the window README "Architecture" describes).
+        # One page of the newest 50 is plenty: a lookup covers minutes, not days.
+        kwargs = {"to": to, "date_sent_after": sent_after - CLOCK_SKEW, "page_size": 50}
+        if from_:
+            kwargs["from_"] = from_
+        found = list(self._call(self.client.messages.page, **kwargs))
+        return [
+            SentMessage(
+                sid=m.sid, status=m.status or "sent", body=m.body or "",
+                num_segments=int(m.num_segments) if m.num_segments else None,
+                created_at=m.date_created,
+            )
+            for m in found
+            if m.sid
+        ]  # fmt: skip
+
+    def find_calls(self, *, to, from_, started_after):
+        found = list(self._call(
+            self.client.calls.page,
+            to=to, from_=from_, start_time_after=started_after - CLOCK_SKEW, page_size=50,
+        ))  # fmt: skip
+        return [
+            PlacedCall(sid=c.sid, status=c.status or "queued", created_at=c.date_created)
+            for c in found
+            if c.sid
+        ]

@@ -5,7 +5,7 @@ One pass, for operators; `telephony_worker` runs the same sweep every minute.
 
 from django.core.management.base import BaseCommand
 
-from telephony.services import requeue_due_messages
+from telephony.services import requeue_due_messages, requeue_due_requests
 
 
 class Command(BaseCommand):
@@ -13,3 +13,4 @@ class Command(BaseCommand):
 
     def handle(self, **options):
         self.stdout.write(f"Re-queued {requeue_due_messages()} message(s).")
+        self.stdout.write(f"Re-queued {requeue_due_requests()} voice request(s).")

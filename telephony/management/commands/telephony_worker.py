@@ -2,9 +2,9 @@
 
 Polls for inbound messages nobody has handled (the webhook only records them)
 and runs each through the conversation; every minute it also re-queues due
-retries and texts a dead worker left behind, and runs the other apps' sweeps
-(settings.TELEPHONY_SWEEPS: the support line ends calls whose final status
-Twilio never sent). Run one or more beside db_worker.
+retries and the texts and voice requests a dead worker left behind, and runs
+the other apps' sweeps (settings.TELEPHONY_SWEEPS: the support line ends calls
+whose final status Twilio never sent). Run one or more beside db_worker.
 """
 
 import logging
@@ -15,7 +15,11 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
 from telephony.handlers import run_sweeps
-from telephony.services import handle_pending_inbound, requeue_due_messages
+from telephony.services import (
+    handle_pending_inbound,
+    requeue_due_messages,
+    requeue_due_requests,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ class Command(BaseCommand):
                 handled = handle_pending_inbound()
                 if time.monotonic() >= next_sweep:
                     requeue_due_messages()
+                    requeue_due_requests()
                     run_sweeps()
                     next_sweep = time.monotonic() + sweep_every
             except DatabaseError:

@@ -1,10 +1,16 @@
-"""Point the shop's Twilio number at this app's webhooks (the console steps, done by API)."""
+"""Point the shop's Twilio number at this app's webhooks (the console steps, done by API).
+
+The request goes through the outbox like every provider call (logged, retried); the
+command makes it at once and reports the outcome. A passing failure is left queued for
+the worker to retry.
+"""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
 
-from telephony.backends import ProviderError, get_backend
+from telephony.models import ProviderRequest
+from telephony.services import perform_request, queue_number_configuration
 
 
 def webhook_urls(base):
@@ -28,10 +34,19 @@ class Command(BaseCommand):
         if not base:
             raise CommandError("Set PUBLIC_BASE_URL to the https address Twilio reaches us at.")
         number = settings.TWILIO_PHONE_NUMBER
-        try:
-            result = get_backend().configure_number(number, **webhook_urls(base))
-        except ProviderError as exc:
-            raise CommandError(f"Twilio refused: {exc} (code {exc.code})") from exc
-        self.stdout.write(f"Configured {result.phone_number} ({result.sid}):")
-        for key, value in result.changes.items():
+        webhooks = webhook_urls(base)
+        request = queue_number_configuration(number, **webhooks)
+        perform_request(request.pk)
+        request.refresh_from_db()
+        if request.status == ProviderRequest.Status.FAILED:
+            raise CommandError(
+                f"Twilio refused: {request.error_message} (code {request.error_code})"
+            )
+        if request.status != ProviderRequest.Status.DONE:
+            raise CommandError(
+                f"Twilio could not be reached ({request.error_message}); the worker will "
+                f"try again (request {request.pk}, see the admin's provider requests)."
+            )
+        self.stdout.write(f"Configured {number} ({request.sid}):")
+        for key, value in webhooks.items():
             self.stdout.write(f"  {key} = {value}")
