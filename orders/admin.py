@@ -17,6 +17,7 @@ from telephony.paginators import CappedCountPaginator
 
 from . import services
 from .models import (
+    Crust,
     Customer,
     Inquiry,
     MenuItem,
@@ -24,6 +25,7 @@ from .models import (
     Order,
     OrderEvent,
     OrderItem,
+    Topping,
 )
 
 
@@ -64,7 +66,7 @@ class MenuItemAdmin(admin.ModelAdmin):
 
 class OrderItemInline(ReadOnlyInline, admin.TabularInline):
     model = OrderItem
-    fields = ("quantity", "name", "size", "unit_price")
+    fields = ("quantity", "name", "size", "unit_price", "modifiers", "note")
     readonly_fields = fields
 
 
@@ -313,3 +315,25 @@ class InquiryAdmin(admin.ModelAdmin):
 
 
 from . import campaign_admin  # noqa: E402,F401
+
+
+@admin.register(Topping)
+class ToppingAdmin(admin.ModelAdmin):
+    list_display = (
+        "code", "name", "aliases", "price_small", "price_medium", "price_large", "available",
+        "position",
+    )  # fmt: skip
+    list_editable = ("price_small", "price_medium", "price_large", "available", "position")
+    search_fields = ("code", "name", "aliases")
+
+
+@admin.register(Crust)
+class CrustAdmin(admin.ModelAdmin):
+    list_display = (
+        "code", "name", "aliases", "surcharge_small", "surcharge_medium", "surcharge_large",
+        "available", "position",
+    )  # fmt: skip
+    list_editable = (
+        "surcharge_small", "surcharge_medium", "surcharge_large", "available", "position",
+    )  # fmt: skip
+    search_fields = ("code", "name", "aliases")
