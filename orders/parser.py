@@ -34,7 +34,7 @@ SIZES = {
 # Sizes customers name that the shop does not make: kept, so the reply can say what we make.
 UNSUPPORTED_SIZES = (
     "xl", "xxl", "xlarge", "x large", "extra large", "extra grande", "family", "familiar",
-    "jumbo", "personal", "individual", "mini", "party",
+    "jumbo", "personal", "individual", "mini",
 )  # fmt: skip
 NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -63,7 +63,8 @@ FILLERS = {
     "quiero", "quisiera", "queria", "dame", "deme", "pedir", "ordenar", "mandame", "traeme",
     "puedo", "podria", "gustaria", "de", "del", "la", "el", "los", "las", "por", "favor",
     "porfa", "para", "llevar", "recoger", "hola", "buenas", "buenos", "gracias", "con", "mi",
-    "orden", "pedido", "tambien", "hoy", "noche", "necesito", "manda", "y", "e",
+    "orden", "pedido", "tambien", "hoy", "noche", "necesito", "manda", "y", "e", "da", "das",
+    "den", "send", "bring", "at", "party", "size", "unas", "unos",
 }  # fmt: skip
 # Words that say the text is a request, so unmatched words in it are named back, not ignored.
 REQUEST_WORDS = {
@@ -206,6 +207,12 @@ def near(word, target):
     )
 
 
+def _fuzzy_typos(word):
+    """Typos allowed when matching the menu: none in words under 5 letters ('cold' is not
+    'cola'), one up to 8, two beyond."""
+    return 0 if len(word) < 5 else 1 if len(word) < 9 else 2
+
+
 def _keyword_like(word):
     for keyword in KEYWORDS:
         if word != keyword and len(word) >= 3 and near(word, keyword):
@@ -273,6 +280,8 @@ class MenuIndex:
             (frozenset(w for k in keys for w in k), code)
             for code, keys in self._keys_by_item().items()
         ]
+        self.words_of = {code: words for words, code in self.item_words}
+        self.vocabulary = sorted(set().union(*self.words_of.values())) if self.words_of else []
         self.pizzas = tuple(
             e.code.upper()
             for e in menu.items
@@ -311,13 +320,22 @@ class MenuIndex:
         )
         best, meanings = None, []
         for key, d, position in found:
-            if d > _allowed_typos(key) or abs(len(key) - len(phrase)) > 2:
+            if d > _fuzzy_typos(key) or abs(len(key) - len(phrase)) > 2:
                 continue
             if best is None or d < best:
                 best, meanings = d, list(self.fuzzy_meanings[position])
             elif d == best:
                 meanings += [m for m in self.fuzzy_meanings[position] if m not in meanings]
         return meanings
+
+    def correct(self, word):
+        """`word`, or the word of an item's name it is a small typo of."""
+        if len(word) < 5 or not self.vocabulary:
+            return word
+        found = process.extractOne(
+            word, self.vocabulary, scorer=OSA.distance, score_cutoff=_fuzzy_typos(word)
+        )
+        return found[0] if found else word
 
     def containing(self, words):
         """Codes of the items whose names contain all of `words` ('chicken' -> BBQ, WNG)."""
@@ -406,15 +424,18 @@ _DELIVERY_ONLY = re.compile(
 _SPLIT = re.compile(r"\s*(?:,|;|\+|&|\n|\band\b|\bn\b|\by\b)\s*", re.IGNORECASE)
 
 
-def _split_items(text):
-    """Chunks of one item each: on commas and 'and', and before a new quantity ('2 pep 1 coke')."""
+def _split_items(text, index):
+    """Chunks of one item each: on commas and 'and', and before a new quantity ('2 pep 1 coke'),
+    unless the number starts a name ('four cheese')."""
     chunks = []
     for part in _SPLIT.split(text):
         words = normalize(part).split()
         current = []
         seen_name = False
-        for word in words:
+        for position, word in enumerate(words):
             is_number = _quantity(word) is not None and word not in ARTICLES
+            if is_number and not word.isdigit() and index.at(words, position)[1] > 1:
+                is_number = False
             if is_number and seen_name and not re.fullmatch(r"x[0-9]{1,3}", word):
                 chunks.append(current)
                 current, seen_name = [], False
@@ -441,6 +462,8 @@ class _Chunk:
     unknown: list = field(default_factory=list)
     bad_sizes: list = field(default_factory=list)
     generic: bool = False
+    by_article: bool = False  # "a dozen": the quantity was "a", a number word may follow
+    text: str = ""
 
     @property
     def has_modifiers(self):
@@ -480,6 +503,10 @@ def _resolve(chunk, leftover, index):
     if meanings:
         _take(chunk, meanings, leftover, index)
         return
+    key = tuple(index.correct(w) for w in key)
+    last = chunk.items[-1] if chunk.items and isinstance(chunk.items[-1], str) else None
+    if last and set(key) <= index.words_of.get(last, frozenset()):
+        return  # 'bbq chiken': the rest of the name just read
     codes = index.containing(key)
     if codes:
         _take(chunk, [("item", c) for c in codes], leftover, index)
@@ -492,11 +519,13 @@ def _resolve(chunk, leftover, index):
 
 
 def _read_chunk(words, index):
-    chunk, leftover = _Chunk(), []
+    chunk, leftover = _Chunk(text=" ".join(words)), []
     position = 0
     while position < len(words):
         word = words[position]
-        meanings, used = index.at(words, position) if word not in FILLERS else (None, 0)
+        meanings, used = index.at(words, position)
+        if word in FILLERS and used < 2:
+            meanings, used = None, 0
         if meanings and used > 1:
             _resolve(chunk, leftover, index)
             leftover = []
@@ -504,8 +533,11 @@ def _read_chunk(words, index):
             position += used
             continue
         number = _quantity(word)
-        if number is not None and chunk.quantity is None and (word not in ARTICLES or not leftover):
-            chunk.quantity = number
+        if number is not None and (
+            (chunk.quantity is None and (word not in ARTICLES or not leftover))
+            or (chunk.by_article and word not in ARTICLES)
+        ):
+            chunk.quantity, chunk.by_article = number, word in ARTICLES
         elif (
             (word in SIZES or _singular(word) in SIZES)
             and not chunk.size
@@ -598,6 +630,10 @@ class _Lines:
         if chunk.has_modifiers and chunk.quantity is None and not chunk.generic and self.lines:
             self._modify(self.lines[-1], chunk)
             return
+        if chunk.quantity is not None and not (chunk.generic or chunk.has_modifiers):
+            if not chunk.unknown and not chunk.bad_sizes:
+                self.unknown.append(chunk.text)
+            return
         if chunk.generic or chunk.has_modifiers:
             line = {"code": "", "quantity": chunk.quantity or 1, "size": chunk.size,
                     "toppings": [], "crust": "", "half": "", "note": []}  # fmt: skip
@@ -659,7 +695,7 @@ def parse_items(text, entries):
     loaded for texts that need it)."""
     index = index_for(as_menu(entries))
     lines = _Lines(index)
-    for words in _split_items(text):
+    for words in _split_items(text, index):
         lines.add(_read_chunk(words, index))
     return lines.result()
 
