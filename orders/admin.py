@@ -20,6 +20,7 @@ from telephony.paginators import CappedCountPaginator
 
 from . import services
 from .models import (
+    Crust,
     Customer,
     Inquiry,
     MenuItem,
@@ -28,6 +29,7 @@ from .models import (
     OrderEvent,
     OrderItem,
     Status,
+    Topping,
 )
 
 
@@ -68,7 +70,7 @@ class MenuItemAdmin(admin.ModelAdmin):
 
 class OrderItemInline(ReadOnlyInline, admin.TabularInline):
     model = OrderItem
-    fields = ("quantity", "name", "size", "unit_price")
+    fields = ("quantity", "name", "size", "unit_price", "modifiers", "note")
     readonly_fields = fields
 
 
@@ -353,3 +355,25 @@ class InquiryAdmin(admin.ModelAdmin):
         for inquiry in queryset.filter(answered_at__isnull=True):
             services.answer_inquiry(inquiry, by=request.user)
         self.message_user(request, "Marked answered.", level=messages.SUCCESS)
+
+
+@admin.register(Topping)
+class ToppingAdmin(admin.ModelAdmin):
+    list_display = (
+        "code", "name", "aliases", "price_small", "price_medium", "price_large", "available",
+        "position",
+    )  # fmt: skip
+    list_editable = ("price_small", "price_medium", "price_large", "available", "position")
+    search_fields = ("code", "name", "aliases")
+
+
+@admin.register(Crust)
+class CrustAdmin(admin.ModelAdmin):
+    list_display = (
+        "code", "name", "aliases", "surcharge_small", "surcharge_medium", "surcharge_large",
+        "available", "position",
+    )  # fmt: skip
+    list_editable = (
+        "surcharge_small", "surcharge_medium", "surcharge_large", "available", "position",
+    )  # fmt: skip
+    search_fields = ("code", "name", "aliases")

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from .models import MenuItem, MenuPrice
+from .models import Crust, MenuItem, MenuPrice, Topping
 
 # code, name, category, aliases, prices ({size: price}; "" for one size)
 MENU = [
@@ -16,9 +16,31 @@ MENU = [
     ("GBR", "Garlic Bread", "side", "garlic, garlic knots", {"": "5"}),
     ("WNG", "Chicken Wings (8)", "side", "wings, chicken wings", {"": "9"}),
     ("SAL", "Caesar Salad", "side", "salad, caesar", {"": "7"}),
-    ("COKE", "Coke", "drink", "coca cola, cola", {"": "2.50"}),
-    ("SPR", "Sprite", "drink", "lemonade", {"": "2.50"}),
-    ("WTR", "Water", "drink", "bottled water", {"": "1.50"}),
+    ("COKE", "Coke", "drink", "coca cola, cola, coca, coke zero", {"": "2.50"}),
+    ("SPR", "Sprite", "drink", "lemonade, 7up", {"": "2.50"}),
+    ("WTR", "Water", "drink", "bottled water, agua", {"": "1.50"}),
+]  # fmt: skip
+# code, name, aliases, price on a small / medium / large
+TOPPINGS = [
+    ("XCH", "Extra cheese", "cheese, mozzarella, queso, queso extra", "1.50", "2", "2.50"),
+    ("MUSH", "Mushrooms", "mushroom, champinones, hongos", "1", "1.50", "2"),
+    ("ONI", "Onions", "onion, red onion, cebolla", "1", "1.50", "2"),
+    ("PEPR", "Green peppers", "peppers, bell peppers, pimiento", "1", "1.50", "2"),
+    ("OLV", "Black olives", "olives, olive, aceitunas", "1", "1.50", "2"),
+    ("TPEP", "Pepperoni", "", "1.50", "2", "2.50"),
+    ("HAM", "Ham", "jamon", "1.50", "2", "2.50"),
+    ("BAC", "Bacon", "tocino", "1.50", "2", "2.50"),
+    ("SAUS", "Italian sausage", "sausage, salchicha", "1.50", "2", "2.50"),
+    ("PINE", "Pineapple", "pina", "1", "1.50", "2"),
+    ("JAL", "Jalapenos", "jalapeno, jalapeño", "1", "1.50", "2"),
+    ("SPIN", "Spinach", "espinaca, espinacas", "1", "1.50", "2"),
+]  # fmt: skip
+# code, name, aliases, surcharge on a small / medium / large
+CRUSTS = [
+    ("REG", "Regular", "hand tossed, classic, normal, regular crust", "0", "0", "0"),
+    ("THIN", "Thin", "thin crust, thin and crispy, delgada, masa delgada, fina", "0", "0", "0"),
+    ("GF", "Gluten-free", "gluten free, gf, sin gluten, celiac", "2", "3", "3"),
+    ("STUF", "Stuffed crust", "stuffed, cheese stuffed crust, orilla rellena", "2", "2.50", "3"),
 ]  # fmt: skip
 
 
@@ -38,3 +60,15 @@ def seed(stdout):
                 for size, price in prices.items()
             )
     stdout.write(f"Menu: {created} item(s) added, {len(MENU) - created} already there.")
+    for model, rows in ((Topping, TOPPINGS), (Crust, CRUSTS)):
+        fields = ("price" if model is Topping else "surcharge") + "_{}"
+        for position, (code, name, aliases, small, medium, large) in enumerate(rows):
+            model.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name, "aliases": aliases, "position": position,
+                    fields.format("small"): Decimal(small),
+                    fields.format("medium"): Decimal(medium),
+                    fields.format("large"): Decimal(large),
+                },
+            )  # fmt: skip

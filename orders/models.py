@@ -266,6 +266,9 @@ class OrderItem(models.Model):
     size = models.CharField(max_length=1, choices=Size.choices, blank=True)
     quantity = models.PositiveSmallIntegerField()
     unit_price = models.DecimalField(max_digits=7, decimal_places=2)
+    # What was chosen, as a snapshot like `name` and `unit_price` (see orders.menu.modifiers).
+    modifiers = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=100, blank=True, help_text="For the kitchen")
 
     class Meta:
         ordering = ["id"]
@@ -343,3 +346,71 @@ class Inquiry(models.Model):
     @property
     def is_answered(self):
         return self.answered_at is not None
+
+
+# --- menu modifiers (issue 13) ----------------------------------------------------------------
+
+
+class Topping(models.Model):
+    """A topping a customer may add to a pizza, priced per size (a topping costs more on a
+    large). Prices are three columns rather than a table so staff edit them in the list."""
+
+    code = models.CharField(max_length=8, unique=True)
+    name = models.CharField(max_length=60)
+    aliases = models.CharField(
+        max_length=200, blank=True, help_text="Other names customers use, comma-separated"
+    )
+    price_small = models.DecimalField("S", max_digits=6, decimal_places=2, default=Decimal("0"))
+    price_medium = models.DecimalField("M", max_digits=6, decimal_places=2, default=Decimal("0"))
+    price_large = models.DecimalField("L", max_digits=6, decimal_places=2, default=Decimal("0"))
+    available = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def alias_list(self):
+        return tuple(a.strip() for a in self.aliases.split(",") if a.strip())
+
+    @property
+    def prices(self):
+        return {"S": self.price_small, "M": self.price_medium, "L": self.price_large}
+
+
+class Crust(models.Model):
+    """A crust, with what it adds to a pizza's price per size (gluten-free costs more)."""
+
+    code = models.CharField(max_length=8, unique=True)
+    name = models.CharField(max_length=60)
+    aliases = models.CharField(
+        max_length=200, blank=True, help_text="Other names customers use, comma-separated"
+    )
+    surcharge_small = models.DecimalField(
+        "S +", max_digits=6, decimal_places=2, default=Decimal("0")
+    )
+    surcharge_medium = models.DecimalField(
+        "M +", max_digits=6, decimal_places=2, default=Decimal("0")
+    )
+    surcharge_large = models.DecimalField(
+        "L +", max_digits=6, decimal_places=2, default=Decimal("0")
+    )
+    available = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def alias_list(self):
+        return tuple(a.strip() for a in self.aliases.split(",") if a.strip())
+
+    @property
+    def prices(self):
+        return {"S": self.surcharge_small, "M": self.surcharge_medium, "L": self.surcharge_large}

@@ -17,6 +17,7 @@ from telephony.models import Message, about_fields
 from telephony.numbers import is_withheld
 from telephony.services import MAX_BODY, channel_for, send_sms
 
+from . import menu as pricing
 from . import parser
 from .hours import describe_opening, parse_hours, parse_time_zone
 from .models import (
@@ -148,30 +149,9 @@ def menu():
 
 
 def menu_entries(items):
-    return [
-        parser.MenuEntry(
-            code=item.code,
-            name=item.name,
-            has_sizes=any(p.size for p in item.prices.all()),
-            aliases=item.alias_list,
-        )
-        for item in items
-    ]
+    from .menu import parser_menu
 
-
-def _price_of(item, size):
-    """(size, price) for `item` in `size`; medium (or the middle price) when none was given."""
-    prices = {p.size: p.price for p in item.prices.all()}
-    if not prices:
-        return None, None
-    if size in prices:
-        return size, prices[size]
-    if "" in prices:
-        return "", prices[""]
-    if "M" in prices:
-        return "M", prices["M"]
-    chosen = sorted(prices)[len(prices) // 2]
-    return chosen, prices[chosen]
+    return parser_menu(items)
 
 
 # --- quotes and placing ------------------------------------------------------------------
@@ -182,16 +162,18 @@ def quote_order(customer, lines, items, address="", now=None):
     pending quote, replacing any earlier one."""
     now = now or timezone.now()
     by_code = {item.code.upper(): item for item in items}
+    modifiers = pricing.Modifiers.for_lines(lines)
     priced = []
     for line in lines:
         item = by_code.get(line.code)
-        size, price = _price_of(item, line.size) if item else (None, None)
+        size, price = pricing.price_line(item, line, by_code, modifiers) if item else (None, None)
         if price is None:
             continue
         priced.append(
             {
                 "item_id": item.pk, "code": item.code, "name": item.name, "size": size,
                 "quantity": line.quantity, "unit_price": str(price),
+                **pricing.line_details(line, by_code, modifiers, size),
             }
         )  # fmt: skip
     if not priced:
@@ -271,6 +253,7 @@ def place_order(quote, now=None):
             OrderItem(
                 order=order, menu_item_id=line["item_id"], name=line["name"], size=line["size"],
                 quantity=line["quantity"], unit_price=Decimal(line["unit_price"]),
+                modifiers=line.get("modifiers", {}), note=line.get("note", ""),
             )
             for line in quote.lines
         )  # fmt: skip

@@ -112,3 +112,22 @@ class OrderFactory(factory.django.DjangoModelFactory):
             OrderItem.objects.create(
                 order=order, name="Pepperoni", size="L", quantity=1, unit_price=Decimal("16.00")
             )
+
+
+class ToppingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Topping"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"T{n}")
+    name = factory.Sequence(lambda n: f"Topping {n}")
+    price_small, price_medium, price_large = Decimal("1"), Decimal("1.50"), Decimal("2")
+
+
+class CrustFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Crust"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"C{n}")
+    name = factory.Sequence(lambda n: f"Crust {n}")
