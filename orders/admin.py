@@ -18,7 +18,7 @@ from django.utils.timesince import timesince
 from telephony.models import Message, OptOut
 from telephony.paginators import CappedCountPaginator
 
-from . import services
+from . import hours, services
 from .models import (
     Crust,
     Customer,
@@ -250,7 +250,7 @@ class OrderAdmin(admin.ModelAdmin):
                 self.message_user(
                     request,
                     f"Order #{order.number} now promised for "
-                    f"{services.clock(moved.order.promised_at)}; {texted}.",
+                    f"{hours.clock(moved.order.promised_at)}; {texted}.",
                     level=messages.SUCCESS,
                 )
             return None

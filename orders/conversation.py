@@ -7,9 +7,10 @@ from django.utils import timezone
 from telephony.numbers import is_withheld
 
 from . import services
+from .hours import clock, is_open, next_opening_words
 from .models import Actor, Fulfilment, Quote
 from .parser import parse
-from .services import OrderError, clock, line_text, money, render_sms
+from .services import OrderError, line_text, money, render_sms
 
 # Everything but ordering keeps working outside opening hours.
 WORKS_WHEN_CLOSED = {"menu", "status", "cancel", "help", "no", "suggest", "chat"}
@@ -52,8 +53,8 @@ class Conversation:
 
     def reply(self):
         command = parse(self.message.body, self.entries)
-        if command.kind not in WORKS_WHEN_CLOSED and not services.is_open(self.now):
-            return render_sms("closed", opens=services.next_opening_words(self.now))
+        if command.kind not in WORKS_WHEN_CLOSED and not is_open(self.now):
+            return render_sms("closed", opens=next_opening_words(self.now))
         return getattr(self, f"on_{command.kind}")(command)
 
     # --- keywords ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""Opening hours: parse SHOP_HOURS / SHOP_TIME_ZONE and answer "open now?" and "open when?".
-
-Pure Python (no models, no settings), so it can check the configuration at start-up.
+"""The shop's opening hours and clock, in one place: SHOP_HOURS / SHOP_TIME_ZONE parsed (pure
+functions, so orders.apps checks them at start-up), "open now?", "open when?", and every
+time turned into what a person reads or hears.
 
     24/7
     mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00
@@ -10,7 +10,11 @@ Pure Python (no models, no settings), so it can check the configuration at start
 import re
 from dataclasses import dataclass
 from datetime import time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.utils import timezone
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _DAY_ALIASES = {
@@ -153,3 +157,96 @@ def describe_opening(opening, now):
     if days == 1:
         return f"tomorrow at {clock}"
     return f"on {opening:%A} at {clock}"
+
+
+# --- the shop's clock: SHOP_HOURS and SHOP_TIME_ZONE, read in one place -----------------------
+
+
+@lru_cache(maxsize=8)
+def _parsed_hours(value):
+    return parse_hours(value)
+
+
+@lru_cache(maxsize=8)
+def _parsed_zone(name):
+    return parse_time_zone(name)
+
+
+def shop_hours():
+    """SHOP_HOURS, parsed (checked at start-up by orders.apps)."""
+    return _parsed_hours(settings.SHOP_HOURS)
+
+
+def shop_zone():
+    return _parsed_zone(settings.SHOP_TIME_ZONE)
+
+
+def local(value):
+    """`value` (aware) in the shop's time zone: the one way a time is turned into what a
+    person reads or hears (texts, the phone line, the board, reports)."""
+    return timezone.localtime(value, shop_zone())
+
+
+def is_open(now=None):
+    return shop_hours().is_open(local(now or timezone.now()))
+
+
+def next_opening_words(now=None):
+    """'tomorrow at 11:00 AM' and the like, in the shop's time zone."""
+    here = local(now or timezone.now())
+    opening = shop_hours().next_opening(here)
+    return describe_opening(opening, here) if opening else "soon"
+
+
+def clock(value, now=None):
+    """A time as a customer reads it: '7:45 PM', or 'Sat 11:00 AM' when not today."""
+    if value is None:
+        return "soon"
+    here, there = local(now or timezone.now()), local(value)
+    text = there.strftime("%I:%M %p").lstrip("0")
+    return text if here.date() == there.date() else f"{there:%a} {text}"
+
+
+def when_words(value, now=None):
+    """A time as the phone line says it: 'at 7:45 PM', 'tomorrow at 11:00 AM' or
+    'on Monday at 11:00 AM', in the shop's time zone."""
+    return describe_opening(local(value), local(now or timezone.now()))
+
+
+@dataclass(frozen=True)
+class Opening:
+    is_open: bool
+    hours: str = ""  # the hours in words, e.g. "Monday to Thursday, 11:00 to 22:00"
+    next_opening: str = ""  # "tomorrow at 11:00 AM"
+
+
+_SPOKEN_DAYS = {
+    "mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
+    "fri": "Friday", "sat": "Saturday", "sun": "Sunday",
+}  # fmt: skip
+
+
+def spoken_hours(hours_text):
+    """SHOP_HOURS as the phone line reads it out."""
+    rules = []
+    for rule in filter(None, (r.strip() for r in hours_text.lower().split(";"))):
+        days, _, times = rule.partition(" ")
+        for short, name in _SPOKEN_DAYS.items():
+            days = days.replace(short, name)
+        days = days.replace("-", " to ").replace(",", " and ")
+        times = times.replace(" ", "").replace("-", " to ").replace(",", " and ")
+        rules.append(f"{days}, {times}")
+    return "; ".join(rules)
+
+
+def opening(now=None):
+    """Whether the shop is open now and, when it is not, its hours and next opening."""
+    here = local(now or timezone.now())
+    if shop_hours().is_open(here):
+        return Opening(True)
+    upcoming = shop_hours().next_opening(here)
+    return Opening(
+        False,
+        hours=spoken_hours(settings.SHOP_HOURS),
+        next_opening=describe_opening(upcoming, here) if upcoming else "",
+    )

@@ -5,7 +5,6 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
@@ -19,7 +18,7 @@ from telephony.services import MAX_BODY, channel_for, send_sms
 
 from . import menu as pricing
 from . import parser
-from .hours import describe_opening, parse_hours, parse_time_zone
+from .hours import clock
 from .models import (
     ACTIVE,
     CUSTOMER_MAY_CANCEL,
@@ -48,55 +47,6 @@ class OrderError(Exception):
 
 class InvalidTransition(OrderError):
     """A status change the state machine refuses (or another change got there first)."""
-
-
-# --- the shop's clock ------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _hours(value):
-    return parse_hours(value)
-
-
-@lru_cache(maxsize=8)
-def _zone(name):
-    return parse_time_zone(name)
-
-
-def shop_zone():
-    return _zone(settings.SHOP_TIME_ZONE)
-
-
-def local(value):
-    """`value` (aware) in the shop's time zone: the one way a time is turned into what a
-    person reads or hears (texts, the phone line, the board, reports)."""
-    return timezone.localtime(value, shop_zone())
-
-
-def is_open(now=None):
-    return _hours(settings.SHOP_HOURS).is_open(local(now or timezone.now()))
-
-
-def next_opening_words(now=None):
-    """'tomorrow at 11:00 AM' and the like, in the shop's time zone."""
-    here = local(now or timezone.now())
-    opening = _hours(settings.SHOP_HOURS).next_opening(here)
-    return describe_opening(opening, here) if opening else "soon"
-
-
-def clock(value, now=None):
-    """A time as a customer reads it: '7:45 PM', or 'Sat 11:00 AM' when not today."""
-    if value is None:
-        return "soon"
-    here, there = local(now or timezone.now()), local(value)
-    text = there.strftime("%I:%M %p").lstrip("0")
-    return text if here.date() == there.date() else f"{there:%a} {text}"
-
-
-def when_words(value, now=None):
-    """A time as the phone line says it: 'at 7:45 PM', 'tomorrow at 11:00 AM' or
-    'on Monday at 11:00 AM', in the shop's time zone."""
-    return describe_opening(local(value), local(now or timezone.now()))
 
 
 def money(amount):

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from orders.services import shop_zone
+from orders.hours import shop_zone
 from telephony.backends import SHORT_NAMES, backend_path
 from telephony.models import Message
 from telephony.numbers import to_e164

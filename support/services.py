@@ -19,7 +19,8 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from orders import lookup
-from orders.services import when_words
+from orders.hours import Opening, when_words
+from orders.hours import opening as shop_opening
 from telephony import services as telephony
 from telephony.models import ProviderRequest, about_fields
 from telephony.numbers import WITHHELD, caller_id, mask, to_e164
@@ -99,60 +100,6 @@ def _move(call, status, kind=None, agent=None, **detail):
         fields.append("ended_at")
     call.save(update_fields=fields)
     _event(call, kind or status, agent=agent, previous=previous, **detail)
-
-
-# --- opening hours ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Opening:
-    is_open: bool
-    hours: str = ""  # the hours in words, e.g. "Monday to Thursday 11:00 to 22:00"
-    next_opening: str = ""  # "tomorrow at 11:00 AM"
-
-
-_SPOKEN_DAYS = {
-    "mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
-    "fri": "Friday", "sat": "Saturday", "sun": "Sunday",
-}  # fmt: skip
-
-
-def _speakable(hours_text):
-    rules = []
-    for rule in filter(None, (r.strip() for r in hours_text.lower().split(";"))):
-        days, _, times = rule.partition(" ")
-        for short, name in _SPOKEN_DAYS.items():
-            days = days.replace(short, name)
-        days = days.replace("-", " to ").replace(",", " and ")
-        times = times.replace(" ", "").replace("-", " to ").replace(",", " and ")
-        rules.append(f"{days}, {times}")
-    return "; ".join(rules)
-
-
-def shop_opening(now=None):
-    """Whether the shop is open now, by the ordering hours (orders.hours, read-only)."""
-    raw = getattr(settings, "SHOP_HOURS", "")
-    try:
-        from orders import hours
-    except ImportError:
-        return Opening(True)
-    if not raw:
-        return Opening(True)
-    try:
-        parsed = hours.parse_hours(raw)
-        zone = hours.parse_time_zone(getattr(settings, "SHOP_TIME_ZONE", "") or settings.TIME_ZONE)
-    except hours.HoursError:
-        logger.exception("SHOP_HOURS cannot be read; the support line treats the shop as open")
-        return Opening(True)
-    local = (now or timezone.now()).astimezone(zone)
-    if parsed.is_open(local):
-        return Opening(True)
-    upcoming = parsed.next_opening(local)
-    return Opening(
-        False,
-        hours=_speakable(raw),
-        next_opening=hours.describe_opening(upcoming, local) if upcoming else "",
-    )
 
 
 # --- agents -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from orders import demo, services
+from orders import demo, hours, services
 from orders.models import Customer, Inquiry, Order, OrderEvent, Quote, Status
 from telephony.models import Message
 from telephony.services import opt_out
@@ -82,7 +82,7 @@ def test_yes_places_the_quote_with_number_and_promised_time(menu, text):
     reply = one(text("yes"))
     order = Order.objects.get()
     assert f"Order #{order.number} is in" in reply
-    assert services.clock(order.promised_at) in reply
+    assert hours.clock(order.promised_at) in reply
     assert "STATUS" in reply
     assert order.status == Status.RECEIVED
     assert order.total == Decimal("44")

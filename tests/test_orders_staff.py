@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from orders import demo, lookup, services
+from orders import demo, hours, lookup, services
 from orders.models import Fulfilment, Inquiry, MenuItem, MenuPrice, Order, OrderEvent, Status
 from telephony.models import Message
 
@@ -168,7 +168,7 @@ def test_add_a_delay_with_a_reason_texts_the_new_time(
     order.refresh_from_db()
     assert order.promised_at == promised + timedelta(minutes=20)
     assert "we are very busy tonight" in outbox[0].body
-    assert services.clock(order.promised_at) in outbox[0].body
+    assert hours.clock(order.promised_at) in outbox[0].body
     assert order.events.get().kind == OrderEvent.Kind.DELAYED
 
 
@@ -215,7 +215,7 @@ def test_late_orders_get_one_new_estimate(db, outbox, django_capture_on_commit_c
     assert late.promised_at > timezone.now()
     assert len(outbox) == 1
     assert f"#{late.number} is taking longer" in outbox[0].body
-    assert services.clock(late.promised_at) in outbox[0].body
+    assert hours.clock(late.promised_at) in outbox[0].body
     assert late.events.get().kind == OrderEvent.Kind.DELAYED
 
 

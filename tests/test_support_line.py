@@ -635,15 +635,16 @@ def test_outside_opening_hours_the_caller_hears_the_hours_and_can_leave_a_messag
 
 
 def test_shop_opening_follows_the_ordering_hours(settings):
-    hours = pytest.importorskip("orders.hours")
+    from orders import hours
+
     settings.SHOP_HOURS = "mon-sun 11:00-22:00"
     settings.SHOP_TIME_ZONE = "UTC"
     assert hours.parse_hours(settings.SHOP_HOURS)
     morning = timezone.now().replace(hour=9, minute=0)
     evening = timezone.now().replace(hour=19, minute=0)
 
-    assert services.shop_opening(evening).is_open
-    closed = services.shop_opening(morning)
+    assert hours.opening(evening).is_open
+    closed = hours.opening(morning)
     assert not closed.is_open
     assert closed.hours == "Monday to Sunday, 11:00 to 22:00"
     assert closed.next_opening == "at 11:00 AM"

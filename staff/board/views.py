@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from orders import services as orders
+from orders.hours import shop_zone
 from orders.models import Customer, Inquiry, Order
 from support import services as support
 from support.models import Agent, Voicemail
@@ -43,7 +44,7 @@ def staff_required(what=None):
             if user.is_active and user.is_staff:
                 if what:
                     access.require(user, what)
-                with timezone.override(orders.shop_zone()):  # times as the shop reads them
+                with timezone.override(shop_zone()):  # times as the shop reads them
                     return view(request, *args, **kwargs)
             login = reverse("admin:login")
             if request.headers.get("HX-Request"):

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import (
     Avg,
     Count,
@@ -20,8 +19,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, ExtractHour
 from django.utils import timezone
 
-from orders.models import IN_PROGRESS, Order, OrderEvent, Status
-from orders.services import PATHS, _hours, shop_zone
+from orders.hours import shop_hours, shop_zone
+from orders.models import IN_PROGRESS, PATHS, Order, OrderEvent, Status
 from support.models import CallEvent, SupportCall
 from telephony.models import Message
 
@@ -157,7 +156,7 @@ def orders_per_hour(day, start, end):
 
 
 def _opening_hours(day):
-    schedule = _hours(settings.SHOP_HOURS)
+    schedule = shop_hours()
     if schedule.always_open:
         return set()
     hours = set()
