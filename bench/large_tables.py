@@ -187,7 +187,7 @@ def measure(repeat, customers):
     from django.test import Client
     from twilio.request_validator import RequestValidator
 
-    from telephony.services import handle_pending_inbound
+    from telephony.inbound import handle_pending_inbound
 
     settings.DEBUG = True  # keep connection.queries for the slowest query
     connection.force_debug_cursor = True

@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from orders.models import Customer, Order
 from telephony.models import Message, OptOut, about_fields
+from telephony.outbox import public_url, send_sms
 from telephony.segments import analyse
-from telephony.services import public_url, send_sms
 
 from .models import Campaign, CampaignRecipient
 

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from telephony.models import Message, about_fields
 from telephony.numbers import is_withheld
-from telephony.services import MAX_BODY, channel_for, send_sms
+from telephony.outbox import MAX_BODY, send_sms
+from telephony.reach import channel_for
 
 from . import menu as pricing
 from . import parser

@@ -321,7 +321,7 @@ SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 
 # The database backend's task rows can be written inside the transaction they
 # belong to (one write instead of two, and no task without its data); other
-# backends get tasks after commit. See telephony.services.enqueue_with_transaction.
+# backends get tasks after commit. See telephony.outbox.enqueue_with_transaction.
 TASKS_ENQUEUE_IN_TRANSACTION = TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
 
 # Error pages and error reports hide any variable holding the Twilio auth token.

@@ -6,7 +6,7 @@ in our message log; the simulator adds them to its chat, marked as Twilio's, so 
 developers see what the customer sees. The texts are Twilio's defaults (no Advanced Opt-Out).
 """
 
-from telephony.services import OPT_IN_WORDS, OPT_OUT_WORDS, is_opted_out
+from telephony.reach import OPT_IN_WORDS, OPT_OUT_WORDS, is_opted_out
 
 UNSUBSCRIBED = (
     "You have successfully been unsubscribed. You will not receive any more messages from "
@@ -18,7 +18,7 @@ RESUBSCRIBED = (
 )
 HELP = "Reply STOP to unsubscribe. Msg&Data Rates May Apply."
 HELP_WORDS = {"HELP", "INFO"}
-YES = "YES"  # opts back in only a number that opted out (telephony.services does the same)
+YES = "YES"  # opts back in only a number that opted out (telephony.inbound does the same)
 
 
 def lone_keyword(body):

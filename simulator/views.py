@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from orders.hours import shop_zone
 from telephony.backends import SHORT_NAMES, backend_path
+from telephony.inbound import handle_pending_inbound
 from telephony.models import Message
 from telephony.numbers import to_e164
-from telephony.services import handle_pending_inbound
 from telephony.simulator import signed_post, sms_params
 
 from . import calls

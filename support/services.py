@@ -4,7 +4,7 @@ voice notices, and what a live board shows.
 Every change of a call's status goes through `_move()` on a row locked with
 select_for_update, and leaves a CallEvent. Requests to the provider (ringing a
 phone, redirecting or ending a call) are queued in telephony's outbox in the same
-transaction (`telephony.services.queue_call`, `queue_call_update`): a worker makes
+transaction (`telephony.outbox.queue_call`, `queue_call_update`): a worker makes
 them, retries them, and tells `provider_request_finished` how they ended. No
 webhook here waits for Twilio's REST API.
 """
@@ -21,10 +21,11 @@ from django.utils import timezone
 from orders import lookup
 from orders.hours import Opening, when_words
 from orders.hours import opening as shop_opening
-from telephony import services as telephony
+from telephony import outbox as telephony
 from telephony.models import ProviderRequest, about_fields
 from telephony.numbers import WITHHELD, caller_id, mask, to_e164
-from telephony.services import callback_url, reason_not_to_call
+from telephony.outbox import callback_url
+from telephony.reach import reason_not_to_call
 from telephony.webhooks import twilio_media_url
 
 from .models import (

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.urls import reverse
 
-from telephony.services import callback_url
+from telephony.outbox import callback_url
 from telephony.webhooks import VoiceResponse
 
 from . import services

@@ -2,14 +2,14 @@
 
 from django.tasks import task
 
-from . import services
+from . import outbox
 
 
 @task()
 def deliver_message(message_id):
-    return services.deliver(message_id)
+    return outbox.deliver(message_id)
 
 
 @task()
 def perform_provider_request(request_id):
-    return services.perform_request(request_id)
+    return outbox.perform_request(request_id)

@@ -5,7 +5,8 @@ import logging
 from django.db import DatabaseError
 from django.http import HttpResponse
 
-from . import services
+from . import inbound
+from .status import record_status
 from .webhooks import MessagingResponse, twilio_webhook, twiml_response
 
 logger = logging.getLogger(__name__)
@@ -23,12 +24,12 @@ def _retry_later(exc):
 @twilio_webhook
 def inbound_sms(request):
     try:
-        services.receive_sms(request.POST)
+        inbound.receive_sms(request.POST)
     except ValueError as exc:
         return HttpResponse(f"Bad request: {exc}", status=400, content_type="text/plain")
     except DatabaseError as exc:
         return _retry_later(exc)
-    # Replies are queued by the worker as outbound messages (see services.receive_sms).
+    # Replies are queued by the worker as outbound messages (see inbound.receive_sms).
     return twiml_response(EMPTY)
 
 
@@ -43,7 +44,7 @@ def sms_status(request):
     error_code = error_code if 0 < error_code < 100_000 else None  # Twilio's are 5 digits
     if sid:
         try:
-            services.record_status(sid[:64], status, error_code)
+            record_status(sid[:64], status, error_code)
         except DatabaseError as exc:
             return _retry_later(exc)
     return HttpResponse(status=204)

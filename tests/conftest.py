@@ -110,7 +110,7 @@ def sms(twilio, django_capture_on_commit_callbacks):
     `.replies`: the texts the customer got back. The worker's poll then runs, and
     after-commit work too (tasks run inline in tests), so the conversation and the
     sending happen as in production."""
-    from telephony.services import handle_pending_inbound
+    from telephony.inbound import handle_pending_inbound
     from telephony.simulator import sms_params
 
     def send(sender, body, sid=None, **params):

@@ -15,7 +15,7 @@ from support import services as support
 from support.models import SupportCall
 from telephony.models import Message
 from telephony.numbers import is_premium, is_withheld
-from telephony.services import is_opted_out, opt_out, reason_not_to_call, reason_not_to_text
+from telephony.reach import is_opted_out, opt_out, reason_not_to_call, reason_not_to_text
 from tests.factories import AgentFactory, OrderFactory, VoicemailFactory
 
 pytestmark = pytest.mark.django_db

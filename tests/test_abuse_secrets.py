@@ -11,7 +11,7 @@ from django.views import debug
 from orders import demo
 from telephony.backends import get_backend
 from telephony.logging import MaskPhoneNumbers
-from telephony.services import deliver, requeue_due_messages
+from telephony.outbox import deliver, requeue_due_messages
 from tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db

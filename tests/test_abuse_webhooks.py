@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from support import urls as support_urls
 from telephony import urls as telephony_urls
-from telephony.services import handle_pending_inbound
+from telephony.inbound import handle_pending_inbound
 from tests.conftest import signature_for
 from tests.factories import AgentFactory, SupportCallFactory
 

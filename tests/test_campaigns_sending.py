@@ -12,8 +12,8 @@ from campaigns import services as campaigns
 from campaigns.models import Campaign, CampaignRecipient
 from orders.models import Customer
 from telephony.models import Message, OptOut
+from telephony.reach import is_opted_out
 from telephony.segments import analyse
-from telephony.services import is_opted_out
 from tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db

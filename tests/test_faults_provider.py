@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from telephony.backends import PermanentProviderError, TransientProviderError, get_backend
 from telephony.models import Message, OptOut
-from telephony.services import deliver, requeue_due_messages
+from telephony.outbox import deliver, requeue_due_messages
 from tests.factories import MessageFactory
 
 CUSTOMER = "+14155550123"

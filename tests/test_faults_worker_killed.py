@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from telephony.models import Message
-from telephony.services import requeue_due_messages, send_sms
+from telephony.outbox import requeue_due_messages, send_sms
 from tests.fixtures.workers import database_url_for_workers
 
 DATABASE_BACKEND = {

@@ -14,7 +14,7 @@ from django.utils import timezone
 from orders import demo, hours, services
 from orders.models import Customer, Inquiry, Order, OrderEvent, Quote, Status
 from telephony.models import Message
-from telephony.services import opt_out
+from telephony.reach import opt_out
 
 from .factories import CustomerFactory, OrderFactory
 

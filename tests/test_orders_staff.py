@@ -193,7 +193,7 @@ def test_orders_are_found_by_number_and_by_phone(admin_client):
 
 
 def test_customer_admin_shows_opt_out_and_order_history(admin_client):
-    from telephony.services import opt_out
+    from telephony.reach import opt_out
 
     order = OrderFactory()
     opt_out(str(order.customer.phone))

@@ -10,7 +10,7 @@ from orders import services
 from orders.models import ACTIVE, Actor, Fulfilment, Order, OrderEvent, Status
 from orders.services import InvalidTransition, OrderError, advance_order, cancel_order
 from telephony.models import Message
-from telephony.services import opt_out
+from telephony.reach import opt_out
 
 from .factories import OrderFactory
 

@@ -16,7 +16,7 @@ from support.models import AgentOffer, SupportCall
 from telephony.backends import TransientProviderError, UnclearProviderError
 from telephony.backends.locmem import answer_lost_with
 from telephony.models import ProviderRequest
-from telephony.services import perform_request, requeue_due_requests
+from telephony.outbox import perform_request, requeue_due_requests
 from tests.factories import AgentFactory, SupportCallFactory, VoicemailFactory
 
 CALLER = "+14155550123"

@@ -19,7 +19,7 @@ from campaigns.models import Campaign
 from orders import demo
 from orders.models import Inquiry, Order, OrderEvent, Status
 from support.models import AgentOffer, SupportCall, VoiceNotice
-from telephony.services import handle_pending_inbound
+from telephony.inbound import handle_pending_inbound
 from telephony.simulator import new_sid, sms_params
 from tests.factories import (
     AgentFactory,

@@ -5,7 +5,7 @@ from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
 from telephony.models import Message
-from telephony.services import send_sms
+from telephony.outbox import send_sms
 from telephony.tasks import deliver_message
 from tests.fixtures.workers import FLAKY
 

@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 
 from telephony.models import Message
-from telephony.services import send_sms
+from telephony.outbox import send_sms
 from tests.fixtures.workers import FLAKY, database_url_for_workers
 
 REDIS_BACKEND = "django_tasks_redis.RedisTaskBackend"

@@ -10,7 +10,7 @@ from django.utils import timezone
 from support import services
 from support.models import AgentOffer, SupportCall, VoiceNotice
 from telephony.models import ProviderRequest
-from telephony.services import perform_request
+from telephony.outbox import perform_request
 from tests.factories import AgentFactory, SupportCallFactory
 
 CALLER_SID = "CA" + "c" * 32

@@ -216,14 +216,14 @@ class TestTwilioBackendAgainstTheSpec:
     def test_send_sms_through_the_service_layer_is_accepted(
         self, twilio_backend, settings, db, django_capture_on_commit_callbacks
     ):
-        from telephony import services
+        from telephony import outbox
         from telephony.backends import _load
 
         settings.TELEPHONY_BACKEND = "twilio"
         _load.cache_clear()
         try:
             with django_capture_on_commit_callbacks(execute=True):
-                message = services.send_sms("+14155550199", "Your pizza is ready")
+                message = outbox.send_sms("+14155550199", "Your pizza is ready")
         finally:
             _load.cache_clear()
         message.refresh_from_db()

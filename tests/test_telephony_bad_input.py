@@ -14,7 +14,7 @@ CUSTOMER = "+14155550199"
 @pytest.fixture
 def post_and_handle(twilio, django_capture_on_commit_callbacks):
     """Post to the webhook, then let the worker handle what it recorded."""
-    from telephony.services import handle_pending_inbound
+    from telephony.inbound import handle_pending_inbound
 
     def post(params):
         response = twilio.post("/twilio/sms/", params)
@@ -100,24 +100,24 @@ def test_media_urls_are_kept(twilio, db):
 def test_a_database_failure_asks_twilio_to_retry(sms, db, monkeypatch):
     from django.db import OperationalError
 
-    from telephony import services
+    from telephony import inbound
 
     def locked(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(services, "_insert_inbound", locked)
+    monkeypatch.setattr(inbound, "_insert_inbound", locked)
     response = sms(CUSTOMER, "MENU")
     assert response.status_code == 503
     assert response["Retry-After"]
 
 
 def test_a_bug_in_a_handler_still_keeps_the_message_and_answers(sms, db, settings):
-    from telephony import services
+    from telephony import inbound
 
     settings.TELEPHONY_SMS_HANDLERS = ["tests.test_telephony_bad_input.broken_handler"]
     response = sms(CUSTOMER, "ORDER 1 pep")
     assert response.status_code == 200
-    assert response.replies == [services.SORRY]
+    assert response.replies == [inbound.SORRY]
     assert Message.objects.filter(direction="in", body="ORDER 1 pep").exists()
 
 

@@ -6,7 +6,6 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from telephony import services
 from telephony.backends import (
     PermanentProviderError,
     TransientProviderError,
@@ -14,6 +13,7 @@ from telephony.backends import (
 )
 from telephony.backends.locmem import answer_lost_with
 from telephony.models import Message, OptOut
+from telephony.outbox import deliver, requeue_due_messages, retry_delay, send_sms
 
 CUSTOMER = "+14155550199"
 
@@ -24,7 +24,7 @@ def send(django_capture_on_commit_callbacks):
 
     def send(*args, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
-            message = services.send_sms(*args, **kwargs)
+            message = send_sms(*args, **kwargs)
         message.refresh_from_db()
         return message
 
@@ -45,7 +45,7 @@ def test_a_text_is_sent_once_and_its_sid_stored(send, outbox, db):
 
 def test_the_row_is_written_queued_before_commit_and_sent_only_after(outbox, db):
     with transaction.atomic():
-        message = services.send_sms(CUSTOMER, "Ready!")
+        message = send_sms(CUSTOMER, "Ready!")
         assert Message.objects.get(pk=message.pk).status == "queued"
         assert outbox == []
 
@@ -58,7 +58,7 @@ def test_nothing_is_sent_when_the_surrounding_transaction_rolls_back(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        services.send_sms(CUSTOMER, "You will never see this")
+        send_sms(CUSTOMER, "You will never see this")
         raise RuntimeError("the status change failed")
 
     assert callbacks == []
@@ -89,10 +89,10 @@ def test_an_opted_out_number_gets_no_provider_call_and_a_clear_reason(send, outb
 
 
 def test_a_number_that_opts_out_while_queued_is_not_texted(outbox, db):
-    message = services.send_sms(CUSTOMER, "Later")
+    message = send_sms(CUSTOMER, "Later")
     OptOut.objects.create(phone_number=CUSTOMER, keyword="STOP")
 
-    services.deliver(message.pk)
+    deliver(message.pk)
 
     message.refresh_from_db()
     assert outbox == []
@@ -141,7 +141,7 @@ def test_a_retry_after_a_transient_failure_sends_the_message(send, provider_fail
     message = send(CUSTOMER, "Your pizza is ready")
     Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
 
-    services.deliver(message.pk)
+    deliver(message.pk)
 
     message.refresh_from_db()
     assert [r.body for r in outbox] == ["Your pizza is ready"]
@@ -152,13 +152,13 @@ def test_a_retry_after_a_transient_failure_sends_the_message(send, provider_fail
 def test_a_retry_is_not_sent_before_it_is_due(send, provider_fails, outbox, db):
     provider_fails.append(TransientProviderError("down", status=503))
     message = send(CUSTOMER, "Soon")
-    services.deliver(message.pk)
+    deliver(message.pk)
     assert outbox == []
 
 
 def test_backoff_doubles_with_each_attempt(settings):
     settings.SMS_RETRY_BASE_SECONDS = 10
-    delays = [services.retry_delay(n).total_seconds() for n in (1, 2, 3, 4)]
+    delays = [retry_delay(n).total_seconds() for n in (1, 2, 3, 4)]
     assert 10 <= delays[0] <= 12.5
     assert 20 <= delays[1] <= 25
     assert 40 <= delays[2] <= 50
@@ -173,13 +173,13 @@ def test_after_the_retry_limit_the_message_fails_for_good(
     message = send(CUSTOMER, "Ready")
     for _ in range(2):
         Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-        services.deliver(message.pk)
+        deliver(message.pk)
 
     message.refresh_from_db()
     assert outbox == []
     assert (message.status, message.attempts) == ("failed", 3)
     assert message.error_message == "down"
-    services.deliver(message.pk)  # a stray task changes nothing
+    deliver(message.pk)  # a stray task changes nothing
     assert outbox == []
 
 
@@ -192,7 +192,7 @@ def test_a_permanent_failure_is_failed_at_once_with_its_code(
     message = send(CUSTOMER, "Hi")
 
     assert (message.status, message.error_code, message.attempts) == ("failed", code, 1)
-    services.deliver(message.pk)
+    deliver(message.pk)
     assert outbox == []  # never retried
 
 
@@ -207,17 +207,17 @@ def test_an_unsubscribed_recipient_is_failed_and_opted_out(send, provider_fails,
 
 def test_delivering_twice_sends_once(send, outbox, db):
     message = send(CUSTOMER, "Once")
-    services.deliver(message.pk)
-    services.deliver(message.pk)
+    deliver(message.pk)
+    deliver(message.pk)
     assert len(outbox) == 1
 
 
 def test_the_sweep_requeues_a_message_a_dead_worker_left_sending(outbox, db, settings):
-    message = services.send_sms(CUSTOMER, "Stuck")  # no commit callbacks: the task never ran
+    message = send_sms(CUSTOMER, "Stuck")  # no commit callbacks: the task never ran
     past = timezone.now() - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS + 1)
     Message.objects.filter(pk=message.pk).update(status="sending", attempts=1, updated_at=past)
 
-    assert services.requeue_due_messages() == 1
+    assert requeue_due_messages() == 1
 
     message.refresh_from_db()
     assert [r.body for r in outbox] == ["Stuck"]  # looked up first: not found, so sent
@@ -235,7 +235,7 @@ def test_a_text_a_dead_worker_had_sent_is_found_by_the_sweep_not_sent_again(
         status="sending", sid=None, updated_at=past - timedelta(seconds=1)
     )
 
-    assert services.requeue_due_messages() == 1
+    assert requeue_due_messages() == 1
 
     message.refresh_from_db()
     assert len(outbox) == 1
@@ -250,7 +250,7 @@ def test_an_unclear_send_twilio_never_got_is_sent_again_after_looking(
     assert message.unclear_since is not None and outbox == []
     Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
 
-    services.deliver(message.pk)
+    deliver(message.pk)
 
     message.refresh_from_db()
     assert [r.body for r in outbox] == ["Your pizza is ready"]
@@ -265,7 +265,7 @@ def test_an_unclear_send_is_adopted_not_repeated_and_an_identical_text_is_not_ta
     message = send(CUSTOMER, "Your pizza is ready")
     Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
 
-    services.deliver(message.pk)
+    deliver(message.pk)
 
     message.refresh_from_db()
     assert len(outbox) == 2  # one each: the lost answer's text was not sent again
@@ -274,18 +274,18 @@ def test_an_unclear_send_is_adopted_not_repeated_and_an_identical_text_is_not_ta
 
 
 def test_the_sweep_sends_a_queued_message_whose_task_was_lost(outbox, db, settings):
-    message = services.send_sms(CUSTOMER, "Lost task")
+    message = send_sms(CUSTOMER, "Lost task")
     past = timezone.now() - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS + 1)
     Message.objects.filter(pk=message.pk).update(created_at=past)
 
-    assert services.requeue_due_messages() == 1
+    assert requeue_due_messages() == 1
     assert [r.body for r in outbox] == ["Lost task"]
 
 
 def test_the_sweep_leaves_fresh_and_finished_messages_alone(send, outbox, db):
     send(CUSTOMER, "Sent already")
-    services.send_sms(CUSTOMER, "Just queued")
-    assert services.requeue_due_messages() == 0
+    send_sms(CUSTOMER, "Just queued")
+    assert requeue_due_messages() == 0
     assert len(outbox) == 1
 
 

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
+from telephony.inbound import handle_pending_inbound
 from telephony.models import Message, OptOut
-from telephony.services import handle_pending_inbound
 
 from .conftest import TwilioClient, signature_for
 
@@ -141,7 +141,7 @@ def test_a_replayed_text_gets_the_same_answer_and_changes_nothing(sms, db, outbo
 
 
 def test_handling_one_text_twice_answers_once(sms, db, outbox):
-    from telephony.services import handle_inbound
+    from telephony.inbound import handle_inbound
 
     response = sms(CUSTOMER, "hello")
     inbound = Message.objects.get(direction="in")

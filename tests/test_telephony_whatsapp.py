@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from orders import demo, services
 from orders.models import Customer, Order, Status
-from telephony import services as telephony
+from telephony import reach
 from telephony.models import Message
-from telephony.services import is_opted_out
+from telephony.reach import is_opted_out
 
 from .factories import MessageFactory
 
@@ -160,11 +160,11 @@ def test_without_a_whatsapp_sender_stage_texts_go_by_sms(
 def test_channel_for_asks_the_database_once(db, django_assert_num_queries):
     MessageFactory(direction="in", from_number=CUSTOMER, channel=WhatsApp, status="received")
     with django_assert_num_queries(1):
-        assert telephony.channel_for(CUSTOMER) == WhatsApp
+        assert reach.channel_for(CUSTOMER) == WhatsApp
 
 
 def test_channel_for_a_number_that_never_wrote_is_sms(db):
-    assert telephony.channel_for(CUSTOMER) == SMS
+    assert reach.channel_for(CUSTOMER) == SMS
 
 
 # --- staff see the channel ---------------------------------------------------------------

@@ -13,7 +13,7 @@ from orders.models import ACTIVE, IN_PROGRESS, Customer, Inquiry, Order, OrderEv
 from support import services as support
 from support.models import Agent
 from telephony.models import Message
-from telephony.services import reason_not_to_text
+from telephony.reach import reason_not_to_text
 
 # The board's columns: (key, heading, statuses shown there).
 COLUMNS = [

@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django.utils import timezone
 
+from telephony.inbound import handle_inbound
 from telephony.models import Message
 from telephony.numbers import to_e164
-from telephony.services import handle_inbound
 from telephony.simulator import signed_post, sms_params
 
 

@@ -5,7 +5,7 @@ One pass, for operators; `telephony_worker` runs the same sweep every minute.
 
 from django.core.management.base import BaseCommand
 
-from telephony.services import requeue_due_messages, requeue_due_requests
+from telephony.outbox import requeue_due_messages, requeue_due_requests
 
 
 class Command(BaseCommand):

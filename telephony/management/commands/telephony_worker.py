@@ -15,11 +15,8 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
 from telephony.handlers import run_sweeps
-from telephony.services import (
-    handle_pending_inbound,
-    requeue_due_messages,
-    requeue_due_requests,
-)
+from telephony.inbound import handle_pending_inbound
+from telephony.outbox import requeue_due_messages, requeue_due_requests
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
 
 from telephony.models import ProviderRequest
-from telephony.services import perform_request, queue_number_configuration
+from telephony.outbox import perform_request, queue_number_configuration
 
 
 def webhook_urls(base):

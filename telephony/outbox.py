@@ -1,13 +1,13 @@
-"""Use cases of the telephony core: send texts and queue calls through the outbox, deliver,
-receive, track status, opt out."""
+"""Everything that goes to the provider: texts (send_sms) and voice requests (queue_call...)
+written in the caller's transaction, performed by workers with retries, and the sweeps that
+re-queue what no task will send."""
 
-import json
 import logging
 import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -20,24 +20,23 @@ from .backends import (
     UnclearProviderError,
     get_backend,
 )
-from .models import Message, OptOut, ProviderRequest, about_fields
-from .numbers import caller_id, country_of, is_premium, is_withheld, to_e164
+from .models import Message, ProviderRequest, about_fields
+from .numbers import to_e164
+from .reach import (
+    UNSUBSCRIBED,
+    on_channel,
+    opt_out,
+    reason_not_to_call,
+    reason_not_to_text,
+    split_channel,
+)
 from .segments import count_segments
-from .webhooks import twilio_media_url
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 1600
-OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-OPT_IN_WORDS = {"START", "UNSTOP"}
-# Twilio error 21610: the recipient replied STOP; nothing more may be sent to them.
-UNSUBSCRIBED = 21610
 Status = Message.Status
 Channel = Message.Channel
-# WhatsApp's customer service window: a business may write freely for 24 hours after the
-# customer's last message; outside it only pre-approved templates (Twilio error 63016).
-WHATSAPP_SESSION = timedelta(hours=24)
-SORRY = "Sorry, something went wrong on our side. We have been told and will get back to you."
 
 
 def public_url(path):
@@ -48,100 +47,6 @@ def public_url(path):
 
 def callback_url(name, *args):
     return public_url(reverse(name, args=args))
-
-
-# --- opt-outs and who may be texted ------------------------------------------
-
-
-def is_opted_out(number):
-    return OptOut.objects.filter(phone_number=number).exists()
-
-
-def opt_out(number, keyword="STOP"):
-    OptOut.objects.get_or_create(phone_number=number, defaults={"keyword": keyword[:20]})
-    logger.info("Opt-out recorded for %s (%s)", number, keyword)
-
-
-def opt_in(number):
-    deleted, _ = OptOut.objects.filter(phone_number=number).delete()
-    if deleted:
-        logger.info("Opt-in recorded for %s", number)
-    return bool(deleted)
-
-
-def country_allowed(number):
-    allowed = settings.SMS_ALLOWED_COUNTRIES
-    return "*" in allowed or country_of(number) in allowed
-
-
-def _reason_not_to_reach(number, *, countries=True):
-    """What texts and calls share: a number, not withheld, not premium-rate, in a country
-    we serve (SMS_ALLOWED_COUNTRIES, for calls too)."""
-    if not number:
-        return "not a valid phone number"
-    if is_withheld(number):
-        return "caller ID withheld"
-    if is_premium(number):
-        return "premium-rate or shared-cost number"
-    if countries and not country_allowed(number):
-        return "destination country not allowed (SMS_ALLOWED_COUNTRIES)"
-    return None
-
-
-def reason_not_to_text(number):
-    """Why `number` must not be texted, or None when it may be."""
-    reason = _reason_not_to_reach(number)
-    if reason is None and is_opted_out(number):
-        return "recipient opted out (replied STOP)"
-    return reason
-
-
-def reason_not_to_call(number, *, staff=False):
-    """Why `number` must not be called, or None when it may be.
-
-    The rules of texts, but not STOP: it opts a number out of texts (Twilio blocks only
-    messaging to it), and a customer we call back left us a voicemail asking for it.
-    `staff=True` is an agent's own phone, set up by staff: the country list does not
-    apply to it (an agent may live over the border), premium-rate numbers still do.
-    """
-    return _reason_not_to_reach(number, countries=not staff)
-
-
-# --- channels ------------------------------------------------------------------
-
-
-def split_channel(address):
-    """`whatsapp:+14155550123` -> ("whatsapp", "+14155550123"); a plain number is SMS."""
-    address = (address or "").strip()
-    prefix, colon, rest = address.partition(":")
-    if colon and prefix.lower() == Channel.WHATSAPP:
-        return Channel.WHATSAPP, rest.strip()
-    return Channel.SMS, address
-
-
-def on_channel(number, channel):
-    """The address Twilio wants for `number` on `channel`: `whatsapp:+1...` or `+1...`."""
-    return f"whatsapp:{number}" if channel == Channel.WHATSAPP and number else number
-
-
-def channel_for(number, now=None):
-    """The channel to text `number` on when they did not just write (stage texts, staff).
-
-    WhatsApp when their last text to the shop came by WhatsApp within WhatsApp's 24-hour
-    session and the shop has named its WhatsApp sender (TWILIO_WHATSAPP_NUMBER); SMS
-    otherwise. One query, on the inbound-by-number index."""
-    if not settings.TWILIO_WHATSAPP_NUMBER:
-        return Channel.SMS
-    last = (
-        Message.objects.filter(direction=Message.Direction.INBOUND, from_number=number)
-        .order_by("-created_at")
-        .values_list("channel", "created_at")
-        .first()
-    )
-    now = now or timezone.now()
-    if last and last[0] == Channel.WHATSAPP and last[1] > now - WHATSAPP_SESSION:
-        return Channel.WHATSAPP
-    return Channel.SMS
 
 
 # --- sending -------------------------------------------------------------------
@@ -632,239 +537,3 @@ def requeue_due_requests(now=None):
     for request_id in ids:
         enqueue_request(request_id)
     return len(ids)
-
-
-# --- status callbacks ----------------------------------------------------------
-
-# Which statuses a callback may move a message out of, for each status it reports.
-# Callbacks arrive out of order; a later stage is never overwritten by an earlier one.
-_EARLY = {Status.QUEUED, Status.SENDING, Status.ACCEPTED, Status.SCHEDULED}
-MAY_FOLLOW = {
-    Status.ACCEPTED: {Status.QUEUED, Status.SENDING},
-    Status.SCHEDULED: {Status.QUEUED, Status.SENDING, Status.ACCEPTED},
-    Status.QUEUED: {Status.SENDING, Status.ACCEPTED, Status.SCHEDULED},
-    Status.SENDING: {Status.QUEUED, Status.ACCEPTED, Status.SCHEDULED},
-    Status.SENT: _EARLY,
-    Status.DELIVERED: _EARLY | {Status.SENT},
-    Status.UNDELIVERED: _EARLY | {Status.SENT},
-    Status.FAILED: _EARLY | {Status.SENT},
-    Status.READ: _EARLY | {Status.SENT, Status.DELIVERED},
-    Status.CANCELED: _EARLY,
-}
-
-
-def record_status(sid, status, error_code=None):
-    """Apply a delivery status callback. Returns "updated", "ignored" or "unknown"."""
-    status = (status or "").lower()
-    if status not in MAY_FOLLOW:
-        logger.info("Status callback for %s with unknown status %r ignored", sid, status)
-        return "ignored"
-    fields = {"status": status, "updated_at": timezone.now()}
-    if error_code:
-        fields["error_code"] = error_code
-    updated = Message.objects.filter(sid=sid, status__in=MAY_FOLLOW[status]).update(**fields)
-    if updated:
-        if error_code == UNSUBSCRIBED:
-            number = Message.objects.filter(sid=sid).values_list("to_number", flat=True).first()
-            if number:
-                opt_out(number, keyword="21610")
-        return "updated"
-    if Message.objects.filter(sid=sid).exists():
-        return "ignored"  # a repeat, or older than what we know
-    logger.warning("Status callback for unknown message SID %s (%s) acknowledged", sid, status)
-    return "unknown"
-
-
-# --- receiving -----------------------------------------------------------------
-
-
-def _keyword(body):
-    return "".join(ch for ch in (body or "").strip().upper() if ch.isalnum())
-
-
-def receive_sms(params):
-    """Log an inbound SMS; the worker handles it. True when it is new, not a repeat.
-
-    Verify, record, acknowledge: the only write is the message row, inserted with
-    ON CONFLICT (sid) DO NOTHING, so a repeated or racing delivery of the same
-    MessageSid makes one row and one conversation turn. The row is the queue:
-    `manage.py telephony_worker` picks up unhandled rows (`handle_pending_inbound`)
-    and the replies go out as queued outbound texts, with delivery tracking and
-    retries like any other. This keeps the webhook within a small multiple of a
-    bare signature check under load (bench/).
-    """
-    sid = (params.get("MessageSid") or params.get("SmsSid") or "").strip()[:64]
-    if not sid:
-        raise ValueError("MessageSid missing")
-    channel, raw_from = split_channel(params.get("From"))
-    sender = caller_id(raw_from)  # WITHHELD for Twilio's stand-ins, never a "number"
-    media = []
-    try:
-        num_media = min(int(params.get("NumMedia") or 0), 10)
-    except ValueError:
-        num_media = 0
-    for i in range(num_media):
-        if url := params.get(f"MediaUrl{i}"):
-            if kept := twilio_media_url(url):
-                media.append(kept)
-            else:
-                logger.warning("Dropped MediaUrl%d of %s: not on Twilio's hosts", i, sid)
-    body = (params.get("Body") or "")[: MAX_BODY * 4]
-    return _insert_inbound(
-        sid=sid,
-        channel=channel,
-        from_number=(sender or raw_from)[:32],
-        to_number=split_channel(params.get("To"))[1][:32],
-        body=body,
-        media_urls=media,
-        num_segments=min(count_segments(body) or 1, 255),
-    )
-
-
-_INBOUND_COLUMNS = (
-    "direction", "status", "error_message", "attempts", "object_id", "created_at",
-    "updated_at", "sid", "channel", "from_number", "to_number", "body", "media_urls",
-    "num_segments",
-)  # fmt: skip
-_insert_sql = {}
-
-
-def _insert_inbound(*, sid, channel, from_number, to_number, body, media_urls, num_segments):
-    """INSERT ... ON CONFLICT (sid) DO NOTHING; True when the row is new.
-
-    One statement, on its own (a single statement is atomic), rather than
-    Model.objects.create in a transaction: on the webhook's hot path the ORM's
-    per-field work and the transaction bookkeeping cost more than the insert
-    itself (profiled: bench/README.md). Columns not named keep their defaults.
-    """
-    connection = transaction.get_connection()
-    sql = _insert_sql.get(connection.vendor)
-    if sql is None:
-        quote, meta = connection.ops.quote_name, Message._meta
-        columns = ", ".join(quote(meta.get_field(name).column) for name in _INBOUND_COLUMNS)
-        values = ", ".join(["%s"] * len(_INBOUND_COLUMNS))
-        sql = _insert_sql[connection.vendor] = (
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values}) "
-            "ON CONFLICT (sid) DO NOTHING"
-        )
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params = [
-        Message.Direction.INBOUND.value, Status.RECEIVED.value, "", 0, "", now, now,
-        sid, Channel(channel).value, from_number, to_number, body, json.dumps(media_urls),
-        num_segments,
-    ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
-
-
-def handle_pending_inbound(limit=100):
-    """Handle inbound texts nobody has handled yet, oldest first. Returns how many.
-
-    Several workers may run this at once: each message is claimed in
-    `handle_inbound`, so one of them handles it and the others skip it.
-    """
-    pending = list(
-        Message.objects.filter(direction=Message.Direction.INBOUND, handled_at__isnull=True)
-        .order_by("created_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    handled = 0
-    for message_id in pending:
-        try:
-            handle_inbound(message_id)
-            handled += 1
-        except DatabaseError:
-            logger.exception("Inbound message %s not handled; will try again", message_id)
-    return handled
-
-
-def handle_inbound(message_id):
-    """Run one inbound text through opt-out rules and the conversation, once.
-
-    The message is claimed (handled_at set) in the same transaction as everything
-    the handlers change, and the replies are queued there too: if anything fails,
-    all of it rolls back and the next poll tries again. Returns the reply rows.
-    """
-    with transaction.atomic():
-        claimed = Message.objects.filter(
-            pk=message_id, direction=Message.Direction.INBOUND, handled_at__isnull=True
-        ).update(handled_at=timezone.now())
-        if not claimed:
-            return []
-        message = Message.objects.get(pk=message_id)
-        return _converse(message, to_e164(message.from_number))
-
-
-def _converse(message, sender):
-    """Opt-out rules, then the handlers, for a sender we may answer.
-
-    Whether we may answer is decided before the handlers run: a sender we cannot text
-    back (a country we do not serve, a premium-rate number, opted out, over the reply
-    cap) changes nothing, since nobody could be told the price or the order number. Their
-    text stays in the log marked "not answered: why" and the other apps are told
-    (TELEPHONY_UNANSWERED_HANDLERS) so staff see it.
-    """
-    if not sender:
-        why = "caller ID withheld" if is_withheld(message.from_number) else "not a phone number"
-        _mark_unanswered(message, why)
-        return []
-    word = _keyword(message.body)
-    if word in OPT_OUT_WORDS and len(message.body.split()) == 1:
-        opt_out(sender, keyword=word)  # Twilio confirms it to the customer itself
-        handlers.report_opt_out(message, word)
-        return []
-    if word in OPT_IN_WORDS or (word == "YES" and is_opted_out(sender)):
-        opt_in(sender)
-        if word != "YES":
-            return []  # Twilio confirms it to the customer itself
-    unreachable = _reason_not_to_reply(sender)
-    if unreachable:
-        _mark_unanswered(message, unreachable)
-        handlers.report_unanswered(message, unreachable)
-        return []
-    try:
-        with transaction.atomic():
-            replies = handlers.dispatch(message)
-    except DatabaseError:
-        raise
-    except Exception:
-        # A bug in a handler must not lose the message or leave the customer unanswered.
-        logger.exception("SMS handler failed on message %s", message.pk)
-        replies = [SORRY]
-    return [
-        send_sms(
-            sender,
-            reply,
-            about=message.about if message.content_type_id else None,
-            in_reply_to=message,
-            from_=message.to_number or None,
-            channel=message.channel,
-        )
-        for reply in replies
-        if reply
-    ]
-
-
-def _mark_unanswered(message, reason):
-    message.error_message = f"not answered: {reason}"[:500]
-    Message.objects.filter(pk=message.pk).update(error_message=message.error_message)
-    logger.info("Not answering message %s from %s: %s", message.pk, message.from_number, reason)
-
-
-def _reason_not_to_reply(sender):
-    reason = reason_not_to_text(sender)
-    if reason:
-        return reason
-    since = timezone.now() - timedelta(hours=1)
-    recent = Message.objects.filter(
-        direction=Message.Direction.OUTBOUND,
-        to_number=sender,
-        created_at__gte=since,
-        in_reply_to__isnull=False,
-    ).count()
-    if recent >= settings.SMS_REPLIES_PER_HOUR:
-        return (
-            f"reply limit reached ({settings.SMS_REPLIES_PER_HOUR} per hour, SMS_REPLIES_PER_HOUR)"
-        )
-    return None
