@@ -12,19 +12,15 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 
-import phonenumbers
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
-from django.db.models.functions import Substr
-from django.db.models.lookups import In
 from django.utils import timezone
 
 from orders.models import Customer, Order
-from telephony.models import Message, OptOut, about_fields
+from telephony.models import Message, about_fields
 from telephony.outbox import public_url, send_sms
+from telephony.reach import opted_out, reachable, textable
 from telephony.segments import analyse
 
 from .models import Campaign, CampaignRecipient
@@ -65,41 +61,6 @@ def media_urls(campaign):
 # --- the audience --------------------------------------------------------------------------
 
 
-def _outside_allowed_countries():
-    """A condition on Customer: numbers outside SMS_ALLOWED_COUNTRIES (None: any country).
-
-    By calling code in SQL, so the live count stays one query. The countries of the
-    North American plan share +1 (the US, Canada, most of the Caribbean) and are told
-    apart by area code, as send_sms (phonenumbers) tells them apart. Other shared
-    codes (+7, +44 with the Channel Islands...) are taken whole; send_sms, the one
-    door, still refuses a number of a country not allowed."""
-    allowed = {country.upper() for country in settings.SMS_ALLOWED_COUNTRIES}
-    if "*" in allowed:
-        return None
-    inside = Q(pk__in=[])
-    for code in sorted({phonenumbers.country_code_for_region(c) for c in allowed} - {0}):
-        sharing = set(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()))
-        if code == 1 and not sharing <= allowed:
-            inside |= Q(In(Substr("phone", 1, 5), _nanp_area_codes(frozenset(sharing & allowed))))
-        else:
-            inside |= Q(phone__startswith=f"+{code}")
-    return ~inside
-
-
-@cache
-def _nanp_area_codes(regions):
-    """The "+1NPA" prefixes phonenumbers places in `regions` (e.g. US: "+1201", ...)."""
-    return tuple(
-        f"+1{area}"
-        for area in range(200, 1000)
-        if phonenumbers.region_code_for_number(phonenumbers.parse(f"+1{area}2345678")) in regions
-    )
-
-
-def _opted_out():
-    return Exists(OptOut.objects.filter(phone_number=OuterRef("phone")))
-
-
 def audience(campaign, now=None):
     """Customers the campaign is meant for, opted out or not (see `recipients`)."""
     customers = Customer.objects.all()
@@ -114,11 +75,10 @@ def audience(campaign, now=None):
 
 
 def recipients(campaign, now=None):
-    """The customers who get the text: the audience, less opted-out numbers and numbers
-    outside SMS_ALLOWED_COUNTRIES."""
-    customers = audience(campaign, now).exclude(_opted_out())
-    outside = _outside_allowed_countries()
-    return customers if outside is None else customers.exclude(outside)
+    """The customers who get the text: the audience, less the numbers telephony would not
+    text (telephony.reach.textable: opted out, outside SMS_ALLOWED_COUNTRIES,
+    premium-rate, withheld), decided in SQL."""
+    return audience(campaign, now).filter(textable("phone"))
 
 
 def _ordered_since(campaign, now=None):
@@ -129,7 +89,7 @@ def _ordered_since(campaign, now=None):
 class Preview:
     recipients: int
     opted_out: int
-    other_country: int
+    other_country: int  # not opted out, but not textable: another country, premium-rate...
     encoding: str
     characters: int
     segments_each: int
@@ -144,11 +104,18 @@ def preview(campaign, now=None):
     """Before sending: how many get it, how many are left out and why, what it costs
     (one query)."""
     info = analyse(full_text(campaign.body))
-    counts = {"everyone": Count("pk"), "opted_out": Count("pk", filter=Q(is_opted_out=True))}
-    if (outside := _outside_allowed_countries()) is not None:
-        counts["other_country"] = Count("pk", filter=outside & Q(is_opted_out=False))
-    counts = audience(campaign, now).alias(is_opted_out=_opted_out()).aggregate(**counts)
-    other_country = counts.get("other_country", 0)
+    counts = (
+        audience(campaign, now)
+        .alias(is_opted_out=opted_out("phone"))
+        .aggregate(
+            everyone=Count("pk"),
+            opted_out=Count("pk", filter=Q(is_opted_out=True)),
+            # Not opted out, but not a number we text (telephony.reach.reachable): another
+            # country, premium-rate or shared-cost, withheld.
+            other_country=Count("pk", filter=~reachable("phone") & Q(is_opted_out=False)),
+        )
+    )
+    other_country = counts["other_country"]
     return Preview(
         recipients=counts["everyone"] - counts["opted_out"] - other_country,
         opted_out=counts["opted_out"],

@@ -3,13 +3,19 @@ START words), the rules for withheld, premium-rate and foreign numbers, in Pytho
 (reason_not_to_text, reason_not_to_call) and in SQL (textable), and SMS or WhatsApp."""
 
 import logging
+import re
 from datetime import timedelta
+from functools import cache
 
+import phonenumbers
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Substr
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from .models import Message, OptOut
-from .numbers import country_of, is_premium, is_withheld
+from .numbers import WITHHELD_IDS, country_of, is_premium, is_withheld
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +24,8 @@ OPT_IN_WORDS = {"START", "UNSTOP"}
 # Twilio error 21610: the recipient replied STOP; nothing more may be sent to them.
 UNSUBSCRIBED = 21610
 Channel = Message.Channel
+# A number as the rules read it: E.164, a plus and digits (send_sms normalises with to_e164).
+NUMBER = re.compile(r"\+[0-9]+")
 # WhatsApp's customer service window: a business may write freely for 24 hours after the
 # customer's last message; outside it only pre-approved templates (Twilio error 63016).
 WHATSAPP_SESSION = timedelta(hours=24)
@@ -54,6 +62,8 @@ def _reason_not_to_reach(number, *, countries=True):
         return "not a valid phone number"
     if is_withheld(number):
         return "caller ID withheld"
+    if not NUMBER.fullmatch(str(number)):
+        return "not a valid phone number"
     if is_premium(number):
         return "premium-rate or shared-cost number"
     if countries and not country_allowed(number):
@@ -78,6 +88,101 @@ def reason_not_to_call(number, *, staff=False):
     apply to it (an agent may live over the border), premium-rate numbers still do.
     """
     return _reason_not_to_reach(number, countries=not staff)
+
+
+# --- the same rule in SQL ------------------------------------------------------
+
+
+def textable(field="phone"):
+    """The SQL twin of reason_not_to_text: a condition (for .filter) on a model whose `field`
+    holds a phone number, true for exactly the rows whose number may be texted.
+
+    One query over a whole table (a campaign's audience and its count) instead of a
+    call per row. tests/test_telephony_textable.py holds the two sides to the same
+    table of numbers (US, Canada, the Caribbean, +1 900, UK and German premium-rate
+    and shared-cost, withheld, opted out...)."""
+    return reachable(field) & ~opted_out(field)
+
+
+def opted_out(field="phone"):
+    """True where `field`'s number replied STOP (an Exists, for .filter or .alias)."""
+    return Exists(OptOut.objects.filter(phone_number=OuterRef(field)))
+
+
+def reachable(field="phone"):
+    """The SQL twin of what texts and calls share (_reason_not_to_reach): a number, not a
+    stand-in for a withheld caller ID, not premium-rate or shared-cost, in
+    SMS_ALLOWED_COUNTRIES.
+
+    Premium-rate and shared-cost: libphonenumber's patterns for those types (the
+    national number after the calling code) of every country on the calling codes we
+    serve, as one regular expression. Countries: by calling code, and for +1 (the US,
+    Canada, most of the Caribbean) by area code, as libphonenumber places them. Where
+    the two sides could part (a number libphonenumber places in none of the countries
+    sharing its code, a number matching one country's premium pattern that
+    libphonenumber gives to a neighbour on the same code), the SQL side leaves the
+    number out, never in; send_sms asks reason_not_to_text before every text anyway.
+    Shared calling codes other than +1 (+44 with Jersey and Guernsey, +7...) are
+    taken whole: send_sms refuses the numbers of a country not allowed."""
+    allowed = frozenset(country.upper() for country in settings.SMS_ALLOWED_COUNTRIES)
+    condition = (
+        Q(**{f"{field}__regex": rf"^{NUMBER.pattern}$"})
+        & ~Q(**{f"{field}__in": sorted(WITHHELD_IDS)})
+        & ~Q(**{f"{field}__regex": _premium_pattern(allowed)})
+    )
+    if "*" not in allowed:
+        condition &= _in_countries(field, allowed)
+    return condition
+
+
+def _calling_codes(allowed):
+    if "*" in allowed:
+        return set(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    return {phonenumbers.country_code_for_region(country) for country in allowed} - {0}
+
+
+@cache
+def _premium_pattern(allowed):
+    r"""`^\+(?:1(?:900...)|44(?:...)|...)$`: premium-rate and shared-cost numbers on the
+    calling codes of `allowed`, from libphonenumber's metadata."""
+    by_code = []
+    for code in sorted(_calling_codes(allowed)):
+        patterns = set()
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+            if region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+                meta = phonenumbers.PhoneMetadata.metadata_for_nongeo_region(code)
+            else:
+                meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+            for desc in (meta.premium_rate, meta.shared_cost) if meta else ():
+                if desc and desc.national_number_pattern:
+                    patterns.add(desc.national_number_pattern)
+        if patterns:
+            by_code.append(f"{code}(?:{'|'.join(sorted(patterns))})")
+    # A pattern nothing matches when no country we serve has such numbers.
+    return rf"^\+(?:{'|'.join(by_code)})$" if by_code else r"^\+$"
+
+
+def _in_countries(field, allowed):
+    """Numbers of the countries in `allowed`, by calling code and, on +1, area code."""
+    inside = Q(pk__in=[])
+    for code in sorted(_calling_codes(allowed)):
+        sharing = set(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()))
+        if code == 1 and not sharing <= allowed:
+            prefixes = _nanp_area_codes(frozenset(sharing & allowed))
+            inside |= Q(In(Substr(field, 1, 5), prefixes))
+        else:
+            inside |= Q(**{f"{field}__startswith": f"+{code}"})
+    return inside
+
+
+@cache
+def _nanp_area_codes(regions):
+    """The "+1NPA" prefixes phonenumbers places in `regions` (e.g. US: "+1201", ...)."""
+    return tuple(
+        f"+1{area}"
+        for area in range(200, 1000)
+        if phonenumbers.region_code_for_number(phonenumbers.parse(f"+1{area}2345678")) in regions
+    )
 
 
 # --- channels ------------------------------------------------------------------
