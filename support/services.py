@@ -1,12 +1,13 @@
 """Use cases of the support line: answer, route to agents on shift, voicemail, call back,
 voice notices, and what a live board shows.
 
-Every change of a call's status goes through `_move()` on a row locked with
-select_for_update, and leaves a CallEvent. Requests to the provider (ringing a
-phone, redirecting or ending a call) are queued in telephony's outbox in the same
-transaction (`telephony.services.queue_call`, `queue_call_update`): a worker makes
-them, retries them, and tells `provider_request_finished` how they ended. No
-webhook here waits for Twilio's REST API.
+Every change of a call's, an agent offer's or a notice's status goes through its
+model's `move()` (support/models.py, where each pipeline is written) on a row locked
+with select_for_update; calls' and offers' moves leave a CallEvent. Requests to the
+provider (ringing a phone, redirecting or ending a call) are queued in telephony's
+outbox in the same transaction (`telephony.services.queue_call`, `queue_call_update`):
+a worker makes them, retries them, and tells `provider_request_finished` how they
+ended. No webhook here waits for Twilio's REST API.
 """
 
 import logging
@@ -29,9 +30,11 @@ from telephony.webhooks import twilio_media_url
 
 from .models import (
     ACTIVE_OFFER_STATUSES,
+    CALL_FINISHED,
+    CALL_HOLDING,
+    OFFER_RINGING,
     Agent,
     AgentOffer,
-    CallEvent,
     SupportCall,
     Voicemail,
     VoiceNotice,
@@ -41,20 +44,8 @@ logger = logging.getLogger(__name__)
 
 Status = SupportCall.Status
 OfferStatus = AgentOffer.Status
+NoticeStatus = VoiceNotice.Status
 
-LIVE = [Status.IN_MENU, Status.WAITING, Status.RINGING_AGENT, Status.CONNECTED]
-HOLDING = [Status.WAITING, Status.RINGING_AGENT]
-FINAL = [Status.ABANDONED, Status.COMPLETED]
-# Which statuses a call may move to from each status. Nothing moves out of a final one.
-MAY_FOLLOW = {
-    Status.IN_MENU: {Status.WAITING, Status.VOICEMAIL, Status.ABANDONED, Status.COMPLETED},
-    Status.WAITING: {Status.RINGING_AGENT, Status.VOICEMAIL, Status.ABANDONED},
-    Status.RINGING_AGENT: {Status.CONNECTED, Status.VOICEMAIL, Status.ABANDONED},
-    Status.CONNECTED: {Status.COMPLETED},
-    Status.VOICEMAIL: {Status.COMPLETED},
-    Status.ABANDONED: set(),
-    Status.COMPLETED: set(),
-}
 # Twilio's CallStatus values that end a call leg.
 ENDED = {"completed", "busy", "failed", "no-answer", "canceled"}
 NOT_ANSWERED = {
@@ -65,41 +56,18 @@ NOT_ANSWERED = {
 }
 
 
-class InvalidCallStatus(Exception):
-    pass
-
-
 def conference_name_for(call_sid):
     """The conference a call is bridged in: from the CallSid, never a number or a name."""
     return f"support-{call_sid}"
-
-
-def _event(call, kind, agent=None, **detail):
-    CallEvent.objects.create(call=call, kind=kind, agent=agent, detail=detail)
 
 
 def _lock_call(call_id):
     return SupportCall.objects.select_for_update().filter(pk=call_id).first()
 
 
-def _move(call, status, kind=None, agent=None, **detail):
-    """The one door for status changes; `call` must be locked (select_for_update)."""
-    if status not in MAY_FOLLOW[call.status]:
-        raise InvalidCallStatus(f"call {call.pk}: {call.status} -> {status}")
-    now = timezone.now()
-    previous, call.status = call.status, status
-    fields = ["status"]
-    if status == Status.WAITING:
-        call.waiting_since = now
-        fields.append("waiting_since")
-    elif status == Status.CONNECTED:
-        call.answered_at = now
-        fields.append("answered_at")
-    elif status in FINAL:
-        call.ended_at = now
-        fields.append("ended_at")
-    call.save(update_fields=fields)
-    _event(call, kind or status, agent=agent, previous=previous, **detail)
+def _lock_offer(offer_id):
+    """Lock an offer (after its call, when both are locked: calls first, then offers)."""
+    return AgentOffer.objects.select_for_update().filter(pk=offer_id).first()
 
 
 # --- agents -------------------------------------------------------------------------
@@ -167,7 +135,7 @@ def answer_call(params):
             },
         )
         if created:
-            _event(call, "called", order=call.order_number)
+            call.record("called", order=call.order_number)
     return Greeting(call, shop_opening(), orders)
 
 
@@ -183,7 +151,7 @@ def order_statuses(call):
 
 
 def note_menu_choice(call, choice):
-    _event(call, "menu", choice=choice)
+    call.record("menu", choice=choice)
 
 
 @dataclass(frozen=True)
@@ -205,17 +173,17 @@ def request_advisor(call_id):
         call = _lock_call(call_id)
         if call is None:
             raise SupportCall.DoesNotExist(call_id)
-        if call.status in HOLDING:
+        if call.status in CALL_HOLDING:
             return AdvisorRoute(call, "hold")  # a repeated request: still on hold
         if call.status != Status.IN_MENU:
             return AdvisorRoute(call, "voicemail" if call.status == Status.VOICEMAIL else "end")
         if not shop_opening().is_open:
-            _move(call, Status.VOICEMAIL, reason="closed")
+            call.move(Status.VOICEMAIL, "voicemail", reason="closed")
             return AdvisorRoute(call, "voicemail", "closed")
         if not available_agents().exists():
-            _move(call, Status.VOICEMAIL, reason="no agent on shift")
+            call.move(Status.VOICEMAIL, "voicemail", reason="no agent on shift")
             return AdvisorRoute(call, "voicemail", "no agent")
-        _move(call, Status.WAITING)
+        call.move(Status.WAITING, "waiting")
         transaction.on_commit(lambda: ring_next_agent(call.pk))
         return AdvisorRoute(call, "hold")
 
@@ -224,8 +192,8 @@ def take_voicemail(call_id, reason):
     """The caller reached the voicemail prompt: make sure the call says so. None if unknown."""
     with transaction.atomic():
         call = _lock_call(call_id)
-        if call is not None and call.status in (Status.IN_MENU, *HOLDING):
-            _move(call, Status.VOICEMAIL, reason=reason)
+        if call is not None and call.status in (Status.IN_MENU, *CALL_HOLDING):
+            call.move(Status.VOICEMAIL, "voicemail", reason=reason)
             _cancel_ringing_offer(call)
         return call
 
@@ -242,7 +210,7 @@ def check_hold(call_id):
         call = _lock_call(call_id)
         if call is None:
             return None
-        if call.status in HOLDING and waited_too_long(call):
+        if call.status in CALL_HOLDING and waited_too_long(call):
             _send_to_voicemail(call, "waited too long")
         return call
 
@@ -258,7 +226,7 @@ def ring_next_agent(call_id):
     """
     with transaction.atomic():
         call = _lock_call(call_id)
-        if call is None or call.status not in HOLDING:
+        if call is None or call.status not in CALL_HOLDING:
             return None
         if call.direction == SupportCall.Direction.CALLBACK:
             return None  # a call-back rings only the staff member who asked for it
@@ -274,9 +242,9 @@ def ring_next_agent(call_id):
         offer = AgentOffer.objects.create(call=call, agent=agent)
         Agent.objects.filter(pk=agent.pk).update(last_offered_at=timezone.now())
         if call.status == Status.WAITING:
-            _move(call, Status.RINGING_AGENT, kind="offered", agent=agent, offer=offer.pk)
+            call.move(Status.RINGING_AGENT, "offered", agent=agent, offer=offer.pk)
         else:
-            _event(call, "offered", agent=agent, offer=offer.pk)
+            call.record("offered", agent=agent, offer=offer.pk)
         call.current_offer = offer
         call.save(update_fields=["current_offer"])
         ring_agent(offer)
@@ -305,16 +273,13 @@ def _agent_rung(offer, request):
         )  # fmt: skip
         record_agent_outcome(offer.pk, "failed", error=request.error_message[:200])
         return
+    _lock_call(offer.call_id)
+    offer = _lock_offer(offer.pk)
     AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=request.sid)
-    AgentOffer.objects.filter(pk=offer.pk, status=OfferStatus.PLACING).update(
-        status=OfferStatus.RINGING
-    )
+    if offer.status == OfferStatus.PLACING:
+        offer.move(OfferStatus.RINGING, "agent ringing", sid=request.sid)
     # The caller may have hung up (or the sweep given up) while the request waited.
-    if (
-        AgentOffer.objects.filter(pk=offer.pk)
-        .exclude(status__in=[OfferStatus.RINGING, OfferStatus.ANSWERED])
-        .exists()
-    ):
+    if offer.status not in (OfferStatus.RINGING, OfferStatus.ANSWERED):
         cancel_agent_leg(request.sid, about=offer)
 
 
@@ -330,30 +295,22 @@ def record_agent_outcome(offer_id, call_status, error=""):
     if call_status not in ENDED:
         return "ignored"
     with transaction.atomic():
-        offer = AgentOffer.objects.select_related("call").filter(pk=offer_id).first()
-        if offer is None:
+        call_id = AgentOffer.objects.filter(pk=offer_id).values_list("call_id", flat=True).first()
+        if call_id is None:
             return "unknown"
-        call = _lock_call(offer.call_id)
-        if call_status == "completed":
-            # Answered and hung up; or Twilio gave up before our answer webhook ran.
-            done = AgentOffer.objects.filter(pk=offer.pk, status=OfferStatus.ANSWERED).update(
-                status=OfferStatus.COMPLETED
-            )
-            if done:
-                _event(call, "agent hung up", agent=offer.agent)
-                return "updated"
-            outcome = OfferStatus.NO_ANSWER
-        else:
-            outcome = NOT_ANSWERED[call_status]
-        changed = AgentOffer.objects.filter(
-            pk=offer.pk, status__in=[OfferStatus.PLACING, OfferStatus.RINGING]
-        ).update(status=outcome)
-        if not changed:
+        call = _lock_call(call_id)
+        offer = _lock_offer(offer_id)
+        if call_status == "completed" and offer.status == OfferStatus.ANSWERED:
+            offer.move(OfferStatus.COMPLETED, "agent hung up")
+            return "updated"
+        # "completed" before answering: Twilio gave up before our answer webhook ran.
+        outcome = NOT_ANSWERED.get(call_status, OfferStatus.NO_ANSWER)
+        if not offer.may_move_to(outcome):
             return "ignored"  # a repeat, or older than what we know
-        _event(call, "agent did not answer", agent=offer.agent, outcome=outcome, error=error)
-        if call.status in HOLDING and call.current_offer_id == offer.pk:
+        offer.move(outcome, "agent did not answer", outcome=outcome, error=error)
+        if call.status in CALL_HOLDING and call.current_offer_id == offer.pk:
             if call.direction == SupportCall.Direction.CALLBACK:
-                _move(call, Status.ABANDONED, kind="call-back not answered", agent=offer.agent)
+                call.move(Status.ABANDONED, "call-back not answered", agent=offer.agent)
             else:
                 transaction.on_commit(lambda: ring_next_agent(call.pk))
         return "updated"
@@ -376,8 +333,9 @@ def offer_waiting(offer_id, agent_call_sid=""):
     if agent_call_sid and not offer.sid:
         AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=agent_call_sid[:64])
     call = offer.call
-    still_open = offer.status in (OfferStatus.PLACING, OfferStatus.RINGING)
-    if not still_open or call.current_offer_id != offer.pk or call.status not in HOLDING:
+    if offer.status not in OFFER_RINGING or call.current_offer_id != offer.pk:
+        return None
+    if call.status not in CALL_HOLDING:
         return None
     return call
 
@@ -385,23 +343,25 @@ def offer_waiting(offer_id, agent_call_sid=""):
 def connect_agent(offer_id, agent_call_sid=""):
     """The agent picked up: bridge them, unless the caller is no longer waiting for them."""
     with transaction.atomic():
-        offer = AgentOffer.objects.select_related("agent").filter(pk=offer_id).first()
-        if offer is None:
+        call_id = AgentOffer.objects.filter(pk=offer_id).values_list("call_id", flat=True).first()
+        if call_id is None:
             return AgentAnswer(False)
-        call = _lock_call(offer.call_id)
+        call = _lock_call(call_id)
+        offer = AgentOffer.objects.select_for_update().select_related("agent").get(pk=offer_id)
         if agent_call_sid and not offer.sid:
-            AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=agent_call_sid[:64])
-        taken = AgentOffer.objects.filter(
-            pk=offer.pk, status__in=[OfferStatus.PLACING, OfferStatus.RINGING]
-        ).update(status=OfferStatus.ANSWERED)
-        if not taken or call.current_offer_id != offer.pk or call.status not in HOLDING:
-            if taken:  # answered too late: free the agent again
-                AgentOffer.objects.filter(pk=offer.pk).update(status=OfferStatus.COMPLETED)
-            _event(call, "agent answered too late", agent=offer.agent)
+            offer.sid = agent_call_sid[:64]
+            offer.save(update_fields=["sid"])
+        waiting = call.current_offer_id == offer.pk and call.status in CALL_HOLDING
+        if not offer.may_move_to(OfferStatus.ANSWERED):
+            call.record("agent answered too late", agent=offer.agent, offer=offer.pk)
             return AgentAnswer(False, call)
+        if not waiting:  # the caller moved on while this phone rang: free the agent again
+            offer.move(OfferStatus.CANCELED, "agent answered too late")
+            return AgentAnswer(False, call)
+        offer.move(OfferStatus.ANSWERED, "agent answered")
         call.agent = offer.agent
         call.save(update_fields=["agent"])
-        _move(call, Status.CONNECTED, kind="connected", agent=offer.agent)
+        call.move(Status.CONNECTED, "connected", agent=offer.agent)
         if call.direction == SupportCall.Direction.CALLBACK:
             if not call.conference_name:
                 call.conference_name = conference_name_for(agent_call_sid or offer.sid)
@@ -415,7 +375,7 @@ def connect_agent(offer_id, agent_call_sid=""):
 
 def _send_to_voicemail(call, reason):
     """Move a caller on hold to voicemail: cancel the agent still ringing, redirect the call."""
-    _move(call, Status.VOICEMAIL, reason=reason)
+    call.move(Status.VOICEMAIL, "voicemail", reason=reason)
     _cancel_ringing_offer(call)
     redirect_call(call.call_sid, callback_url("support:voicemail", call.pk), about=call)
 
@@ -427,17 +387,11 @@ def redirect_call(sid, url, about=None):
 
 
 def _cancel_ringing_offer(call):
-    ringing = list(
-        AgentOffer.objects.filter(
-            call=call, status__in=[OfferStatus.PLACING, OfferStatus.RINGING]
-        ).values_list("pk", "sid")
-    )
-    for offer_id, sid in ringing:
-        AgentOffer.objects.filter(pk=offer_id).update(status=OfferStatus.CANCELED)
-        _event(call, "agent call canceled", offer=offer_id)
-        offer = AgentOffer(pk=offer_id)
+    ringing = AgentOffer.objects.select_for_update().filter(call=call, status__in=OFFER_RINGING)
+    for offer in ringing:
+        offer.move(OfferStatus.CANCELED, "agent call canceled")
         telephony.withdraw_requests(offer)  # not rung yet: never will be
-        cancel_agent_leg(sid, about=offer)
+        cancel_agent_leg(offer.sid, about=offer)
 
 
 def record_caller_status(call_sid, call_status):
@@ -473,7 +427,7 @@ def sweep_stale_calls(now=None):
     now = now or timezone.now()
     longest = now - timedelta(hours=settings.SUPPORT_STALE_CALL_HOURS)
     ringing = AgentOffer.objects.filter(
-        status__in=[OfferStatus.PLACING, OfferStatus.RINGING],
+        status__in=OFFER_RINGING,
         updated_at__lt=now - timedelta(seconds=settings.SUPPORT_RING_TIMEOUT + 120),
     )
     talking = AgentOffer.objects.filter(status=OfferStatus.ANSWERED, updated_at__lt=longest)
@@ -484,7 +438,7 @@ def sweep_stale_calls(now=None):
         swept += record_agent_outcome(offer_id, "completed") == "updated"
     gone_from_hold = now - timedelta(seconds=settings.SUPPORT_MAX_WAIT_SECONDS + 600)
     calls = SupportCall.objects.filter(
-        Q(status__in=HOLDING, waiting_since__lt=gone_from_hold)
+        Q(status__in=CALL_HOLDING, waiting_since__lt=gone_from_hold)
         | Q(status__in=[Status.IN_MENU, Status.VOICEMAIL], started_at__lt=longest)
         | Q(status=Status.CONNECTED, answered_at__lt=longest)
     )
@@ -499,22 +453,22 @@ def sweep_stale_calls(now=None):
 
 
 def _end_call(call, call_status, **detail):
-    if call.status in FINAL:
+    if call.status in CALL_FINISHED:
         return "ignored"
-    if call.status in (Status.IN_MENU, *HOLDING):
-        _move(call, Status.ABANDONED, kind="abandoned", twilio_status=call_status, **detail)
+    if call.status in (Status.IN_MENU, *CALL_HOLDING):
+        call.move(Status.ABANDONED, "abandoned", twilio_status=call_status, **detail)
         _cancel_ringing_offer(call)
         return "updated"
     callback = call.direction == SupportCall.Direction.CALLBACK
     if callback and call.status == Status.CONNECTED and call_status != "completed":
         # The customer did not pick up our call-back: tell the agent waiting in the conference.
-        _move(call, Status.COMPLETED, kind="customer did not answer", twilio_status=call_status)
+        call.move(Status.COMPLETED, "customer did not answer", twilio_status=call_status)
         offer = call.current_offer
         if offer and offer.sid:
             redirect_call(offer.sid, callback_url("support:callback-unanswered", call.pk), offer)
         return "updated"
     if call.status in (Status.CONNECTED, Status.VOICEMAIL):
-        _move(call, Status.COMPLETED, kind="hung up", twilio_status=call_status, **detail)
+        call.move(Status.COMPLETED, "hung up", twilio_status=call_status, **detail)
         return "updated"
     return "ignored"
 
@@ -531,9 +485,9 @@ def record_conference_event(call_id, params):
             call.conference_sid = conference_sid
             call.save(update_fields=["conference_sid"])
         leg = (params.get("CallSid") or "")[:64]
-        _event(call, f"conference {event}", leg=leg)
+        call.record(f"conference {event}", leg=leg)
         if event == "conference-end" and call.status == Status.CONNECTED:
-            _move(call, Status.COMPLETED, kind="conference ended")
+            call.move(Status.COMPLETED, "conference ended")
         return "updated"
 
 
@@ -565,7 +519,7 @@ def save_recording(call_id, params, voicemail):
         if not voicemail:
             call.recording_url = url
             call.save(update_fields=["recording_url"])
-            _event(call, "recorded", url=url)
+            call.record("recorded", url=url)
             return call
         item, created = Voicemail.objects.get_or_create(call=call)
         item.recording_sid = (params.get("RecordingSid") or "")[:64]
@@ -573,7 +527,7 @@ def save_recording(call_id, params, voicemail):
         item.duration = duration
         item.save(update_fields=["recording_sid", "recording_url", "duration"])
         if created:
-            _event(call, "voicemail left", url=url, duration=duration)
+            call.record("voicemail left", url=url, duration=duration)
         return item
 
 
@@ -632,7 +586,7 @@ def start_callback(voicemail, agent):
         offer = AgentOffer.objects.create(call=call, agent=agent)
         call.current_offer = offer
         call.save(update_fields=["current_offer"])
-        _event(call, "callback requested", agent=agent, voicemail=voicemail.pk)
+        call.record("callback requested", agent=agent, voicemail=voicemail.pk)
         ring_agent(offer)
     return call
 
@@ -672,7 +626,7 @@ def place_voice_notice(to, message, about=None, record=False):
         to_number=number or str(to)[:32],
         message=message,
         record=record,
-        status="failed" if refused else "queued",
+        status=NoticeStatus.FAILED if refused else NoticeStatus.QUEUED,
         error_message=refused or "",
         **about_fields(about),
     )
@@ -692,19 +646,19 @@ def place_voice_notice(to, message, about=None, record=False):
 
 
 def _notice_dialed(notice, request):
+    notice = VoiceNotice.objects.select_for_update().get(pk=notice.pk)
     if request.status == ProviderRequest.Status.FAILED:
-        VoiceNotice.objects.filter(pk=notice.pk).update(
-            status="failed", error_message=request.error_message[:500]
-        )
+        if notice.may_move_to(NoticeStatus.FAILED):
+            notice.move(NoticeStatus.FAILED, error_message=request.error_message)
         logger.error(
             "Voice notice %s to %s failed: %s",
             notice.pk, mask(notice.to_number), request.error_message,
         )  # fmt: skip
         return
-    VoiceNotice.objects.filter(pk=notice.pk).update(sid=request.sid)
-    VoiceNotice.objects.filter(pk=notice.pk, status="queued").update(
-        status=request.result_status or "queued"
-    )
+    notice.sid = request.sid
+    notice.save(update_fields=["sid"])
+    if notice.may_move_to(request.result_status):
+        notice.move(request.result_status)
 
 
 _PLACED = {AgentOffer: _agent_rung, SupportCall: _customer_dialed, VoiceNotice: _notice_dialed}
@@ -727,19 +681,16 @@ def provider_request_finished(request):
         _PLACED[model](about, request)
 
 
-_NOTICE_ORDER = ["queued", "initiated", "ringing", "in-progress"]
-
-
 def record_notice_status(notice_id, call_status):
-    """Log a voice notice's progress; an ending is never overwritten by an earlier stage."""
+    """Log a voice notice's progress; an ending is never overwritten by an earlier stage.
+    Returns whether the status moved."""
     call_status = (call_status or "").lower()
-    if call_status in ENDED:
-        earlier = _NOTICE_ORDER
-    elif call_status in _NOTICE_ORDER:
-        earlier = _NOTICE_ORDER[: _NOTICE_ORDER.index(call_status)]
-    else:
-        return 0
-    return VoiceNotice.objects.filter(pk=notice_id, status__in=earlier).update(status=call_status)
+    with transaction.atomic():
+        notice = VoiceNotice.objects.select_for_update().filter(pk=notice_id).first()
+        if notice is None or not notice.may_move_to(call_status):
+            return False
+        notice.move(call_status)
+        return True
 
 
 def save_notice_recording(notice_id, params):
@@ -775,7 +726,7 @@ def call_customer_with_order_status(phone, order_number=None, about=None):
 def callers_waiting():
     """Callers on hold (waiting or ringing an agent), longest wait first."""
     return (
-        SupportCall.objects.filter(status__in=HOLDING)
+        SupportCall.objects.filter(status__in=CALL_HOLDING)
         .select_related("current_offer__agent")
         .order_by("waiting_since", "pk")
     )
