@@ -242,8 +242,37 @@ ACTIVE_OFFER_STATUSES = frozenset(AgentOffer.MAY_FOLLOW) - finals(AgentOffer.MAY
 class CallEvent(models.Model):
     """Append-only history of a support call: menu choices, agents offered, outcomes."""
 
+    class Kind(models.TextChoices):
+        CALLED = "called", "Called the line"
+        MENU = "menu", "Chose from the menu"
+        WAITING = "waiting", "On hold for an advisor"
+        VOICEMAIL = "voicemail", "Sent to voicemail"
+        VOICEMAIL_LEFT = "voicemail left", "Left a voicemail"
+        RECORDED = "recorded", "Conversation recorded"
+        OFFERED = "offered", "Agent rung"
+        AGENT_RINGING = "agent ringing", "Agent's phone ringing"
+        AGENT_ANSWERED = "agent answered", "Agent answered"
+        AGENT_ANSWERED_TOO_LATE = "agent answered too late", "Agent answered too late"
+        AGENT_DID_NOT_ANSWER = "agent did not answer", "Agent did not answer"
+        AGENT_CALL_CANCELED = "agent call canceled", "Agent's ringing canceled"
+        AGENT_HUNG_UP = "agent hung up", "Agent hung up"
+        CONNECTED = "connected", "Connected to an agent"
+        CALLBACK_REQUESTED = "callback requested", "Call-back started"
+        CALLBACK_NOT_ANSWERED = "call-back not answered", "Agent did not answer the call-back"
+        CUSTOMER_DID_NOT_ANSWER = "customer did not answer", "Customer did not answer"
+        ABANDONED = "abandoned", "Caller hung up before an answer"
+        HUNG_UP = "hung up", "Hung up"
+        CONFERENCE_ENDED = "conference ended", "Conversation ended"
+        # Twilio's conference status callbacks (StatusCallbackEvent), as subscribed in
+        # support/twiml.py; any other event is kept as "conference other".
+        CONFERENCE_START = "conference conference-start", "Conference started"
+        CONFERENCE_END = "conference conference-end", "Conference ended"
+        PARTICIPANT_JOIN = "conference participant-join", "Joined the conference"
+        PARTICIPANT_LEAVE = "conference participant-leave", "Left the conference"
+        CONFERENCE_OTHER = "conference other", "Other conference event"
+
     call = models.ForeignKey(SupportCall, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -35,6 +35,7 @@ from .models import (
     OFFER_RINGING,
     Agent,
     AgentOffer,
+    CallEvent,
     SupportCall,
     Voicemail,
     VoiceNotice,
@@ -43,9 +44,16 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 Status = SupportCall.Status
+Kind = CallEvent.Kind
 OfferStatus = AgentOffer.Status
 NoticeStatus = VoiceNotice.Status
 
+CONFERENCE_EVENTS = {
+    "conference-start": Kind.CONFERENCE_START,
+    "conference-end": Kind.CONFERENCE_END,
+    "participant-join": Kind.PARTICIPANT_JOIN,
+    "participant-leave": Kind.PARTICIPANT_LEAVE,
+}
 # Twilio's CallStatus values that end a call leg.
 ENDED = {"completed", "busy", "failed", "no-answer", "canceled"}
 NOT_ANSWERED = {
@@ -135,7 +143,7 @@ def answer_call(params):
             },
         )
         if created:
-            call.record("called", order=call.order_number)
+            call.record(Kind.CALLED, order=call.order_number)
     return Greeting(call, shop_opening(), orders)
 
 
@@ -151,7 +159,7 @@ def order_statuses(call):
 
 
 def note_menu_choice(call, choice):
-    call.record("menu", choice=choice)
+    call.record(Kind.MENU, choice=choice)
 
 
 @dataclass(frozen=True)
@@ -178,12 +186,12 @@ def request_advisor(call_id):
         if call.status != Status.IN_MENU:
             return AdvisorRoute(call, "voicemail" if call.status == Status.VOICEMAIL else "end")
         if not shop_opening().is_open:
-            call.move(Status.VOICEMAIL, "voicemail", reason="closed")
+            call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason="closed")
             return AdvisorRoute(call, "voicemail", "closed")
         if not available_agents().exists():
-            call.move(Status.VOICEMAIL, "voicemail", reason="no agent on shift")
+            call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason="no agent on shift")
             return AdvisorRoute(call, "voicemail", "no agent")
-        call.move(Status.WAITING, "waiting")
+        call.move(Status.WAITING, Kind.WAITING)
         transaction.on_commit(lambda: ring_next_agent(call.pk))
         return AdvisorRoute(call, "hold")
 
@@ -193,7 +201,7 @@ def take_voicemail(call_id, reason):
     with transaction.atomic():
         call = _lock_call(call_id)
         if call is not None and call.status in (Status.IN_MENU, *CALL_HOLDING):
-            call.move(Status.VOICEMAIL, "voicemail", reason=reason)
+            call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason=reason)
             _cancel_ringing_offer(call)
         return call
 
@@ -242,9 +250,9 @@ def ring_next_agent(call_id):
         offer = AgentOffer.objects.create(call=call, agent=agent)
         Agent.objects.filter(pk=agent.pk).update(last_offered_at=timezone.now())
         if call.status == Status.WAITING:
-            call.move(Status.RINGING_AGENT, "offered", agent=agent, offer=offer.pk)
+            call.move(Status.RINGING_AGENT, Kind.OFFERED, agent=agent, offer=offer.pk)
         else:
-            call.record("offered", agent=agent, offer=offer.pk)
+            call.record(Kind.OFFERED, agent=agent, offer=offer.pk)
         call.current_offer = offer
         call.save(update_fields=["current_offer"])
         ring_agent(offer)
@@ -277,7 +285,7 @@ def _agent_rung(offer, request):
     offer = _lock_offer(offer.pk)
     AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=request.sid)
     if offer.status == OfferStatus.PLACING:
-        offer.move(OfferStatus.RINGING, "agent ringing", sid=request.sid)
+        offer.move(OfferStatus.RINGING, Kind.AGENT_RINGING, sid=request.sid)
     # The caller may have hung up (or the sweep given up) while the request waited.
     if offer.status not in (OfferStatus.RINGING, OfferStatus.ANSWERED):
         cancel_agent_leg(request.sid, about=offer)
@@ -301,16 +309,16 @@ def record_agent_outcome(offer_id, call_status, error=""):
         call = _lock_call(call_id)
         offer = _lock_offer(offer_id)
         if call_status == "completed" and offer.status == OfferStatus.ANSWERED:
-            offer.move(OfferStatus.COMPLETED, "agent hung up")
+            offer.move(OfferStatus.COMPLETED, Kind.AGENT_HUNG_UP)
             return "updated"
         # "completed" before answering: Twilio gave up before our answer webhook ran.
         outcome = NOT_ANSWERED.get(call_status, OfferStatus.NO_ANSWER)
         if not offer.may_move_to(outcome):
             return "ignored"  # a repeat, or older than what we know
-        offer.move(outcome, "agent did not answer", outcome=outcome, error=error)
+        offer.move(outcome, Kind.AGENT_DID_NOT_ANSWER, outcome=outcome, error=error)
         if call.status in CALL_HOLDING and call.current_offer_id == offer.pk:
             if call.direction == SupportCall.Direction.CALLBACK:
-                call.move(Status.ABANDONED, "call-back not answered", agent=offer.agent)
+                call.move(Status.ABANDONED, Kind.CALLBACK_NOT_ANSWERED, agent=offer.agent)
             else:
                 transaction.on_commit(lambda: ring_next_agent(call.pk))
         return "updated"
@@ -353,15 +361,15 @@ def connect_agent(offer_id, agent_call_sid=""):
             offer.save(update_fields=["sid"])
         waiting = call.current_offer_id == offer.pk and call.status in CALL_HOLDING
         if not offer.may_move_to(OfferStatus.ANSWERED):
-            call.record("agent answered too late", agent=offer.agent, offer=offer.pk)
+            call.record(Kind.AGENT_ANSWERED_TOO_LATE, agent=offer.agent, offer=offer.pk)
             return AgentAnswer(False, call)
         if not waiting:  # the caller moved on while this phone rang: free the agent again
-            offer.move(OfferStatus.CANCELED, "agent answered too late")
+            offer.move(OfferStatus.CANCELED, Kind.AGENT_ANSWERED_TOO_LATE)
             return AgentAnswer(False, call)
-        offer.move(OfferStatus.ANSWERED, "agent answered")
+        offer.move(OfferStatus.ANSWERED, Kind.AGENT_ANSWERED)
         call.agent = offer.agent
         call.save(update_fields=["agent"])
-        call.move(Status.CONNECTED, "connected", agent=offer.agent)
+        call.move(Status.CONNECTED, Kind.CONNECTED, agent=offer.agent)
         if call.direction == SupportCall.Direction.CALLBACK:
             if not call.conference_name:
                 call.conference_name = conference_name_for(agent_call_sid or offer.sid)
@@ -375,7 +383,7 @@ def connect_agent(offer_id, agent_call_sid=""):
 
 def _send_to_voicemail(call, reason):
     """Move a caller on hold to voicemail: cancel the agent still ringing, redirect the call."""
-    call.move(Status.VOICEMAIL, "voicemail", reason=reason)
+    call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason=reason)
     _cancel_ringing_offer(call)
     redirect_call(call.call_sid, callback_url("support:voicemail", call.pk), about=call)
 
@@ -389,7 +397,7 @@ def redirect_call(sid, url, about=None):
 def _cancel_ringing_offer(call):
     ringing = AgentOffer.objects.select_for_update().filter(call=call, status__in=OFFER_RINGING)
     for offer in ringing:
-        offer.move(OfferStatus.CANCELED, "agent call canceled")
+        offer.move(OfferStatus.CANCELED, Kind.AGENT_CALL_CANCELED)
         telephony.withdraw_requests(offer)  # not rung yet: never will be
         cancel_agent_leg(offer.sid, about=offer)
 
@@ -456,19 +464,19 @@ def _end_call(call, call_status, **detail):
     if call.status in CALL_FINISHED:
         return "ignored"
     if call.status in (Status.IN_MENU, *CALL_HOLDING):
-        call.move(Status.ABANDONED, "abandoned", twilio_status=call_status, **detail)
+        call.move(Status.ABANDONED, Kind.ABANDONED, twilio_status=call_status, **detail)
         _cancel_ringing_offer(call)
         return "updated"
     callback = call.direction == SupportCall.Direction.CALLBACK
     if callback and call.status == Status.CONNECTED and call_status != "completed":
         # The customer did not pick up our call-back: tell the agent waiting in the conference.
-        call.move(Status.COMPLETED, "customer did not answer", twilio_status=call_status)
+        call.move(Status.COMPLETED, Kind.CUSTOMER_DID_NOT_ANSWER, twilio_status=call_status)
         offer = call.current_offer
         if offer and offer.sid:
             redirect_call(offer.sid, callback_url("support:callback-unanswered", call.pk), offer)
         return "updated"
     if call.status in (Status.CONNECTED, Status.VOICEMAIL):
-        call.move(Status.COMPLETED, "hung up", twilio_status=call_status, **detail)
+        call.move(Status.COMPLETED, Kind.HUNG_UP, twilio_status=call_status, **detail)
         return "updated"
     return "ignored"
 
@@ -485,9 +493,9 @@ def record_conference_event(call_id, params):
             call.conference_sid = conference_sid
             call.save(update_fields=["conference_sid"])
         leg = (params.get("CallSid") or "")[:64]
-        call.record(f"conference {event}", leg=leg)
+        call.record(CONFERENCE_EVENTS.get(event, Kind.CONFERENCE_OTHER), leg=leg, event=event)
         if event == "conference-end" and call.status == Status.CONNECTED:
-            call.move(Status.COMPLETED, "conference ended")
+            call.move(Status.COMPLETED, Kind.CONFERENCE_ENDED)
         return "updated"
 
 
@@ -519,7 +527,7 @@ def save_recording(call_id, params, voicemail):
         if not voicemail:
             call.recording_url = url
             call.save(update_fields=["recording_url"])
-            call.record("recorded", url=url)
+            call.record(Kind.RECORDED, url=url)
             return call
         item, created = Voicemail.objects.get_or_create(call=call)
         item.recording_sid = (params.get("RecordingSid") or "")[:64]
@@ -527,7 +535,7 @@ def save_recording(call_id, params, voicemail):
         item.duration = duration
         item.save(update_fields=["recording_sid", "recording_url", "duration"])
         if created:
-            call.record("voicemail left", url=url, duration=duration)
+            call.record(Kind.VOICEMAIL_LEFT, url=url, duration=duration)
         return item
 
 
@@ -586,7 +594,7 @@ def start_callback(voicemail, agent):
         offer = AgentOffer.objects.create(call=call, agent=agent)
         call.current_offer = offer
         call.save(update_fields=["current_offer"])
-        call.record("callback requested", agent=agent, voicemail=voicemail.pk)
+        call.record(Kind.CALLBACK_REQUESTED, agent=agent, voicemail=voicemail.pk)
         ring_agent(offer)
     return call
 

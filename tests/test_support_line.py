@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from support import services
-from support.models import AgentOffer, SupportCall, Voicemail
+from support.models import AgentOffer, CallEvent, SupportCall, Voicemail
 from tests.conftest import CONTRACTS
 from tests.factories import AgentFactory, OrderFactory
 
@@ -384,6 +384,27 @@ def test_the_conversation_ending_completes_the_call_with_wait_and_talk_times(lin
     assert call.wait_time is not None and call.talk_time is not None
     offer.refresh_from_db()
     assert offer.status == AgentOffer.Status.COMPLETED
+
+
+def test_a_call_leaves_its_history_in_the_typed_kinds_reports_filter_on(line):
+    AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+    line.agent_answers(offer)
+    conference = reverse("support:conference-status", args=[the_call().pk])
+    for event in ("participant-join", "participant-mute", "conference-end"):
+        line.post(conference, StatusCallbackEvent=event, ConferenceSid="CF" + "1" * 32)
+    line.caller_leg("completed")
+    line.agent_leg(offer, "completed")
+
+    Kind = CallEvent.Kind
+    assert history() == [
+        Kind.CALLED, Kind.MENU, Kind.WAITING, Kind.OFFERED, Kind.AGENT_RINGING,
+        Kind.AGENT_ANSWERED, Kind.CONNECTED, Kind.PARTICIPANT_JOIN, Kind.CONFERENCE_OTHER,
+        Kind.CONFERENCE_END, Kind.CONFERENCE_ENDED, Kind.AGENT_HUNG_UP,
+    ]  # fmt: skip
+    other = the_call().events.get(kind=Kind.CONFERENCE_OTHER)
+    assert other.detail["event"] == "participant-mute"
 
 
 def test_when_the_first_agent_does_not_answer_the_second_is_rung_and_answers(line):
