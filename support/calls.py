@@ -1,13 +1,8 @@
-"""Use cases of the support line: answer, route to agents on shift, voicemail, call back,
-voice notices, and what a live board shows.
+"""The support line: answering, menu, hold, ringing agents, conference, voicemail, sweeps.
 
-Every change of a call's, an agent offer's or a notice's status goes through its
-model's `move()` (support/models.py, where each pipeline is written) on a row locked
-with select_for_update; calls' and offers' moves leave a CallEvent. Requests to the
-provider (ringing a phone, redirecting or ending a call) are queued in telephony's
-outbox in the same transaction (`telephony.services.queue_call`, `queue_call_update`):
-a worker makes them, retries them, and tells `provider_request_finished` how they
-ended. No webhook here waits for Twilio's REST API.
+Requests to the provider (ringing a phone, redirecting or ending a call) are queued in
+telephony's outbox in the caller's transaction (support/dialing.py); no webhook here
+waits for Twilio's REST API. Status changes go through the models' `move()` doors.
 """
 
 import logging
@@ -16,18 +11,20 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from orders import lookup
-from orders.hours import Opening, when_words
+from orders.hours import Opening
 from orders.hours import opening as shop_opening
 from telephony import services as telephony
-from telephony.models import ProviderRequest, about_fields
-from telephony.numbers import WITHHELD, caller_id, mask, to_e164
-from telephony.services import callback_url, reason_not_to_call
+from telephony.models import ProviderRequest
+from telephony.numbers import WITHHELD, caller_id
+from telephony.services import callback_url
 from telephony.webhooks import twilio_media_url
 
+from .agents import available_agents, next_agent_for
+from .dialing import ENDED, cancel_agent_leg, dial_customer_back, redirect_call, ring_agent
 from .models import (
     ACTIVE_OFFER_STATUSES,
     CALL_FINISHED,
@@ -38,7 +35,6 @@ from .models import (
     CallEvent,
     SupportCall,
     Voicemail,
-    VoiceNotice,
 )
 
 logger = logging.getLogger(__name__)
@@ -46,16 +42,15 @@ logger = logging.getLogger(__name__)
 Status = SupportCall.Status
 Kind = CallEvent.Kind
 OfferStatus = AgentOffer.Status
-NoticeStatus = VoiceNotice.Status
 
+# Twilio's StatusCallbackEvent values for the conference events twiml.py subscribes to.
 CONFERENCE_EVENTS = {
     "conference-start": Kind.CONFERENCE_START,
     "conference-end": Kind.CONFERENCE_END,
     "participant-join": Kind.PARTICIPANT_JOIN,
     "participant-leave": Kind.PARTICIPANT_LEAVE,
 }
-# Twilio's CallStatus values that end a call leg.
-ENDED = {"completed", "busy", "failed", "no-answer", "canceled"}
+
 NOT_ANSWERED = {
     "no-answer": OfferStatus.NO_ANSWER,
     "busy": OfferStatus.BUSY,
@@ -69,51 +64,13 @@ def conference_name_for(call_sid):
     return f"support-{call_sid}"
 
 
-def _lock_call(call_id):
+def call_for_update(call_id):
     return SupportCall.objects.select_for_update().filter(pk=call_id).first()
 
 
-def _lock_offer(offer_id):
+def offer_for_update(offer_id):
     """Lock an offer (after its call, when both are locked: calls first, then offers)."""
     return AgentOffer.objects.select_for_update().filter(pk=offer_id).first()
-
-
-# --- agents -------------------------------------------------------------------------
-
-
-def available_agents():
-    """Agents who may be rung now: active, on shift, and not on or ringing for another call."""
-    busy = AgentOffer.objects.filter(agent=OuterRef("pk"), status__in=ACTIVE_OFFER_STATUSES)
-    return Agent.objects.filter(is_active=True, on_shift=True).exclude(Exists(busy))
-
-
-def agents_on_shift():
-    """For a live board: agents on shift, each with `busy` (on or ringing for a call)."""
-    busy = AgentOffer.objects.filter(agent=OuterRef("pk"), status__in=ACTIVE_OFFER_STATUSES)
-    return Agent.objects.filter(is_active=True, on_shift=True).annotate(busy=Exists(busy))
-
-
-def set_on_shift(agent, on_shift):
-    """Put an agent on or off shift. Returns whether anything changed."""
-    changed = Agent.objects.filter(pk=agent.pk).exclude(on_shift=on_shift).update(on_shift=on_shift)
-    agent.on_shift = on_shift
-    if changed:
-        logger.info("Agent %s is now %s shift", agent.pk, "on" if on_shift else "off")
-    return bool(changed)
-
-
-def _next_agent_for(call):
-    offered = AgentOffer.objects.filter(call=call).values("agent_id")
-    return (
-        available_agents()
-        .exclude(pk__in=offered)
-        .select_for_update()
-        .order_by("priority", F("last_offered_at").asc(nulls_first=True), "pk")
-        .first()
-    )
-
-
-# --- the caller's side: greeting, menu, hold --------------------------------------
 
 
 @dataclass(frozen=True)
@@ -178,7 +135,7 @@ def request_advisor(call_id):
     anything but the database (and the ringing itself is a queued request).
     """
     with transaction.atomic():
-        call = _lock_call(call_id)
+        call = call_for_update(call_id)
         if call is None:
             raise SupportCall.DoesNotExist(call_id)
         if call.status in CALL_HOLDING:
@@ -199,7 +156,7 @@ def request_advisor(call_id):
 def take_voicemail(call_id, reason):
     """The caller reached the voicemail prompt: make sure the call says so. None if unknown."""
     with transaction.atomic():
-        call = _lock_call(call_id)
+        call = call_for_update(call_id)
         if call is not None and call.status in (Status.IN_MENU, *CALL_HOLDING):
             call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason=reason)
             _cancel_ringing_offer(call)
@@ -215,15 +172,12 @@ def waited_too_long(call, now=None):
 def check_hold(call_id):
     """Twilio asks for hold music again: move a caller who waited too long to voicemail."""
     with transaction.atomic():
-        call = _lock_call(call_id)
+        call = call_for_update(call_id)
         if call is None:
             return None
         if call.status in CALL_HOLDING and waited_too_long(call):
             _send_to_voicemail(call, "waited too long")
         return call
-
-
-# --- ringing agents -------------------------------------------------------------------
 
 
 def ring_next_agent(call_id):
@@ -233,7 +187,7 @@ def ring_next_agent(call_id):
     is placed, so no agent is rung twice and no two agents ring at once.
     """
     with transaction.atomic():
-        call = _lock_call(call_id)
+        call = call_for_update(call_id)
         if call is None or call.status not in CALL_HOLDING:
             return None
         if call.direction == SupportCall.Direction.CALLBACK:
@@ -243,7 +197,7 @@ def ring_next_agent(call_id):
         if waited_too_long(call):
             _send_to_voicemail(call, "waited too long")
             return None
-        agent = _next_agent_for(call)
+        agent = next_agent_for(call)
         if agent is None:
             _send_to_voicemail(call, "no agent answered")
             return None
@@ -259,20 +213,7 @@ def ring_next_agent(call_id):
         return offer
 
 
-def ring_agent(offer):
-    """Queue the call to the agent's phone for `offer` (in the caller's transaction)."""
-    return telephony.queue_call(
-        offer.agent.phone,
-        callback_url("support:agent-answer", offer.pk),
-        about=offer,
-        staff=True,
-        status_callback=callback_url("support:agent-status", offer.pk),
-        status_callback_events=("initiated", "ringing", "answered", "completed"),
-        timeout=settings.SUPPORT_RING_TIMEOUT,
-    )
-
-
-def _agent_rung(offer, request):
+def agent_rung(offer, request):
     """The outbox placed (or could not place) the call to an agent's phone."""
     if request.status == ProviderRequest.Status.FAILED:
         logger.error(
@@ -281,20 +222,14 @@ def _agent_rung(offer, request):
         )  # fmt: skip
         record_agent_outcome(offer.pk, "failed", error=request.error_message[:200])
         return
-    _lock_call(offer.call_id)
-    offer = _lock_offer(offer.pk)
+    call_for_update(offer.call_id)
+    offer = offer_for_update(offer.pk)
     AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=request.sid)
     if offer.status == OfferStatus.PLACING:
         offer.move(OfferStatus.RINGING, Kind.AGENT_RINGING, sid=request.sid)
     # The caller may have hung up (or the sweep given up) while the request waited.
     if offer.status not in (OfferStatus.RINGING, OfferStatus.ANSWERED):
         cancel_agent_leg(request.sid, about=offer)
-
-
-def cancel_agent_leg(sid, about=None):
-    """Queue ending an agent's ringing leg (failing if it already ended: nothing to cancel)."""
-    if sid:
-        telephony.queue_call_update(sid, status="canceled", about=about)
 
 
 def record_agent_outcome(offer_id, call_status, error=""):
@@ -306,8 +241,8 @@ def record_agent_outcome(offer_id, call_status, error=""):
         call_id = AgentOffer.objects.filter(pk=offer_id).values_list("call_id", flat=True).first()
         if call_id is None:
             return "unknown"
-        call = _lock_call(call_id)
-        offer = _lock_offer(offer_id)
+        call = call_for_update(call_id)
+        offer = offer_for_update(offer_id)
         if call_status == "completed" and offer.status == OfferStatus.ANSWERED:
             offer.move(OfferStatus.COMPLETED, Kind.AGENT_HUNG_UP)
             return "updated"
@@ -354,7 +289,7 @@ def connect_agent(offer_id, agent_call_sid=""):
         call_id = AgentOffer.objects.filter(pk=offer_id).values_list("call_id", flat=True).first()
         if call_id is None:
             return AgentAnswer(False)
-        call = _lock_call(call_id)
+        call = call_for_update(call_id)
         offer = AgentOffer.objects.select_for_update().select_related("agent").get(pk=offer_id)
         if agent_call_sid and not offer.sid:
             offer.sid = agent_call_sid[:64]
@@ -378,20 +313,11 @@ def connect_agent(offer_id, agent_call_sid=""):
         return AgentAnswer(True, call)
 
 
-# --- voicemail and the end of a call ----------------------------------------------
-
-
 def _send_to_voicemail(call, reason):
     """Move a caller on hold to voicemail: cancel the agent still ringing, redirect the call."""
     call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason=reason)
     _cancel_ringing_offer(call)
     redirect_call(call.call_sid, callback_url("support:voicemail", call.pk), about=call)
-
-
-def redirect_call(sid, url, about=None):
-    """Queue moving the live call `sid` on to the TwiML at `url`."""
-    if sid:
-        telephony.queue_call_update(sid, url=url, about=about)
 
 
 def _cancel_ringing_offer(call):
@@ -412,10 +338,7 @@ def record_caller_status(call_sid, call_status):
         if call is None:
             logger.info("Status callback for unknown call %s acknowledged", call_sid)
             return "unknown"
-        return _end_call(call, call_status)
-
-
-# --- what Twilio never told us ------------------------------------------------------
+        return end_call(call, call_status)
 
 
 def sweep_stale_calls(now=None):
@@ -452,15 +375,15 @@ def sweep_stale_calls(now=None):
     )
     for call_id in list(calls.values_list("pk", flat=True)[:500]):
         with transaction.atomic():
-            call = _lock_call(call_id)
+            call = call_for_update(call_id)
             if call is not None:
-                swept += _end_call(call, "completed", why="no final status") == "updated"
+                swept += end_call(call, "completed", why="no final status") == "updated"
     if swept:
         logger.warning("Ended %s call(s) or agent offer(s) Twilio never reported finished", swept)
     return swept
 
 
-def _end_call(call, call_status, **detail):
+def end_call(call, call_status, **detail):
     if call.status in CALL_FINISHED:
         return "ignored"
     if call.status in (Status.IN_MENU, *CALL_HOLDING):
@@ -485,7 +408,7 @@ def record_conference_event(call_id, params):
     """Conference status callback: keep the history, and notice a caller leaving the hold."""
     event = (params.get("StatusCallbackEvent") or "")[:40]
     with transaction.atomic():
-        call = _lock_call(call_id)
+        call = call_for_update(call_id)
         if call is None:
             return "unknown"
         conference_sid = (params.get("ConferenceSid") or "")[:64]
@@ -499,7 +422,7 @@ def record_conference_event(call_id, params):
         return "updated"
 
 
-def _recording_url(params):
+def recording_url(params):
     """RecordingUrl when it is on Twilio's hosts (telephony.webhooks.twilio_media_url)."""
     url = twilio_media_url(params.get("RecordingUrl"))
     if params.get("RecordingUrl") and not url:
@@ -510,7 +433,7 @@ def _recording_url(params):
 def save_recording(call_id, params, voicemail):
     """A recording is ready: the voicemail (on the call-back list) or the conversation."""
     status = (params.get("RecordingStatus") or "completed").lower()
-    url = _recording_url(params)
+    url = recording_url(params)
     if status != "completed" or not url:
         return None
     try:
@@ -521,7 +444,7 @@ def save_recording(call_id, params, voicemail):
     # number would not fit the column): unknown.
     duration = duration if 0 < duration <= 86_400 else None
     with transaction.atomic():
-        call = _lock_call(call_id)
+        call = call_for_update(call_id)
         if call is None:
             return None
         if not voicemail:
@@ -544,206 +467,10 @@ def save_transcript(call_id, params):
     if (params.get("TranscriptionStatus") or "completed") != "completed" or not text:
         return None
     with transaction.atomic():
-        call = _lock_call(call_id)
+        call = call_for_update(call_id)
         if call is None:
             return None
         item, _ = Voicemail.objects.get_or_create(call=call)
         item.transcript = text
         item.save(update_fields=["transcript"])
         return item
-
-
-def mark_voicemails_done(voicemails, user):
-    """Mark call-back tasks done by `user`. Returns how many were still open."""
-    return Voicemail.objects.filter(pk__in=[v.pk for v in voicemails], done_at__isnull=True).update(
-        done_at=timezone.now(), done_by=user
-    )
-
-
-# --- calling a customer back ---------------------------------------------------------
-
-
-class CallbackError(Exception):
-    """Why a call-back cannot be started (shown to staff)."""
-
-
-def start_callback(voicemail, agent):
-    """Ring `agent`'s phone; once they answer, the customer is called into their conference."""
-    if agent is None or not agent.is_active:
-        raise CallbackError("Your login has no active support agent with a phone.")
-    customer = voicemail.call.caller_number
-    if not customer.startswith("+"):
-        raise CallbackError("This caller's number is unknown or withheld.")
-    if why := reason_not_to_call(customer):
-        raise CallbackError(f"Not calling {customer} back: {why}.")
-    if why := reason_not_to_call(agent.phone, staff=True):
-        raise CallbackError(f"Not ringing {agent}'s phone {agent.phone}: {why}.")
-    with transaction.atomic():
-        if AgentOffer.objects.filter(agent=agent, status__in=ACTIVE_OFFER_STATUSES).exists():
-            raise CallbackError(f"{agent} is already on a call.")
-        call = SupportCall.objects.create(
-            direction=SupportCall.Direction.CALLBACK,
-            caller_number=customer,
-            order_number=voicemail.call.order_number,
-            order_id=voicemail.call.order_id,
-            customer_id=voicemail.call.customer_id,
-            status=Status.RINGING_AGENT,
-            waiting_since=timezone.now(),
-            callback_for=voicemail,
-        )
-        offer = AgentOffer.objects.create(call=call, agent=agent)
-        call.current_offer = offer
-        call.save(update_fields=["current_offer"])
-        call.record(Kind.CALLBACK_REQUESTED, agent=agent, voicemail=voicemail.pk)
-        ring_agent(offer)
-    return call
-
-
-def dial_customer_back(call):
-    """Queue the customer's leg of a call-back (after the agent answered)."""
-    return telephony.queue_call(
-        call.caller_number,
-        callback_url("support:callback-customer", call.pk),
-        about=call,
-        status_callback=callback_url("support:call-status"),
-        status_callback_events=("initiated", "ringing", "answered", "completed"),
-        timeout=settings.SUPPORT_RING_TIMEOUT * 2,
-    )
-
-
-def _customer_dialed(call, request):
-    if request.status == ProviderRequest.Status.FAILED:
-        logger.error("Could not call customer back for call %s: %s", call.pk, request.error_message)
-        locked = _lock_call(call.pk)
-        _end_call(locked, "failed", error=request.error_message[:200])
-        return
-    SupportCall.objects.filter(pk=call.pk, call_sid__isnull=True).update(call_sid=request.sid)
-
-
-# --- outbound voice notices ------------------------------------------------------------
-
-
-def place_voice_notice(to, message, about=None, record=False):
-    """Call `to` and speak `message`. The answer URL carries the notice's id, never the text.
-
-    The row and the queued call are written in the caller's transaction.
-    """
-    number = to_e164(to)
-    refused = reason_not_to_call(number)
-    notice = VoiceNotice.objects.create(
-        to_number=number or str(to)[:32],
-        message=message,
-        record=record,
-        status=NoticeStatus.FAILED if refused else NoticeStatus.QUEUED,
-        error_message=refused or "",
-        **about_fields(about),
-    )
-    if not refused:
-        telephony.queue_call(
-            notice.to_number,
-            callback_url("support:notice-answer", notice.pk),
-            about=notice,
-            status_callback=callback_url("support:notice-status", notice.pk),
-            status_callback_events=("initiated", "ringing", "answered", "completed"),
-            record=notice.record,
-            recording_status_callback=(
-                callback_url("support:notice-recording", notice.pk) if notice.record else None
-            ),
-        )
-    return notice
-
-
-def _notice_dialed(notice, request):
-    notice = VoiceNotice.objects.select_for_update().get(pk=notice.pk)
-    if request.status == ProviderRequest.Status.FAILED:
-        if notice.may_move_to(NoticeStatus.FAILED):
-            notice.move(NoticeStatus.FAILED, error_message=request.error_message)
-        logger.error(
-            "Voice notice %s to %s failed: %s",
-            notice.pk, mask(notice.to_number), request.error_message,
-        )  # fmt: skip
-        return
-    notice.sid = request.sid
-    notice.save(update_fields=["sid"])
-    if notice.may_move_to(request.result_status):
-        notice.move(request.result_status)
-
-
-_PLACED = {AgentOffer: _agent_rung, SupportCall: _customer_dialed, VoiceNotice: _notice_dialed}
-
-
-def provider_request_finished(request):
-    """settings.TELEPHONY_CALL_HANDLERS: a queued voice request of ours is done or failed.
-
-    Runs in the worker, in one transaction with marking the request handled."""
-    model = request.content_type.model_class() if request.content_type_id else None
-    if model not in _PLACED:
-        return
-    if request.kind != ProviderRequest.Kind.PLACE_CALL:
-        if request.status == ProviderRequest.Status.FAILED:
-            # Mostly a cancel or redirect of a leg that had already ended.
-            logger.info("Call update %s failed: %s", request.pk, request.error_message)
-        return
-    about = model.objects.filter(pk=request.object_id).first()
-    if about is not None:
-        _PLACED[model](about, request)
-
-
-def record_notice_status(notice_id, call_status):
-    """Log a voice notice's progress; an ending is never overwritten by an earlier stage.
-    Returns whether the status moved."""
-    call_status = (call_status or "").lower()
-    with transaction.atomic():
-        notice = VoiceNotice.objects.select_for_update().filter(pk=notice_id).first()
-        if notice is None or not notice.may_move_to(call_status):
-            return False
-        notice.move(call_status)
-        return True
-
-
-def save_notice_recording(notice_id, params):
-    url = _recording_url(params)
-    if url and (params.get("RecordingStatus") or "completed") == "completed":
-        VoiceNotice.objects.filter(pk=notice_id).update(recording_url=url)
-
-
-def order_status_sentence(order):
-    """What the shop says about one active order (orders.lookup.ActiveOrder)."""
-    text = f"Order {order.number} is {order.stage}."
-    if order.promised_at:
-        text += f" We expect it {when_words(order.promised_at)}."  # in the shop's time zone
-    return text
-
-
-def call_customer_with_order_status(phone, order_number=None, about=None):
-    """Place a voice notice telling `phone` the status of their active order(s)."""
-    number = to_e164(phone)
-    orders = lookup.active_orders_for_number(number) if number else []
-    if order_number:
-        orders = [o for o in orders if str(o.number) == str(order_number)] or orders
-    if not orders:
-        return None
-    sentences = " ".join(order_status_sentence(o) for o in orders[:3])
-    message = f"Hello, this is {settings.SHOP_NAME}. {sentences} Thank you, goodbye."
-    return place_voice_notice(number, message, about=about)
-
-
-# --- what a live board shows ----------------------------------------------------------
-
-
-def callers_waiting():
-    """Callers on hold (waiting or ringing an agent), longest wait first."""
-    return (
-        SupportCall.objects.filter(status__in=CALL_HOLDING)
-        .select_related("current_offer__agent")
-        .order_by("waiting_since", "pk")
-    )
-
-
-def voicemails_waiting():
-    """Voicemails nobody has marked done yet, oldest first."""
-    return (
-        Voicemail.objects.filter(done_at__isnull=True)
-        .select_related("call")
-        .order_by("created_at", "pk")
-    )
