@@ -222,8 +222,7 @@ def agent_rung(offer, request):
         )  # fmt: skip
         record_agent_outcome(offer.pk, "failed", error=request.error_message[:200])
         return
-    call_for_update(offer.call_id)
-    offer = offer_for_update(offer.pk)
+    offer = offer_for_update(offer.pk)  # only the offer changes: its call is not locked
     AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=request.sid)
     if offer.status == OfferStatus.PLACING:
         offer.move(OfferStatus.RINGING, Kind.AGENT_RINGING, sid=request.sid)
