@@ -249,9 +249,9 @@ TELEPHONY_SMS_HANDLERS = [
 TELEPHONY_OPT_OUT_HANDLERS = ["orders.conversation.note_opt_out"]
 TELEPHONY_UNANSWERED_HANDLERS = ["orders.conversation.keep_unanswered"]
 # Clean-ups `manage.py telephony_worker` runs every minute beside its own.
-TELEPHONY_SWEEPS = ["support.services.sweep_stale_calls"]
+TELEPHONY_SWEEPS = ["support.calls.sweep_stale_calls"]
 # Told how each queued voice request (ring, redirect, end a call) ended.
-TELEPHONY_CALL_HANDLERS = ["support.services.provider_request_finished"]
+TELEPHONY_CALL_HANDLERS = ["support.outcomes.provider_request_finished"]
 
 # --- Support line -----------------------------------------------------------
 # How long an agent's phone rings before the next agent on shift is tried.
@@ -261,7 +261,7 @@ SUPPORT_RING_TIMEOUT = env.int("SUPPORT_RING_TIMEOUT", default=20)
 # Off: whoever picks up is connected at once (desk phones without voicemail).
 SUPPORT_AGENT_PRESS_1 = env.bool("SUPPORT_AGENT_PRESS_1", default=True)
 # A call still open this long after it began (or was answered) lost its final status
-# callback; the worker's sweep ends it and frees its agent (support.services).
+# callback; the worker's sweep ends it and frees its agent (support.calls).
 SUPPORT_STALE_CALL_HOURS = env.int("SUPPORT_STALE_CALL_HOURS", default=4)
 # A caller on hold longer than this (seconds) is offered voicemail instead.
 SUPPORT_MAX_WAIT_SECONDS = env.int("SUPPORT_MAX_WAIT_SECONDS", default=180)

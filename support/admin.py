@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from telephony.numbers import WITHHELD, is_withheld
 
-from . import services
+from . import agents, callbacks, notices
 from .models import Agent, AgentOffer, CallEvent, SupportCall, Voicemail, VoiceNotice
 
 
@@ -51,12 +51,12 @@ class AgentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Put on shift")
     def put_on_shift(self, request, queryset):
-        changed = sum(services.set_on_shift(agent, True) for agent in queryset)
+        changed = sum(agents.set_on_shift(agent, True) for agent in queryset)
         self.message_user(request, f"{changed} agent(s) put on shift.")
 
     @admin.action(description="Take off shift")
     def take_off_shift(self, request, queryset):
-        changed = sum(services.set_on_shift(agent, False) for agent in queryset)
+        changed = sum(agents.set_on_shift(agent, False) for agent in queryset)
         self.message_user(request, f"{changed} agent(s) taken off shift.")
 
 
@@ -170,7 +170,7 @@ class VoicemailAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark done")
     def mark_done(self, request, queryset):
-        count = services.mark_voicemails_done(queryset, request.user)
+        count = callbacks.mark_voicemails_done(queryset, request.user)
         self.message_user(request, f"{count} voicemail(s) marked done.")
 
     @admin.action(description="Call back (rings your agent phone first)")
@@ -181,8 +181,8 @@ class VoicemailAdmin(admin.ModelAdmin):
             return
         agent = Agent.objects.filter(user=request.user).first()
         try:
-            services.start_callback(voicemails[0], agent)
-        except services.CallbackError as exc:
+            callbacks.start_callback(voicemails[0], agent)
+        except callbacks.CallbackError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return
         self.message_user(
@@ -227,7 +227,7 @@ def call_customer_with_order_status(modeladmin, request, queryset):
     for order in queryset.select_related("customer")[:20]:
         phone = _order_phone(order)
         number = getattr(order, "number", None)
-        if phone and services.call_customer_with_order_status(phone, number, about=order):
+        if phone and notices.call_customer_with_order_status(phone, number, about=order):
             placed += 1
     skipped = queryset.count() - placed
     modeladmin.message_user(request, f"Calling {placed} customer(s) with their order's status.")

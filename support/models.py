@@ -1,10 +1,41 @@
-"""Support agents, calls to the support line, voicemails to call back, and voice notices."""
+"""Support agents, calls to the support line, voicemails to call back, and voice notices.
+
+Calls, agent offers and voice notices each have one state machine, written once here
+as a pipeline dict next to the model's Status choices ("status -> statuses that may
+follow"), and one door, the model's `move()`, which checks it. Every other list of
+statuses (live, holding, still ringing, finished) is derived from the dict.
+"""
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+
+class InvalidStatus(Exception):
+    """A move its model's pipeline does not list."""
+
+
+def finals(may_follow):
+    """The statuses nothing may follow."""
+    return frozenset(status for status, following in may_follow.items() if not following)
+
+
+class Pipeline:
+    """The check every door makes. A model using it defines MAY_FOLLOW and `move()`,
+    called on a row the caller locked (select_for_update, inside transaction.atomic)."""
+
+    MAY_FOLLOW = {}
+
+    def may_move_to(self, status):
+        return status in self.MAY_FOLLOW.get(self.status, ())
+
+    def check_move(self, status):
+        if not self.may_move_to(status):
+            name = type(self).__name__
+            raise InvalidStatus(f"{name} {self.pk}: {self.status} -> {status}")
 
 
 class Agent(models.Model):
@@ -33,8 +64,11 @@ class Agent(models.Model):
         return self.name
 
 
-class SupportCall(models.Model):
-    """One call on the support line: a customer calling in, or staff calling one back."""
+class SupportCall(Pipeline, models.Model):
+    """One call on the support line: a customer calling in, or staff calling one back.
+
+    A customer's call starts `in_menu`, a call-back `ringing_agent` (its agent's phone
+    rings first)."""
 
     class Status(models.TextChoices):
         IN_MENU = "in_menu", "In menu"
@@ -44,6 +78,16 @@ class SupportCall(models.Model):
         VOICEMAIL = "voicemail", "Voicemail"
         ABANDONED = "abandoned", "Abandoned"
         COMPLETED = "completed", "Completed"
+
+    MAY_FOLLOW = {
+        Status.IN_MENU: {Status.WAITING, Status.VOICEMAIL, Status.ABANDONED, Status.COMPLETED},
+        Status.WAITING: {Status.RINGING_AGENT, Status.VOICEMAIL, Status.ABANDONED},
+        Status.RINGING_AGENT: {Status.CONNECTED, Status.VOICEMAIL, Status.ABANDONED},
+        Status.CONNECTED: {Status.COMPLETED},
+        Status.VOICEMAIL: {Status.COMPLETED},
+        Status.ABANDONED: set(),
+        Status.COMPLETED: set(),
+    }
 
     class Direction(models.TextChoices):
         INBOUND = "in", "Customer called"
@@ -92,6 +136,27 @@ class SupportCall(models.Model):
     def __str__(self):
         return f"Call {self.pk} ({self.get_status_display()})"
 
+    def move(self, status, kind, agent=None, **detail):
+        """The one door for a call's status: checks MAY_FOLLOW, stamps when it began
+        waiting, was answered or ended, and writes a CallEvent of `kind`."""
+        self.check_move(status)
+        previous, self.status = self.status, status
+        fields = ["status"]
+        stamp = {
+            self.Status.WAITING: "waiting_since",
+            self.Status.CONNECTED: "answered_at",
+            **dict.fromkeys(CALL_FINISHED, "ended_at"),
+        }.get(status)
+        if stamp:
+            setattr(self, stamp, timezone.now())
+            fields.append(stamp)
+        self.save(update_fields=fields)
+        self.record(kind, agent=agent, previous=previous, **detail)
+
+    def record(self, kind, agent=None, **detail):
+        """Add a row to the call's history (CallEvent.Kind)."""
+        return CallEvent.objects.create(call=self, kind=kind, agent=agent, detail=detail)
+
     @property
     def wait_time(self):
         start = self.waiting_since or self.started_at
@@ -105,7 +170,7 @@ class SupportCall(models.Model):
         return None
 
 
-class AgentOffer(models.Model):
+class AgentOffer(Pipeline, models.Model):
     """One time an agent's phone was rung for a call, and how that ended."""
 
     class Status(models.TextChoices):
@@ -117,6 +182,22 @@ class AgentOffer(models.Model):
         FAILED = "failed", "Failed"
         CANCELED = "canceled", "Canceled"
         COMPLETED = "completed", "Completed"
+
+    MAY_FOLLOW = {
+        Status.PLACING: {
+            Status.RINGING, Status.ANSWERED, Status.NO_ANSWER, Status.BUSY, Status.FAILED,
+            Status.CANCELED,
+        },
+        Status.RINGING: {
+            Status.ANSWERED, Status.NO_ANSWER, Status.BUSY, Status.FAILED, Status.CANCELED,
+        },
+        Status.ANSWERED: {Status.COMPLETED},
+        Status.NO_ANSWER: set(),
+        Status.BUSY: set(),
+        Status.FAILED: set(),
+        Status.CANCELED: set(),
+        Status.COMPLETED: set(),
+    }  # fmt: skip
 
     call = models.ForeignKey(SupportCall, on_delete=models.CASCADE, related_name="offers")
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="offers")
@@ -131,19 +212,67 @@ class AgentOffer(models.Model):
     def __str__(self):
         return f"{self.agent} for call {self.call_id}: {self.status}"
 
+    def move(self, status, kind, **detail):
+        """The one door for an offer's status: checks MAY_FOLLOW and writes a CallEvent
+        of `kind` on the offer's call."""
+        self.check_move(status)
+        previous, self.status = self.status, status
+        self.save(update_fields=["status", "updated_at"])
+        CallEvent.objects.create(
+            call_id=self.call_id,
+            agent_id=self.agent_id,
+            kind=kind,
+            detail={"offer": self.pk, "previous": previous, **detail},
+        )
 
-ACTIVE_OFFER_STATUSES = [
-    AgentOffer.Status.PLACING,
-    AgentOffer.Status.RINGING,
-    AgentOffer.Status.ANSWERED,
-]
+
+# Derived from the pipelines above.
+CALL_FINISHED = finals(SupportCall.MAY_FOLLOW)
+# A caller on hold in the conference: waiting for an agent, or one ringing.
+CALL_HOLDING = frozenset({SupportCall.Status.WAITING, SupportCall.Status.RINGING_AGENT})
+# An offer whose agent's phone still rings (the agent may still answer it).
+OFFER_RINGING = frozenset(
+    status for status, following in AgentOffer.MAY_FOLLOW.items()
+    if AgentOffer.Status.ANSWERED in following
+)  # fmt: skip
+# An offer that keeps its agent busy: not finished yet (ringing, or answered).
+ACTIVE_OFFER_STATUSES = frozenset(AgentOffer.MAY_FOLLOW) - finals(AgentOffer.MAY_FOLLOW)
 
 
 class CallEvent(models.Model):
     """Append-only history of a support call: menu choices, agents offered, outcomes."""
 
+    class Kind(models.TextChoices):
+        CALLED = "called", "Called the line"
+        MENU = "menu", "Chose from the menu"
+        WAITING = "waiting", "On hold for an advisor"
+        VOICEMAIL = "voicemail", "Sent to voicemail"
+        VOICEMAIL_LEFT = "voicemail left", "Left a voicemail"
+        RECORDED = "recorded", "Conversation recorded"
+        OFFERED = "offered", "Agent rung"
+        AGENT_RINGING = "agent ringing", "Agent's phone ringing"
+        AGENT_ANSWERED = "agent answered", "Agent answered"
+        AGENT_ANSWERED_TOO_LATE = "agent answered too late", "Agent answered too late"
+        AGENT_DID_NOT_ANSWER = "agent did not answer", "Agent did not answer"
+        AGENT_CALL_CANCELED = "agent call canceled", "Agent's ringing canceled"
+        AGENT_HUNG_UP = "agent hung up", "Agent hung up"
+        CONNECTED = "connected", "Connected to an agent"
+        CALLBACK_REQUESTED = "callback requested", "Call-back started"
+        CALLBACK_NOT_ANSWERED = "call-back not answered", "Agent did not answer the call-back"
+        CUSTOMER_DID_NOT_ANSWER = "customer did not answer", "Customer did not answer"
+        ABANDONED = "abandoned", "Caller hung up before an answer"
+        HUNG_UP = "hung up", "Hung up"
+        CONFERENCE_ENDED = "conference ended", "Conversation ended"
+        # Twilio's conference status callbacks (StatusCallbackEvent), as subscribed in
+        # support/twiml.py; any other event is kept as "conference other".
+        CONFERENCE_START = "conference conference-start", "Conference started"
+        CONFERENCE_END = "conference conference-end", "Conference ended"
+        PARTICIPANT_JOIN = "conference participant-join", "Joined the conference"
+        PARTICIPANT_LEAVE = "conference participant-leave", "Left the conference"
+        CONFERENCE_OTHER = "conference other", "Other conference event"
+
     call = models.ForeignKey(SupportCall, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -180,14 +309,40 @@ class Voicemail(models.Model):
         return f"Voicemail from {self.call.caller_number}"
 
 
-class VoiceNotice(models.Model):
-    """An outbound call that speaks a stored message (e.g. an order's status)."""
+class VoiceNotice(Pipeline, models.Model):
+    """An outbound call that speaks a stored message (e.g. an order's status).
+
+    Its status is the call's as Twilio reports it (CallStatus); it starts `queued`, or
+    `failed` when the number may not be called."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        INITIATED = "initiated", "Initiated"
+        RINGING = "ringing", "Ringing"
+        IN_PROGRESS = "in-progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        BUSY = "busy", "Busy"
+        NO_ANSWER = "no-answer", "No answer"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    ENDINGS = frozenset(
+        {Status.COMPLETED, Status.BUSY, Status.NO_ANSWER, Status.FAILED, Status.CANCELED}
+    )
+    # Twilio's status callbacks arrive out of order: a stage never follows a later one.
+    MAY_FOLLOW = {
+        Status.QUEUED: {Status.INITIATED, Status.RINGING, Status.IN_PROGRESS, *ENDINGS},
+        Status.INITIATED: {Status.RINGING, Status.IN_PROGRESS, *ENDINGS},
+        Status.RINGING: {Status.IN_PROGRESS, *ENDINGS},
+        Status.IN_PROGRESS: set(ENDINGS),
+        **{ending: set() for ending in ENDINGS},
+    }
 
     to_number = models.CharField(max_length=32)
     message = models.TextField()
     record = models.BooleanField(default=False)
     sid = models.CharField("CallSid", max_length=64, unique=True, null=True, blank=True)
-    status = models.CharField(max_length=16, default="queued")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     error_message = models.CharField(max_length=500, blank=True)
     recording_url = models.URLField(max_length=500, blank=True)
     content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
@@ -201,3 +356,14 @@ class VoiceNotice(models.Model):
 
     def __str__(self):
         return f"Voice notice to {self.to_number}: {self.status}"
+
+    def move(self, status, error_message=None):
+        """The one door for a notice's status: checks MAY_FOLLOW. Notices keep no history
+        beyond their status and the outbox's request row."""
+        self.check_move(status)
+        self.status = status
+        fields = ["status", "updated_at"]
+        if error_message is not None:
+            self.error_message = error_message[:500]
+            fields.append("error_message")
+        self.save(update_fields=fields)

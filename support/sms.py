@@ -1,7 +1,7 @@
 """Texts from support agents' phones: ON / OFF put them on or off shift."""
 
+from .agents import set_on_shift
 from .models import Agent
-from .services import set_on_shift
 
 WORDS = {"ON": True, "OFF": False}
 

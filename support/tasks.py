@@ -2,10 +2,10 @@
 
 from django.tasks import task
 
-from . import services
+from . import notices
 
 
 @task()
 def place_voice_notice(to, message, record=False):
     """Queue a voice notice from code that has no transaction of its own (e.g. a command)."""
-    return services.place_voice_notice(to, message, record=record).pk
+    return notices.place_voice_notice(to, message, record=record).pk

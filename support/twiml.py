@@ -3,10 +3,9 @@
 from django.conf import settings
 from django.urls import reverse
 
+from orders.hours import when_words
 from telephony.outbox import callback_url
 from telephony.webhooks import VoiceResponse
-
-from . import services
 
 CONFERENCE_EVENTS = "start end join leave"
 
@@ -14,6 +13,14 @@ CONFERENCE_EVENTS = "start end join leave"
 def url(name, *args):
     """Absolute under PUBLIC_BASE_URL when set; else a path Twilio resolves against the request."""
     return callback_url(name, *args) or reverse(name, args=args)
+
+
+def order_status_sentence(order):
+    """What the shop says about one active order (orders.lookup.ActiveOrder)."""
+    text = f"Order {order.number} is {order.stage}."
+    if order.promised_at:
+        text += f" We expect it {when_words(order.promised_at)}."  # in the shop's time zone
+    return text
 
 
 def greeting(greeting):
@@ -45,7 +52,7 @@ def order_status(orders, opening):
     response = VoiceResponse()
     if orders:
         for order in orders[:3]:
-            response.say(services.order_status_sentence(order))
+            response.say(order_status_sentence(order))
     else:
         response.say("We found no order in progress for the number you are calling from.")
     menu = response.gather(action=url("support:menu"), method="POST", num_digits=1, timeout=6)
@@ -154,7 +161,7 @@ def agent_screen(call, offer_id):
     """What an agent hears on picking up: who it is, and press 1 to take it.
 
     A voicemail that answered the ring presses nothing: the Gather runs out, the
-    leg hangs up, and the next agent is rung (services.record_agent_outcome)."""
+    leg hangs up, and the next agent is rung (calls.record_agent_outcome)."""
     response = VoiceResponse()
     if call.direction == call.Direction.CALLBACK:
         prompt = f"Call-back to a customer{_about(call)}. Press 1 to call them now."

@@ -7,9 +7,10 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpResponse
 
+from orders import hours
 from telephony.webhooks import VoiceResponse, twilio_webhook, twiml_response
 
-from . import services, twiml
+from . import calls, notices, twiml
 from .models import SupportCall, VoiceNotice
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def _hang_up(text):
 @webhook
 def incoming_call(request):
     try:
-        greeting = services.answer_call(request.POST)
+        greeting = calls.answer_call(request.POST)
     except ValueError as exc:
         return _bad_request(exc)
     return twiml_response(twiml.greeting(greeting))
@@ -62,21 +63,21 @@ def incoming_call(request):
 
 @webhook
 def menu(request):
-    call = services.call_by_sid(request.POST.get("CallSid"))
+    call = calls.call_by_sid(request.POST.get("CallSid"))
     if call is None:
         try:
-            call = services.answer_call(request.POST).call
+            call = calls.answer_call(request.POST).call
         except ValueError as exc:
             return _bad_request(exc)
     digits = (request.POST.get("Digits") or "").strip()
     if digits == "1":
-        services.note_menu_choice(call, "order status")
-        orders = services.order_statuses(call)
-        return twiml_response(twiml.order_status(orders, services.shop_opening()))
+        calls.note_menu_choice(call, "order status")
+        orders = calls.order_statuses(call)
+        return twiml_response(twiml.order_status(orders, hours.opening()))
     if digits not in ("", "2"):
         return twiml_response(twiml.not_an_option())
-    services.note_menu_choice(call, "advisor")
-    route = services.request_advisor(call.pk)
+    calls.note_menu_choice(call, "advisor")
+    route = calls.request_advisor(call.pk)
     if route.route == "hold":
         return twiml_response(twiml.hold(route.call))
     if route.route == "voicemail":
@@ -88,25 +89,25 @@ def menu(request):
 def call_status(request):
     sid = request.POST.get("CallSid")
     if sid:
-        services.record_caller_status(sid, request.POST.get("CallStatus"))
+        calls.record_caller_status(sid, request.POST.get("CallStatus"))
     return _done()
 
 
 @webhook
 def hold(request, call_id):
-    services.check_hold(call_id)
+    calls.check_hold(call_id)
     return twiml_response(twiml.hold_music())
 
 
 @webhook
 def conference_status(request, call_id):
-    services.record_conference_event(call_id, request.POST)
+    calls.record_conference_event(call_id, request.POST)
     return _done()
 
 
 @webhook
 def voicemail(request, call_id):
-    call = services.take_voicemail(call_id, reason="redirected")
+    call = calls.take_voicemail(call_id, reason="redirected")
     if call is None:
         return _hang_up("Goodbye.")
     return twiml_response(twiml.voicemail(call))
@@ -114,25 +115,25 @@ def voicemail(request, call_id):
 
 @webhook
 def voicemail_done(request, call_id):
-    services.save_recording(call_id, request.POST, voicemail=True)
+    calls.save_recording(call_id, request.POST, voicemail=True)
     return _hang_up("Thank you. We will call you back soon. Goodbye.")
 
 
 @webhook
 def voicemail_recording(request, call_id):
-    services.save_recording(call_id, request.POST, voicemail=True)
+    calls.save_recording(call_id, request.POST, voicemail=True)
     return _done()
 
 
 @webhook
 def voicemail_transcript(request, call_id):
-    services.save_transcript(call_id, request.POST)
+    calls.save_transcript(call_id, request.POST)
     return _done()
 
 
 @webhook
 def call_recording(request, call_id):
-    services.save_recording(call_id, request.POST, voicemail=False)
+    calls.save_recording(call_id, request.POST, voicemail=False)
     return _done()
 
 
@@ -148,7 +149,7 @@ def agent_answer(request, offer_id):
     agent_sid = request.POST.get("CallSid") or ""
     if not settings.SUPPORT_AGENT_PRESS_1:
         return _connect_agent(offer_id, agent_sid, screened=False)
-    call = services.offer_waiting(offer_id, agent_sid)
+    call = calls.offer_waiting(offer_id, agent_sid)
     if call is None:
         return _hang_up(NO_LONGER_WAITING)
     return twiml_response(twiml.agent_screen(call, offer_id))
@@ -163,7 +164,7 @@ def agent_accept(request, offer_id):
 
 
 def _connect_agent(offer_id, agent_sid, screened):
-    answer = services.connect_agent(offer_id, agent_sid)
+    answer = calls.connect_agent(offer_id, agent_sid)
     if not answer.connected:
         return _hang_up(NO_LONGER_WAITING)
     return twiml_response(twiml.agent_whisper(answer.call, screened=screened))
@@ -171,7 +172,7 @@ def _connect_agent(offer_id, agent_sid, screened):
 
 @webhook
 def agent_status(request, offer_id):
-    services.record_agent_outcome(offer_id, request.POST.get("CallStatus"))
+    calls.record_agent_outcome(offer_id, request.POST.get("CallStatus"))
     return _done()
 
 
@@ -203,11 +204,11 @@ def notice_answer(request, notice_id):
 
 @webhook
 def notice_status(request, notice_id):
-    services.record_notice_status(notice_id, request.POST.get("CallStatus"))
+    notices.record_notice_status(notice_id, request.POST.get("CallStatus"))
     return _done()
 
 
 @webhook
 def notice_recording(request, notice_id):
-    services.save_notice_recording(notice_id, request.POST)
+    notices.save_notice_recording(notice_id, request.POST)
     return _done()

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from orders import demo
 from orders.models import Customer, Inquiry, Order, Quote, Status
-from support import services as support
+from support import callbacks, notices
 from support.models import SupportCall
 from telephony.models import Message
 from telephony.numbers import is_premium, is_withheld
@@ -167,7 +167,7 @@ def test_voice_notices_obey_the_country_list_and_refuse_premium_numbers(
     number, outbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        notice = support.place_voice_notice(number, "Your order is ready.")
+        notice = notices.place_voice_notice(number, "Your order is ready.")
 
     assert reason_not_to_call(number)
     assert (notice.status, notice.error_message) == ("failed", reason_not_to_call(number))
@@ -187,12 +187,12 @@ def test_an_agents_phone_abroad_is_rung_but_a_premium_one_never(
     abroad = AgentFactory(phone=LONDON)
     voicemail = VoicemailFactory(call__caller_number=ALICE)
     with django_capture_on_commit_callbacks(execute=True):
-        support.start_callback(voicemail, abroad)
+        callbacks.start_callback(voicemail, abroad)
     assert [r.to for r in outbox if r.kind == "call"] == [LONDON]
 
     premium = AgentFactory(phone=PREMIUM)
-    with pytest.raises(support.CallbackError, match="premium-rate"):
-        support.start_callback(VoicemailFactory(call__caller_number=ALICE), premium)
+    with pytest.raises(callbacks.CallbackError, match="premium-rate"):
+        callbacks.start_callback(VoicemailFactory(call__caller_number=ALICE), premium)
     assert [r.to for r in outbox if r.kind == "call"] == [LONDON]
 
 
@@ -236,8 +236,8 @@ def test_a_withheld_caller_is_shown_as_withheld_with_no_call_back(
     panel = support_panel(staff_client)
     assert "<b>withheld</b>" in panel
     assert reverse("board:voicemail-call-back", args=[voicemail.pk]) not in panel
-    with pytest.raises(support.CallbackError, match="withheld"):
-        support.start_callback(voicemail, AgentFactory())
+    with pytest.raises(callbacks.CallbackError, match="withheld"):
+        callbacks.start_callback(voicemail, AgentFactory())
     assert outbox == []
 
 

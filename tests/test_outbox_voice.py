@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from support import services
+from support import calls
 from support.models import AgentOffer, SupportCall
 from telephony.backends import TransientProviderError, UnclearProviderError
 from telephony.backends.locmem import answer_lost_with
@@ -89,7 +89,7 @@ def test_a_ring_whose_answer_was_lost_is_found_at_the_provider_and_not_placed_tw
     answer_lost_with.append(UnclearProviderError("read timeout"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.ring_next_agent(call.pk)
+        calls.ring_next_agent(call.pk)
 
     ring = ProviderRequest.objects.get()
     assert (ring.status, ring.unclear_since is not None) == (Status.QUEUED, True)
@@ -113,7 +113,7 @@ def test_a_ring_a_killed_worker_left_sending_is_looked_up_before_ringing_again(
     AgentFactory()
     call = ringing_call()
     with django_capture_on_commit_callbacks(execute=False):  # the task is never run
-        services.ring_next_agent(call.pk)
+        calls.ring_next_agent(call.pk)
     ring = ProviderRequest.objects.get()
     ProviderRequest.objects.filter(pk=ring.pk).update(status=Status.SENDING, attempts=1)
     later(ring)
@@ -138,7 +138,7 @@ def test_a_ring_that_keeps_failing_is_retried_then_failed_visibly_and_the_caller
     provider_fails.extend([TransientProviderError("503", code=20503, status=503)] * 2)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.ring_next_agent(call.pk)
+        calls.ring_next_agent(call.pk)
     ring = ProviderRequest.objects.get()
     assert (ring.status, ring.attempts) == (Status.QUEUED, 1)  # waiting to retry
     later(ring)
@@ -164,8 +164,8 @@ def test_a_caller_who_hangs_up_before_the_ring_is_made_withdraws_it(
     AgentFactory()
     call = ringing_call()
     with django_capture_on_commit_callbacks(execute=False):
-        services.ring_next_agent(call.pk)
-        services.record_caller_status(CALLER_SID, "completed")
+        calls.ring_next_agent(call.pk)
+        calls.record_caller_status(CALLER_SID, "completed")
     ring = ProviderRequest.objects.get()
 
     assert perform_request(ring.pk) is None

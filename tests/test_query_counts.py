@@ -202,8 +202,9 @@ VOICE_STEPS = {
     "incoming call": 10,
     "menu 1 (order status)": 5,
     # With the ring's outbox task, which tests run inline (claim, record, tell support);
-    # the webhook itself only writes the request row.
-    "menu 2 (advisor)": 33,
+    # the webhook itself only writes the request row. The task locks the offer it rang
+    # and records "agent ringing" in the call's history.
+    "menu 2 (advisor)": 34,
     "hold music": 5,
     "agent picks up": 3,
     "agent presses 1": 10,

@@ -62,7 +62,7 @@ def call(clock, status, waiting_since=None, answered_at=None, voicemail=False, *
     )
     SupportCall.objects.filter(pk=made.pk).update(started_at=at(clock))
     if voicemail:
-        CallEvent.objects.create(call=made, kind="voicemail")
+        CallEvent.objects.create(call=made, kind=CallEvent.Kind.VOICEMAIL)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from support import services
+from support import board, callbacks, notices
 from support.models import AgentOffer, SupportCall, Voicemail, VoiceNotice
 from tests.factories import AgentFactory, OrderFactory, SupportCallFactory, VoicemailFactory
 from tests.test_support_line import Line, spoken, twiml_schema  # noqa: F401
@@ -84,7 +84,7 @@ def test_marking_a_voicemail_done_records_who_handled_it(admin_client, staff):
 
     voicemail.refresh_from_db()
     assert voicemail.done_by == staff and voicemail.done_at is not None
-    assert list(services.voicemails_waiting()) == []
+    assert list(board.voicemails_waiting()) == []
 
 
 def test_call_back_rings_the_staff_members_phone_then_bridges_the_customer(
@@ -124,7 +124,7 @@ def test_a_call_back_the_customer_does_not_answer_tells_the_agent(
     agent = AgentFactory(user=staff)
     voicemail = VoicemailFactory(call__caller_number=CUSTOMER)
     with django_capture_on_commit_callbacks(execute=True):
-        services.start_callback(voicemail, agent)
+        callbacks.start_callback(voicemail, agent)
     offer = AgentOffer.objects.get(agent=agent)
     line.agent_answers(offer)
     customer_leg = [r for r in outbox if r.kind == "call"][-1]
@@ -154,7 +154,7 @@ def test_call_back_without_an_agent_phone_says_so(admin_client, outbox):
 
 def test_a_voice_notice_speaks_the_stored_message_by_id(line, outbox):
     with line.capture(execute=True):
-        notice = services.place_voice_notice("(415) 555-0177", "Your pizza is at the door.")
+        notice = notices.place_voice_notice("(415) 555-0177", "Your pizza is at the door.")
 
     [placed] = [r for r in outbox if r.kind == "call"]
     assert placed.to == CUSTOMER
@@ -170,14 +170,14 @@ def test_a_voice_notice_speaks_the_stored_message_by_id(line, outbox):
 
 
 def test_a_voice_notice_to_no_number_fails_without_a_call(db, outbox):
-    notice = services.place_voice_notice("not a number", "Hello")
+    notice = notices.place_voice_notice("not a number", "Hello")
     assert notice.status == "failed"
     assert outbox == []
 
 
 def test_a_voice_notice_can_be_recorded(line, outbox):
     with line.capture(execute=True):
-        notice = services.place_voice_notice(CUSTOMER, "Hello", record=True)
+        notice = notices.place_voice_notice(CUSTOMER, "Hello", record=True)
     [placed] = [r for r in outbox if r.kind == "call"]
     assert placed.record is True
 
@@ -194,7 +194,7 @@ def test_voicemail_waiting_list_is_oldest_first(db):
     first = VoicemailFactory()
     second = VoicemailFactory()
     assert list(Voicemail.objects.filter(done_at__isnull=True)) == [first, second]
-    assert list(services.voicemails_waiting()) == [first, second]
+    assert list(board.voicemails_waiting()) == [first, second]
 
 
 def test_order_admin_can_call_the_customer_with_the_orders_status(

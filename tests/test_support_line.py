@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from support import services
-from support.models import AgentOffer, SupportCall, Voicemail
+from support import agents, board, calls
+from support.models import AgentOffer, CallEvent, SupportCall, Voicemail
 from tests.conftest import CONTRACTS
 from tests.factories import AgentFactory, OrderFactory
 
@@ -232,7 +232,7 @@ def test_a_voicemail_lands_on_the_call_back_list(line):
     voicemail = Voicemail.objects.get()
     assert (voicemail.call, voicemail.recording_url, voicemail.duration) == (call, recording, 14)
     assert voicemail.done_at is None
-    assert list(services.voicemails_waiting()) == [voicemail]
+    assert list(board.voicemails_waiting()) == [voicemail]
     assert the_call().status == Status.COMPLETED
 
 
@@ -386,6 +386,27 @@ def test_the_conversation_ending_completes_the_call_with_wait_and_talk_times(lin
     assert offer.status == AgentOffer.Status.COMPLETED
 
 
+def test_a_call_leaves_its_history_in_the_typed_kinds_reports_filter_on(line):
+    AgentFactory()
+    line.ask_for_advisor()
+    [offer] = offers()
+    line.agent_answers(offer)
+    conference = reverse("support:conference-status", args=[the_call().pk])
+    for event in ("participant-join", "participant-mute", "conference-end"):
+        line.post(conference, StatusCallbackEvent=event, ConferenceSid="CF" + "1" * 32)
+    line.caller_leg("completed")
+    line.agent_leg(offer, "completed")
+
+    Kind = CallEvent.Kind
+    assert history() == [
+        Kind.CALLED, Kind.MENU, Kind.WAITING, Kind.OFFERED, Kind.AGENT_RINGING,
+        Kind.AGENT_ANSWERED, Kind.CONNECTED, Kind.PARTICIPANT_JOIN, Kind.CONFERENCE_OTHER,
+        Kind.CONFERENCE_END, Kind.CONFERENCE_ENDED, Kind.AGENT_HUNG_UP,
+    ]  # fmt: skip
+    other = the_call().events.get(kind=Kind.CONFERENCE_OTHER)
+    assert other.detail["event"] == "participant-mute"
+
+
 def test_when_the_first_agent_does_not_answer_the_second_is_rung_and_answers(line):
     first = AgentFactory(priority=1)
     second = AgentFactory(priority=2)
@@ -494,7 +515,7 @@ def test_an_agent_answering_after_the_caller_left_is_told_and_hung_up(line):
     assert "no longer waiting" in spoken(response.xml)
     assert verbs(response.xml)[-1] == "Hangup"
     assert the_call().status == Status.ABANDONED
-    assert services.available_agents().filter(pk=agent.pk).exists()  # free for the next call
+    assert agents.available_agents().filter(pk=agent.pk).exists()  # free for the next call
 
 
 def test_an_agent_on_another_call_is_not_rung(line):
@@ -694,8 +715,8 @@ def test_live_board_lists_callers_waiting_and_agents_on_shift(line):
     AgentFactory(on_shift=False)
     line.ask_for_advisor()
 
-    waiting = list(services.callers_waiting())
-    on_shift = list(services.agents_on_shift())
+    waiting = list(board.callers_waiting())
+    on_shift = list(board.agents_on_shift())
 
     assert waiting == [the_call()]
     assert waiting[0].current_offer.agent == agent
@@ -711,7 +732,7 @@ def after(seconds):
 
 def sweep(line, now):
     with line.capture(execute=True):
-        return services.sweep_stale_calls(now=now)
+        return calls.sweep_stale_calls(now=now)
 
 
 def test_an_offer_whose_final_status_never_came_frees_the_agent_and_rings_the_next(line):
@@ -719,14 +740,14 @@ def test_an_offer_whose_final_status_never_came_frees_the_agent_and_rings_the_ne
     second = AgentFactory(priority=2)
     line.ask_for_advisor()
     [offer] = offers()
-    assert not services.available_agents().filter(pk=first.pk).exists()
+    assert not agents.available_agents().filter(pk=first.pk).exists()
 
     swept = sweep(line, after(settings.SUPPORT_RING_TIMEOUT + 121))
 
     assert swept == 1
     offer.refresh_from_db()
     assert offer.status == AgentOffer.Status.NO_ANSWER
-    assert services.available_agents().filter(pk=first.pk).exists()
+    assert agents.available_agents().filter(pk=first.pk).exists()
     assert line.calls_placed()[-1].to == second.phone  # the caller still waits: next agent
     assert the_call().status == Status.RINGING_AGENT
 
@@ -756,7 +777,7 @@ def test_a_call_never_reported_finished_is_completed_after_hours_and_its_agent_f
 
     assert swept == 2  # the agent's leg and the call
     assert the_call().status == Status.COMPLETED
-    assert services.available_agents().filter(pk=agent.pk).exists()
+    assert agents.available_agents().filter(pk=agent.pk).exists()
     assert sweep(line, after(hours + 120)) == 0
 
 
@@ -770,4 +791,4 @@ def test_the_telephony_worker_runs_the_support_sweep(line):
 
     offer.refresh_from_db()
     assert offer.status == AgentOffer.Status.NO_ANSWER
-    assert services.available_agents().filter(pk=agent.pk).exists()
+    assert agents.available_agents().filter(pk=agent.pk).exists()

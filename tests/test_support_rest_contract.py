@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from support import services
+from support import calls, dialing, notices
 from support.models import AgentOffer, SupportCall, VoiceNotice
 from telephony.models import ProviderRequest
 from telephony.outbox import perform_request
@@ -38,7 +38,7 @@ def test_ringing_an_agent_is_a_valid_create_call(via_prism, db, django_capture_o
                               waiting_since=timezone.now())  # fmt: skip
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.ring_next_agent(call.pk)
+        calls.ring_next_agent(call.pk)
 
     offer = AgentOffer.objects.get()
     assert offer.status == AgentOffer.Status.RINGING, provider_complaints()
@@ -59,7 +59,7 @@ def test_moving_a_caller_to_voicemail_is_a_valid_cancel_and_redirect(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.check_hold(call.pk)
+        calls.check_hold(call.pk)
 
     updates = ProviderRequest.objects.order_by("pk")
     assert [(u.kind, u.params) for u in updates] == [
@@ -76,7 +76,7 @@ def test_a_call_update_the_mock_refuses_is_reported(
 ):
     # Proves the check above can fail: a SID that is not a CallSid is a 422 from Prism.
     with django_capture_on_commit_callbacks(execute=True):
-        services.redirect_call("not-a-call-sid", "https://pizza.example.com/twilio/voice/")
+        dialing.redirect_call("not-a-call-sid", "https://pizza.example.com/twilio/voice/")
     assert provider_complaints() == [("update_call", "failed", provider_complaints()[0][2])]
 
 
@@ -84,7 +84,7 @@ def test_a_voice_notice_is_a_valid_create_call_with_recording(
     via_prism, db, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        notice = services.place_voice_notice("+14155550123", "Your order is ready.", record=True)
+        notice = notices.place_voice_notice("+14155550123", "Your order is ready.", record=True)
 
     notice = VoiceNotice.objects.get(pk=notice.pk)
     assert notice.status != "failed", notice.error_message
@@ -97,7 +97,7 @@ def test_calling_a_customer_back_is_a_valid_create_call(via_prism, db):
         status=SupportCall.Status.CONNECTED, conference_name="support-CA" + "b" * 32,
     )  # fmt: skip
 
-    sid = perform_request(services.dial_customer_back(call).pk)
+    sid = perform_request(dialing.dial_customer_back(call).pk)
 
     assert sid and sid.startswith("CA")
     call.refresh_from_db()

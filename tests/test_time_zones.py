@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from orders import demo
+from orders import demo, lookup
 from orders.models import Status
-from support import services as support
+from support import notices, twiml
 from support.models import VoiceNotice
 from tests.factories import OrderFactory
 
@@ -49,7 +49,7 @@ def test_the_phone_line_speaks_the_promised_time_in_the_shop_time_zone(order, tw
 
 def test_a_voice_notice_speaks_the_shop_time(order, twilio, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        support.call_customer_with_order_status(CUSTOMER)
+        notices.call_customer_with_order_status(CUSTOMER)
     notice = VoiceNotice.objects.get()
     words = spoken(twilio.post(reverse("support:notice-answer", args=[notice.pk]), {}))
     assert "We expect it at 11:26 PM." in words
@@ -58,8 +58,8 @@ def test_a_voice_notice_speaks_the_shop_time(order, twilio, django_capture_on_co
 def test_a_promised_time_on_another_day_is_spoken_with_its_day(db):
     tomorrow = datetime(2026, 1, 15, 17, 0, tzinfo=UTC)  # noon on Thursday in New York
     OrderFactory(customer__phone=CUSTOMER, status=Status.BAKING, promised_at=tomorrow)
-    [order] = support.lookup.active_orders_for_number(CUSTOMER)
-    assert support.order_status_sentence(order).endswith("We expect it tomorrow at 12:00 PM.")
+    [order] = lookup.active_orders_for_number(CUSTOMER)
+    assert twiml.order_status_sentence(order).endswith("We expect it tomorrow at 12:00 PM.")
 
 
 def test_the_status_text_says_the_shop_time(order, sms):

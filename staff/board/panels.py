@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from orders import services as orders
 from orders.models import ACTIVE, IN_PROGRESS, Customer, Inquiry, Order, OrderEvent, Status
-from support import services as support
+from support import board
 from support.models import Agent
 from telephony.models import Message
 from telephony.reach import reason_not_to_text
@@ -151,10 +151,10 @@ class SupportPanel:
 
 def support_panel():
     return SupportPanel(
-        on_shift=list(support.agents_on_shift()),
+        on_shift=list(board.agents_on_shift()),
         off_shift=list(Agent.objects.filter(is_active=True, on_shift=False)),
-        callers=list(support.callers_waiting()[:50]),
-        voicemails=list(support.voicemails_waiting()[:50]),
+        callers=list(board.callers_waiting()[:50]),
+        voicemails=list(board.voicemails_waiting()[:50]),
     )
 
 

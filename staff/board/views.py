@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from orders import services as orders
 from orders.hours import shop_zone
 from orders.models import Customer, Inquiry, Order
-from support import services as support
+from support import agents, callbacks
 from support.models import Agent, Voicemail
 
 from . import access, panels
@@ -181,7 +181,7 @@ def set_shift(request, agent_id):
     if agent is None:
         return _done(request, "support", "That agent no longer exists.", messages.ERROR)
     on = request.POST.get("on") == "1"
-    changed = support.set_on_shift(agent, on)
+    changed = agents.set_on_shift(agent, on)
     state = "on shift" if on else "off shift"
     text = f"{agent} is now {state}." if changed else f"{agent} was already {state}."
     return _done(request, "support", text)
@@ -200,7 +200,7 @@ def voicemail_done(request, voicemail_id):
     voicemail = _voicemail_or_none(voicemail_id)
     if voicemail is None:
         return _done(request, "support", VOICEMAIL_GONE, messages.ERROR)
-    if support.mark_voicemails_done([voicemail], request.user):
+    if callbacks.mark_voicemails_done([voicemail], request.user):
         text = f"Voicemail from {voicemail.call.caller_number} marked done."
     else:
         text = f"Voicemail from {voicemail.call.caller_number} was already done."
@@ -216,8 +216,8 @@ def voicemail_call_back(request, voicemail_id):
         return _done(request, "support", VOICEMAIL_GONE, messages.ERROR)
     agent = Agent.objects.filter(user=request.user).first()
     try:
-        support.start_callback(voicemail, agent)
-    except support.CallbackError as exc:
+        callbacks.start_callback(voicemail, agent)
+    except callbacks.CallbackError as exc:
         hint = " Link your login to an agent in the admin (Support › Agents)." if not agent else ""
         return _done(request, "support", f"{exc}{hint}", messages.ERROR)
     text = (

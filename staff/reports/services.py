@@ -230,7 +230,7 @@ def sms_failures(start, end):
 
 
 def call_numbers(start, end):
-    went_to_voicemail = CallEvent.objects.filter(call=OuterRef("pk"), kind="voicemail")
+    went_to_voicemail = CallEvent.objects.filter(call=OuterRef("pk"), kind=CallEvent.Kind.VOICEMAIL)
     wait = ExpressionWrapper(
         F("answered_at") - Coalesce("waiting_since", "started_at"), output_field=DurationField()
     )

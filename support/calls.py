@@ -1,0 +1,475 @@
+"""The support line: answering, menu, hold, ringing agents, conference, voicemail, sweeps.
+
+Requests to the provider (ringing a phone, redirecting or ending a call) are queued in
+telephony's outbox in the caller's transaction (support/dialing.py); no webhook here
+waits for Twilio's REST API. Status changes go through the models' `move()` doors.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from orders import lookup
+from orders.hours import Opening
+from orders.hours import opening as shop_opening
+from telephony import outbox as telephony
+from telephony.models import ProviderRequest
+from telephony.numbers import WITHHELD, caller_id
+from telephony.outbox import callback_url
+from telephony.webhooks import twilio_media_url
+
+from .agents import available_agents, next_agent_for
+from .dialing import ENDED, cancel_agent_leg, dial_customer_back, redirect_call, ring_agent
+from .models import (
+    ACTIVE_OFFER_STATUSES,
+    CALL_FINISHED,
+    CALL_HOLDING,
+    OFFER_RINGING,
+    Agent,
+    AgentOffer,
+    CallEvent,
+    SupportCall,
+    Voicemail,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = SupportCall.Status
+Kind = CallEvent.Kind
+OfferStatus = AgentOffer.Status
+
+# Twilio's StatusCallbackEvent values for the conference events twiml.py subscribes to.
+CONFERENCE_EVENTS = {
+    "conference-start": Kind.CONFERENCE_START,
+    "conference-end": Kind.CONFERENCE_END,
+    "participant-join": Kind.PARTICIPANT_JOIN,
+    "participant-leave": Kind.PARTICIPANT_LEAVE,
+}
+
+NOT_ANSWERED = {
+    "no-answer": OfferStatus.NO_ANSWER,
+    "busy": OfferStatus.BUSY,
+    "failed": OfferStatus.FAILED,
+    "canceled": OfferStatus.CANCELED,
+}
+
+
+def conference_name_for(call_sid):
+    """The conference a call is bridged in: from the CallSid, never a number or a name."""
+    return f"support-{call_sid}"
+
+
+def call_for_update(call_id):
+    return SupportCall.objects.select_for_update().filter(pk=call_id).first()
+
+
+def offer_for_update(offer_id):
+    """Lock an offer (after its call, when both are locked: calls first, then offers)."""
+    return AgentOffer.objects.select_for_update().filter(pk=offer_id).first()
+
+
+@dataclass(frozen=True)
+class Greeting:
+    call: SupportCall
+    opening: Opening
+    orders: list
+
+
+def answer_call(params):
+    """A call came in: log it (idempotent on CallSid) and find the caller's active orders."""
+    call_sid = (params.get("CallSid") or "").strip()[:64]
+    if not call_sid:
+        raise ValueError("CallSid missing")
+    raw_from = (params.get("From") or "").strip()
+    number = caller_id(raw_from)  # WITHHELD for a hidden number: no orders, no call-back
+    orders = lookup.active_orders_for_number(number) if number not in (None, WITHHELD) else []
+    with transaction.atomic():
+        call, created = SupportCall.objects.get_or_create(
+            call_sid=call_sid,
+            defaults={
+                "caller_number": (number or raw_from or "anonymous")[:32],
+                "conference_name": conference_name_for(call_sid),
+                "order_number": orders[0].number[:20] if orders else "",
+                "order_id": orders[0].id if orders else None,
+                "customer_id": orders[0].customer_id if orders else None,
+            },
+        )
+        if created:
+            call.record(Kind.CALLED, order=call.order_number)
+    return Greeting(call, shop_opening(), orders)
+
+
+def call_by_sid(call_sid):
+    return SupportCall.objects.filter(call_sid=(call_sid or "")[:64]).first()
+
+
+def order_statuses(call):
+    """The caller's active orders (by caller ID), newest first."""
+    if not call.caller_number.startswith("+"):
+        return []
+    return lookup.active_orders_for_number(call.caller_number)
+
+
+def note_menu_choice(call, choice):
+    call.record(Kind.MENU, choice=choice)
+
+
+@dataclass(frozen=True)
+class AdvisorRoute:
+    """Where a caller asking for an advisor goes: "hold" (conference) or "voicemail"."""
+
+    call: SupportCall
+    route: str
+    reason: str = ""
+
+
+def request_advisor(call_id):
+    """The caller asked for an advisor: hold and ring agents, or voicemail if there is nobody.
+
+    The first agent is rung after commit, so the caller's TwiML is not held up by
+    anything but the database (and the ringing itself is a queued request).
+    """
+    with transaction.atomic():
+        call = call_for_update(call_id)
+        if call is None:
+            raise SupportCall.DoesNotExist(call_id)
+        if call.status in CALL_HOLDING:
+            return AdvisorRoute(call, "hold")  # a repeated request: still on hold
+        if call.status != Status.IN_MENU:
+            return AdvisorRoute(call, "voicemail" if call.status == Status.VOICEMAIL else "end")
+        if not shop_opening().is_open:
+            call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason="closed")
+            return AdvisorRoute(call, "voicemail", "closed")
+        if not available_agents().exists():
+            call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason="no agent on shift")
+            return AdvisorRoute(call, "voicemail", "no agent")
+        call.move(Status.WAITING, Kind.WAITING)
+        transaction.on_commit(lambda: ring_next_agent(call.pk))
+        return AdvisorRoute(call, "hold")
+
+
+def take_voicemail(call_id, reason):
+    """The caller reached the voicemail prompt: make sure the call says so. None if unknown."""
+    with transaction.atomic():
+        call = call_for_update(call_id)
+        if call is not None and call.status in (Status.IN_MENU, *CALL_HOLDING):
+            call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason=reason)
+            _cancel_ringing_offer(call)
+        return call
+
+
+def waited_too_long(call, now=None):
+    since = call.waiting_since or call.started_at
+    limit = timedelta(seconds=settings.SUPPORT_MAX_WAIT_SECONDS)
+    return bool(since) and (now or timezone.now()) - since >= limit
+
+
+def check_hold(call_id):
+    """Twilio asks for hold music again: move a caller who waited too long to voicemail."""
+    with transaction.atomic():
+        call = call_for_update(call_id)
+        if call is None:
+            return None
+        if call.status in CALL_HOLDING and waited_too_long(call):
+            _send_to_voicemail(call, "waited too long")
+        return call
+
+
+def ring_next_agent(call_id):
+    """Ring the next agent not yet offered this call, or send the caller to voicemail.
+
+    Safe to call twice: while an offer for this call is still ringing nothing new
+    is placed, so no agent is rung twice and no two agents ring at once.
+    """
+    with transaction.atomic():
+        call = call_for_update(call_id)
+        if call is None or call.status not in CALL_HOLDING:
+            return None
+        if call.direction == SupportCall.Direction.CALLBACK:
+            return None  # a call-back rings only the staff member who asked for it
+        if call.offers.filter(status__in=ACTIVE_OFFER_STATUSES).exists():
+            return None
+        if waited_too_long(call):
+            _send_to_voicemail(call, "waited too long")
+            return None
+        agent = next_agent_for(call)
+        if agent is None:
+            _send_to_voicemail(call, "no agent answered")
+            return None
+        offer = AgentOffer.objects.create(call=call, agent=agent)
+        Agent.objects.filter(pk=agent.pk).update(last_offered_at=timezone.now())
+        if call.status == Status.WAITING:
+            call.move(Status.RINGING_AGENT, Kind.OFFERED, agent=agent, offer=offer.pk)
+        else:
+            call.record(Kind.OFFERED, agent=agent, offer=offer.pk)
+        call.current_offer = offer
+        call.save(update_fields=["current_offer"])
+        ring_agent(offer)
+        return offer
+
+
+def agent_rung(offer, request):
+    """The outbox placed (or could not place) the call to an agent's phone."""
+    if request.status == ProviderRequest.Status.FAILED:
+        logger.error(
+            "Could not ring agent %s for call %s: %s",
+            offer.agent_id, offer.call_id, request.error_message,
+        )  # fmt: skip
+        record_agent_outcome(offer.pk, "failed", error=request.error_message[:200])
+        return
+    offer = offer_for_update(offer.pk)  # only the offer changes: its call is not locked
+    AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=request.sid)
+    if offer.status == OfferStatus.PLACING:
+        offer.move(OfferStatus.RINGING, Kind.AGENT_RINGING, sid=request.sid)
+    # The caller may have hung up (or the sweep given up) while the request waited.
+    if offer.status not in (OfferStatus.RINGING, OfferStatus.ANSWERED):
+        cancel_agent_leg(request.sid, about=offer)
+
+
+def record_agent_outcome(offer_id, call_status, error=""):
+    """An agent's leg reported a status. Only the first report of an ending moves anything."""
+    call_status = (call_status or "").lower()
+    if call_status not in ENDED:
+        return "ignored"
+    with transaction.atomic():
+        call_id = AgentOffer.objects.filter(pk=offer_id).values_list("call_id", flat=True).first()
+        if call_id is None:
+            return "unknown"
+        call = call_for_update(call_id)
+        offer = offer_for_update(offer_id)
+        if call_status == "completed" and offer.status == OfferStatus.ANSWERED:
+            offer.move(OfferStatus.COMPLETED, Kind.AGENT_HUNG_UP)
+            return "updated"
+        # "completed" before answering: Twilio gave up before our answer webhook ran.
+        outcome = NOT_ANSWERED.get(call_status, OfferStatus.NO_ANSWER)
+        if not offer.may_move_to(outcome):
+            return "ignored"  # a repeat, or older than what we know
+        offer.move(outcome, Kind.AGENT_DID_NOT_ANSWER, outcome=outcome, error=error)
+        if call.status in CALL_HOLDING and call.current_offer_id == offer.pk:
+            if call.direction == SupportCall.Direction.CALLBACK:
+                call.move(Status.ABANDONED, Kind.CALLBACK_NOT_ANSWERED, agent=offer.agent)
+            else:
+                transaction.on_commit(lambda: ring_next_agent(call.pk))
+        return "updated"
+
+
+@dataclass(frozen=True)
+class AgentAnswer:
+    connected: bool
+    call: SupportCall | None = None
+
+
+def offer_waiting(offer_id, agent_call_sid=""):
+    """The call an agent's picked-up phone is about, if its caller still waits for them.
+
+    Nothing changes but the offer learning its leg's SID: the agent takes the call
+    by pressing 1 (`connect_agent`)."""
+    offer = AgentOffer.objects.select_related("call").filter(pk=offer_id).first()
+    if offer is None:
+        return None
+    if agent_call_sid and not offer.sid:
+        AgentOffer.objects.filter(pk=offer.pk, sid__isnull=True).update(sid=agent_call_sid[:64])
+    call = offer.call
+    if offer.status not in OFFER_RINGING or call.current_offer_id != offer.pk:
+        return None
+    if call.status not in CALL_HOLDING:
+        return None
+    return call
+
+
+def connect_agent(offer_id, agent_call_sid=""):
+    """The agent picked up: bridge them, unless the caller is no longer waiting for them."""
+    with transaction.atomic():
+        call_id = AgentOffer.objects.filter(pk=offer_id).values_list("call_id", flat=True).first()
+        if call_id is None:
+            return AgentAnswer(False)
+        call = call_for_update(call_id)
+        offer = AgentOffer.objects.select_for_update().select_related("agent").get(pk=offer_id)
+        if agent_call_sid and not offer.sid:
+            offer.sid = agent_call_sid[:64]
+            offer.save(update_fields=["sid"])
+        waiting = call.current_offer_id == offer.pk and call.status in CALL_HOLDING
+        if not offer.may_move_to(OfferStatus.ANSWERED):
+            call.record(Kind.AGENT_ANSWERED_TOO_LATE, agent=offer.agent, offer=offer.pk)
+            return AgentAnswer(False, call)
+        if not waiting:  # the caller moved on while this phone rang: free the agent again
+            offer.move(OfferStatus.CANCELED, Kind.AGENT_ANSWERED_TOO_LATE)
+            return AgentAnswer(False, call)
+        offer.move(OfferStatus.ANSWERED, Kind.AGENT_ANSWERED)
+        call.agent = offer.agent
+        call.save(update_fields=["agent"])
+        call.move(Status.CONNECTED, Kind.CONNECTED, agent=offer.agent)
+        if call.direction == SupportCall.Direction.CALLBACK:
+            if not call.conference_name:
+                call.conference_name = conference_name_for(agent_call_sid or offer.sid)
+                call.save(update_fields=["conference_name"])
+            dial_customer_back(call)
+        return AgentAnswer(True, call)
+
+
+def _send_to_voicemail(call, reason):
+    """Move a caller on hold to voicemail: cancel the agent still ringing, redirect the call."""
+    call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason=reason)
+    _cancel_ringing_offer(call)
+    redirect_call(call.call_sid, callback_url("support:voicemail", call.pk), about=call)
+
+
+def _cancel_ringing_offer(call):
+    ringing = AgentOffer.objects.select_for_update().filter(call=call, status__in=OFFER_RINGING)
+    for offer in ringing:
+        offer.move(OfferStatus.CANCELED, Kind.AGENT_CALL_CANCELED)
+        telephony.withdraw_requests(offer)  # not rung yet: never will be
+        cancel_agent_leg(offer.sid, about=offer)
+
+
+def record_caller_status(call_sid, call_status):
+    """The caller's leg reported a status: hung up while waiting is `abandoned`."""
+    call_status = (call_status or "").lower()
+    if call_status not in ENDED:
+        return "ignored"
+    with transaction.atomic():
+        call = SupportCall.objects.select_for_update().filter(call_sid=call_sid[:64]).first()
+        if call is None:
+            logger.info("Status callback for unknown call %s acknowledged", call_sid)
+            return "unknown"
+        return end_call(call, call_status)
+
+
+def sweep_stale_calls(now=None):
+    """End calls and agent offers whose final status callback never came. Returns how many.
+
+    Twilio does not retry a status callback that failed (our server was down, a
+    network blip), and an offer left ringing or answered keeps its agent "busy"
+    for ever: never rung again. Run by `manage.py telephony_worker` every minute
+    (settings.TELEPHONY_SWEEPS). Time limits, generous so no live call is touched:
+    an agent's ring (and the press-1 prompt) is over SUPPORT_RING_TIMEOUT + 2 minutes
+    after it began, a caller on hold is sent to voicemail after
+    SUPPORT_MAX_WAIT_SECONDS (so one still holding 10 minutes later is gone), and no
+    call to a pizzeria lasts SUPPORT_STALE_CALL_HOURS. Each is ended through the same
+    code a late callback would take, so a ringing offer's caller moves on to the
+    next agent or voicemail.
+    """
+    now = now or timezone.now()
+    longest = now - timedelta(hours=settings.SUPPORT_STALE_CALL_HOURS)
+    ringing = AgentOffer.objects.filter(
+        status__in=OFFER_RINGING,
+        updated_at__lt=now - timedelta(seconds=settings.SUPPORT_RING_TIMEOUT + 120),
+    )
+    talking = AgentOffer.objects.filter(status=OfferStatus.ANSWERED, updated_at__lt=longest)
+    swept = 0
+    for offer_id in list(ringing.values_list("pk", flat=True)[:500]):
+        swept += record_agent_outcome(offer_id, "no-answer", error="no final status") == "updated"
+    for offer_id in list(talking.values_list("pk", flat=True)[:500]):
+        swept += record_agent_outcome(offer_id, "completed") == "updated"
+    gone_from_hold = now - timedelta(seconds=settings.SUPPORT_MAX_WAIT_SECONDS + 600)
+    calls = SupportCall.objects.filter(
+        Q(status__in=CALL_HOLDING, waiting_since__lt=gone_from_hold)
+        | Q(status__in=[Status.IN_MENU, Status.VOICEMAIL], started_at__lt=longest)
+        | Q(status=Status.CONNECTED, answered_at__lt=longest)
+    )
+    for call_id in list(calls.values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            call = call_for_update(call_id)
+            if call is not None:
+                swept += end_call(call, "completed", why="no final status") == "updated"
+    if swept:
+        logger.warning("Ended %s call(s) or agent offer(s) Twilio never reported finished", swept)
+    return swept
+
+
+def end_call(call, call_status, **detail):
+    if call.status in CALL_FINISHED:
+        return "ignored"
+    if call.status in (Status.IN_MENU, *CALL_HOLDING):
+        call.move(Status.ABANDONED, Kind.ABANDONED, twilio_status=call_status, **detail)
+        _cancel_ringing_offer(call)
+        return "updated"
+    callback = call.direction == SupportCall.Direction.CALLBACK
+    if callback and call.status == Status.CONNECTED and call_status != "completed":
+        # The customer did not pick up our call-back: tell the agent waiting in the conference.
+        call.move(Status.COMPLETED, Kind.CUSTOMER_DID_NOT_ANSWER, twilio_status=call_status)
+        offer = call.current_offer
+        if offer and offer.sid:
+            redirect_call(offer.sid, callback_url("support:callback-unanswered", call.pk), offer)
+        return "updated"
+    if call.status in (Status.CONNECTED, Status.VOICEMAIL):
+        call.move(Status.COMPLETED, Kind.HUNG_UP, twilio_status=call_status, **detail)
+        return "updated"
+    return "ignored"
+
+
+def record_conference_event(call_id, params):
+    """Conference status callback: keep the history, and notice a caller leaving the hold."""
+    event = (params.get("StatusCallbackEvent") or "")[:40]
+    with transaction.atomic():
+        call = call_for_update(call_id)
+        if call is None:
+            return "unknown"
+        conference_sid = (params.get("ConferenceSid") or "")[:64]
+        if conference_sid and not call.conference_sid:
+            call.conference_sid = conference_sid
+            call.save(update_fields=["conference_sid"])
+        leg = (params.get("CallSid") or "")[:64]
+        call.record(CONFERENCE_EVENTS.get(event, Kind.CONFERENCE_OTHER), leg=leg, event=event)
+        if event == "conference-end" and call.status == Status.CONNECTED:
+            call.move(Status.COMPLETED, Kind.CONFERENCE_ENDED)
+        return "updated"
+
+
+def recording_url(params):
+    """RecordingUrl when it is on Twilio's hosts (telephony.webhooks.twilio_media_url)."""
+    url = twilio_media_url(params.get("RecordingUrl"))
+    if params.get("RecordingUrl") and not url:
+        logger.warning("Ignored a RecordingUrl not on Twilio's hosts for %s", params.get("CallSid"))
+    return url
+
+
+def save_recording(call_id, params, voicemail):
+    """A recording is ready: the voicemail (on the call-back list) or the conversation."""
+    status = (params.get("RecordingStatus") or "completed").lower()
+    url = recording_url(params)
+    if status != "completed" or not url:
+        return None
+    try:
+        duration = int(params.get("RecordingDuration") or 0)
+    except ValueError:
+        duration = 0
+    # Twilio records at most a few hours; anything else is not a duration (and a huge
+    # number would not fit the column): unknown.
+    duration = duration if 0 < duration <= 86_400 else None
+    with transaction.atomic():
+        call = call_for_update(call_id)
+        if call is None:
+            return None
+        if not voicemail:
+            call.recording_url = url
+            call.save(update_fields=["recording_url"])
+            call.record(Kind.RECORDED, url=url)
+            return call
+        item, created = Voicemail.objects.get_or_create(call=call)
+        item.recording_sid = (params.get("RecordingSid") or "")[:64]
+        item.recording_url = url
+        item.duration = duration
+        item.save(update_fields=["recording_sid", "recording_url", "duration"])
+        if created:
+            call.record(Kind.VOICEMAIL_LEFT, url=url, duration=duration)
+        return item
+
+
+def save_transcript(call_id, params):
+    text = (params.get("TranscriptionText") or "")[:5000]
+    if (params.get("TranscriptionStatus") or "completed") != "completed" or not text:
+        return None
+    with transaction.atomic():
+        call = call_for_update(call_id)
+        if call is None:
+            return None
+        item, _ = Voicemail.objects.get_or_create(call=call)
+        item.transcript = text
+        item.save(update_fields=["transcript"])
+        return item
