@@ -151,7 +151,8 @@ def _lines(items):
         if toppings := mods.get("toppings"):
             details.append("with " + ", ".join(t.get("name", "") for t in toppings))
         if crust := mods.get("crust"):
-            details.append(f"{crust.get('name', '')} crust")
+            name = crust.get("name", "")
+            details.append(name if "crust" in name.lower() else f"{name} crust")
         yield {
             "item": item,
             "details": "; ".join(details),
@@ -223,7 +224,7 @@ def _order_or_404(token, now=None):
 def _page(request, template, context, status=200):
     response = render(request, template, context, status=status)
     response["X-Robots-Tag"] = NO_INDEX
-    response["Referrer-Policy"] = "no-referrer"  # the token stays out of other sites' logs
+    response["Referrer-Policy"] = "same-origin"  # the token stays out of other sites' logs
     response["Cache-Control"] = "no-store"
     return response
 
