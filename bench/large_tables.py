@@ -105,12 +105,12 @@ def fill(orders, messages, customers):
         status = rng.choice(ACTIVE) if i >= active_from else rng.choice(FINISHED)
         when = at(i, orders)
         return (i + 1, rng.randrange(customers) + 1, "pickup", "", status, "16.00", when, 0,
-                when, when)  # fmt: skip
+                when, when, f"bench-{i}")  # fmt: skip
 
     insert(
         "orders_order",
         ["id", "customer_id", "fulfilment", "address", "status", "total", "promised_at",
-         "late_notices", "created_at", "updated_at"],
+         "late_notices", "created_at", "updated_at", "token"],
         batches(orders, order),
     )  # fmt: skip
 

@@ -8,6 +8,7 @@ from telephony.numbers import is_withheld
 
 from . import services
 from .hours import clock, is_open, next_opening_words
+from .links import order_link
 from .models import Actor, Fulfilment, Quote
 from .parser import parse
 from .services import OrderError, line_text, money, render_sms
@@ -130,6 +131,7 @@ class Conversation:
             total=money(order.total),
             promised=clock(order.promised_at, self.now),
             delivery=order.fulfilment == Fulfilment.DELIVERY,
+            link=order_link(order),
         )
 
     def on_no(self, command):

@@ -1,5 +1,6 @@
 """Menu, customers, quotes, orders with their status state machine and history, inquiries."""
 
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -152,6 +153,11 @@ class OrderQuerySet(models.QuerySet):
         return self.filter(pk=int(digits) - ORDER_NUMBER_OFFSET)
 
 
+def new_order_token():
+    """The random part of an order's page address (/o/<token>/): 128 bits, URL-safe."""
+    return secrets.token_urlsafe(16)
+
+
 class Order(ConcurrentTransitionMixin, models.Model):
     """A placed order. Its status only changes through orders.services (advance_order,
     cancel_order), which lock the row and write an OrderEvent in the same transaction."""
@@ -167,6 +173,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The customer's page for this order (orders.pages): unguessable, never the number.
+    token = models.CharField(max_length=32, unique=True, default=new_order_token, editable=False)
 
     objects = OrderQuerySet.as_manager()
 

@@ -20,6 +20,7 @@ from telephony.reach import channel_for
 from . import menu as pricing
 from . import parser
 from .hours import clock
+from .links import order_link
 from .models import (
     ACTIVE,
     CUSTOMER_MAY_CANCEL,
@@ -379,8 +380,9 @@ def notify_customer(order, template, **context):
     """Text the customer about `order`, on the channel they last wrote on (telephony's
     channel_for: WhatsApp inside its 24-hour session, else SMS)."""
     body = render_sms(
-        template, order=order, number=order.number, promised=clock(order.promised_at), **context
-    )
+        template, order=order, number=order.number, promised=clock(order.promised_at), **context,
+        link=order_link(order),
+    )  # fmt: skip
     phone = str(order.customer.phone)
     return send_sms(phone, body, about=order, channel=channel_for(phone))
 

@@ -304,6 +304,14 @@ ORDER_SMS_STAGES = env.list(
     "ORDER_SMS_STAGES",
     default=["baking", "ready_for_pickup", "out_for_delivery", "delivered", "cancelled"],
 )
+# The customer's order page (/o/<token>/, linked from the texts; orders/pages.py): the shop's
+# address on receipts, how many days after an order is finished its page still shows it,
+# and page requests one address may make per minute (429 beyond). Behind a proxy, name the
+# header holding the client's address (e.g. HTTP_X_FORWARDED_FOR; its last entry is used).
+SHOP_ADDRESS = env("SHOP_ADDRESS", default="")
+ORDER_PAGE_DAYS = env.int("ORDER_PAGE_DAYS", default=30)
+ORDER_PAGE_REQUESTS_PER_MINUTE = env.int("ORDER_PAGE_REQUESTS_PER_MINUTE", default=60)
+ORDER_PAGE_IP_HEADER = env("ORDER_PAGE_IP_HEADER", default="")
 
 # --- Staff board and simulator ---------------------------------------------
 # The phone simulator at /dev/phone/ drives the real webhooks with signed requests. It is on
