@@ -18,7 +18,7 @@ from django.utils.timesince import timesince
 from telephony.models import Message, OptOut
 from telephony.paginators import CappedCountPaginator
 
-from . import hours, services
+from . import hours, services, texts
 from .models import (
     Crust,
     Customer,
@@ -63,9 +63,7 @@ class MenuItemAdmin(admin.ModelAdmin):
 
     @admin.display(description="prices")
     def price_list(self, obj):
-        return ", ".join(
-            f"{p.size or 'one size'} {services.money(p.price)}" for p in obj.prices.all()
-        )
+        return ", ".join(f"{p.size or 'one size'} {texts.money(p.price)}" for p in obj.prices.all())
 
 
 class OrderItemInline(ReadOnlyInline, admin.TabularInline):

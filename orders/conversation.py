@@ -6,11 +6,12 @@ from django.utils import timezone
 
 from telephony.numbers import is_withheld
 
-from . import services
+from . import services, texts
 from .hours import clock, is_open, next_opening_words
-from .models import Actor, Fulfilment, Quote
+from .models import Actor, Quote
 from .parser import parse
-from .services import OrderError, line_text, money, render_sms
+from .services import OrderError
+from .texts import render_sms
 
 # Everything but ordering keeps working outside opening hours.
 WORKS_WHEN_CLOSED = {"menu", "status", "cancel", "help", "no", "suggest", "chat"}
@@ -60,17 +61,7 @@ class Conversation:
     # --- keywords ---------------------------------------------------------------------------
 
     def on_menu(self, command):
-        sections = {"pizza": [], "side": [], "drink": []}
-        for item in self.items:
-            prices = sorted(item.prices.all(), key=lambda p: "SML".find(p.size or "S"))
-            if not prices:
-                continue
-            if len(prices) > 1:
-                amount = "$" + "/".join(money(p.price).lstrip("$") for p in prices)
-            else:
-                amount = money(prices[0].price)
-            sections.setdefault(item.category, []).append(f"{item.code} {item.name} {amount}")
-        return render_sms("menu", sections=sections)
+        return render_sms("menu", sections=texts.menu_sections(self.items))
 
     def on_help(self, command):
         return render_sms("help")
@@ -97,19 +88,7 @@ class Conversation:
         return self._quote_reply("reorder", quote, missing=missing)
 
     def _quote_reply(self, template, quote, **context):
-        lines = [
-            line_text(line["quantity"], line["name"], line["size"], line["unit_price"])
-            for line in quote.lines
-        ]
-        return render_sms(
-            template,
-            lines=lines,
-            total=money(quote.total),
-            delivery=quote.fulfilment == Fulfilment.DELIVERY,
-            address=quote.address,
-            minutes=settings.ORDER_QUOTE_MINUTES,
-            **context,
-        )
+        return render_sms(template, **texts.quote_context(quote), **context)
 
     def on_yes(self, command):
         quote = services.latest_quote(self.customer)
@@ -122,15 +101,7 @@ class Conversation:
         except OrderError:
             return render_sms("quote_expired", minutes=settings.ORDER_QUOTE_MINUTES)
         services.link_message(self.message, order)
-        items = [line_text(i["quantity"], i["name"], i["size"]) for i in quote.lines]
-        return render_sms(
-            "placed",
-            order=order,
-            items=items,
-            total=money(order.total),
-            promised=clock(order.promised_at, self.now),
-            delivery=order.fulfilment == Fulfilment.DELIVERY,
-        )
+        return render_sms("placed", **texts.placed_context(order, quote, self.now))
 
     def on_no(self, command):
         dropped = Quote.objects.filter(customer=self.customer, state=Quote.State.PENDING).update(

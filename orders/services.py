@@ -8,13 +8,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.template import Context
-from django.template.loader import get_template
 from django.utils import timezone
 
 from telephony.models import Message, about_fields
 from telephony.numbers import is_withheld
-from telephony.services import MAX_BODY, channel_for, send_sms
+from telephony.services import channel_for, send_sms
 
 from . import menu as pricing
 from . import parser
@@ -36,6 +34,7 @@ from .models import (
     Quote,
     Status,
 )
+from .texts import render_sms
 
 logger = logging.getLogger(__name__)
 
@@ -47,39 +46,6 @@ class OrderError(Exception):
 
 class InvalidTransition(OrderError):
     """A status change the state machine refuses (or another change got there first)."""
-
-
-def money(amount):
-    amount = Decimal(amount)
-    return f"${amount:.0f}" if amount == amount.to_integral() else f"${amount:.2f}"
-
-
-# --- texts -----------------------------------------------------------------------------------
-
-
-def render_sms(name, **context):
-    """The text of templates/orders/sms/<name>.txt, one line per non-empty template line."""
-    template = get_template(f"orders/sms/{name}.txt").template
-    base = {"shop_name": settings.SHOP_NAME, "shop_phone": shop_phone()}
-    text = template.render(Context({**base, **context}, autoescape=False))
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)[:MAX_BODY]
-
-
-def shop_phone():
-    import phonenumbers
-
-    try:
-        number = phonenumbers.parse(settings.SHOP_PHONE, settings.SHOP_COUNTRY)
-    except phonenumbers.NumberParseException:
-        return settings.SHOP_PHONE
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-
-
-def line_text(quantity, name, size, unit_price=None):
-    size = f" {size}" if size else ""
-    price = f" {money(Decimal(unit_price) * quantity)}" if unit_price is not None else ""
-    return f"{quantity}x {name}{size}{price}"
 
 
 # --- customers and the menu ----------------------------------------------------------------
