@@ -299,6 +299,13 @@ ORDER_PICKUP_MINUTES = env.int("ORDER_PICKUP_MINUTES", default=20)
 ORDER_DELIVERY_MINUTES = env.int("ORDER_DELIVERY_MINUTES", default=40)
 # When an order passes its promised time, the customer is texted a new one this much later.
 ORDER_LATE_EXTRA_MINUTES = env.int("ORDER_LATE_EXTRA_MINUTES", default=15)
+# Money. Sales tax on the food (a fraction: 0.08875 is 8.875%), added to every quote; a
+# delivery fee added to deliveries, which need DELIVERY_MINIMUM of food (before tax); and the
+# ZIP codes delivered to (empty: anywhere; else a delivery address must end in one of them).
+SHOP_TAX_RATE = env("SHOP_TAX_RATE", default="0")
+DELIVERY_FEE = env("DELIVERY_FEE", default="0")
+DELIVERY_MINIMUM = env("DELIVERY_MINIMUM", default="0")
+DELIVERY_ZIP_CODES = env.list("DELIVERY_ZIP_CODES", default=[])
 # Which stages text the customer (wording: orders/templates/orders/sms/stage_<stage>.txt).
 ORDER_SMS_STAGES = env.list(
     "ORDER_SMS_STAGES",
