@@ -68,8 +68,12 @@ class MenuItemAdmin(admin.ModelAdmin):
 
 class OrderItemInline(ReadOnlyInline, admin.TabularInline):
     model = OrderItem
-    fields = ("quantity", "name", "size", "unit_price", "modifiers", "note")
+    fields = ("quantity", "name", "size", "unit_price", "extras", "note")
     readonly_fields = fields
+
+    @admin.display(description="toppings, crust, half")
+    def extras(self, obj):
+        return obj.extras or "-"
 
 
 class OrderEventInline(ReadOnlyInline, admin.TabularInline):
@@ -123,8 +127,8 @@ class OrderAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     readonly_fields = (
-        "number_display", "customer", "fulfilment", "status", "total", "promised_at",
-        "late_notices", "created_at", "updated_at",
+        "number_display", "customer", "fulfilment", "status", "subtotal", "tax", "delivery_fee",
+        "total", "start_at", "promised_at", "late_notices", "created_at", "updated_at",
     )  # fmt: skip
     fields = readonly_fields[:4] + ("address",) + readonly_fields[4:]
     inlines = [OrderItemInline, OrderEventInline, MessageInline]

@@ -294,6 +294,16 @@ class OrderItem(models.Model):
         size = f" ({self.size})" if self.size else ""
         return f"{self.quantity}x {self.name}{size}"
 
+    @property
+    def extras(self):
+        """For staff: "half Margherita, +Extra cheese, +Mushrooms, Thin crust" ("" for none)."""
+        chosen = self.modifiers or {}
+        parts = [f"half {chosen['half']['name']}"] if chosen.get("half") else []
+        parts += [f"+{t['name']}" for t in chosen.get("toppings", [])]
+        if crust := (chosen.get("crust") or {}).get("name"):
+            parts.append(crust if "crust" in crust.lower() else f"{crust} crust")
+        return ", ".join(parts)
+
 
 class Actor(models.TextChoices):
     CUSTOMER = "customer", "Customer (SMS)"

@@ -9,6 +9,7 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
 
 from orders import demo, services
 from orders.hours import local
@@ -315,3 +316,47 @@ def test_quote_and_confirmation_fit_in_two_segments(menu, text, shop_money):
 
 def test_a_question_back_fits_in_two_segments(menu, text):
     assert count_segments(text("I want a pizza")) <= 2
+
+
+# --- what staff see: the board card and the order admin -------------------------------------
+
+
+@pytest.fixture
+def superuser_client(client, django_user_model):
+    client.force_login(
+        django_user_model.objects.create(username="maria", is_staff=True, is_superuser=True)
+    )
+    return client
+
+
+def test_the_board_card_shows_every_modifier_the_note_and_the_kitchen_start(
+    menu, text, at, superuser_client
+):
+    with at(TUESDAY_2PM):
+        text("ORDER 1 large half pepperoni half margherita with mushrooms thin crust at 7pm")
+        text("well done")  # free text: not a note on the order
+        text("ORDER 1 large pepperoni with extra cheese, well done at 7pm")
+        text("YES")
+        page = superuser_client.get(reverse("board:panel", args=["orders"])).content.decode()
+    assert "+Extra cheese" in page
+    assert "well done" in page
+    assert "Start 6:40 PM · for 7:00 PM" in page
+
+
+def test_the_board_lists_scheduled_orders_by_when_the_kitchen_starts(menu, text, at):
+    from staff.board.panels import order_columns
+
+    with at(TUESDAY_2PM):
+        place(text, "ORDER 1 L PEP at 8pm")
+        place(text, "ORDER 1 L MARG")
+        received = order_columns(TUESDAY_2PM)[0].cards
+    assert [c.order.items.get().name for c in received] == ["Margherita", "Pepperoni"]
+
+
+def test_the_order_admin_shows_modifiers_note_and_money(menu, text, shop_money, superuser_client):
+    order = place(text, "ORDER 1 large half pepperoni half margherita with mushrooms thin crust")
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    page = superuser_client.get(url).content.decode()
+    assert "half Margherita, +Mushrooms, Thin crust" in page
+    for label, value in (("Subtotal", "18.00"), ("Tax", "1.60"), ("Total", "19.60")):
+        assert label in page and value in page
