@@ -280,7 +280,12 @@ SUPPORT_HOLD_MUSIC_URL = env(
 # --- Orders -----------------------------------------------------------------
 # Opening hours and the shop's time zone; a malformed value stops start-up
 # (checked in orders.apps). Days mon..sun, ranges and lists, 24h times; "24/7".
-SHOP_HOURS = env("SHOP_HOURS", default="mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00")
+# Unset, a development shop (DEBUG) is open around the clock, so scripts/run, the phone
+# simulator and `manage.py simulate_sms` all take orders at any hour, as one shop.
+SHOP_HOURS = env(
+    "SHOP_HOURS",
+    default="24/7" if DEBUG else "mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00",
+)
 SHOP_TIME_ZONE = env("SHOP_TIME_ZONE", default="America/New_York")
 # Django's zone is the shop's, so the admin, forms and templates show the times staff live
 # by (the database keeps UTC, USE_TZ). A malformed name leaves UTC here, and orders.apps
