@@ -114,31 +114,38 @@ class Conversation:
 
     def _sizes(self, command):
         by_code = self._by_code()
-        sized = [line for line in command.lines if line.code in command.unsized] or [
-            line for line in command.lines if by_code[line.code].prices.all()
-        ]
-        items = [by_code[line.code] for line in sized if line.code in by_code]
+        lines = [line for line in command.lines if line.code in by_code]
+        sized = [line for line in lines if line.code in command.unsized] or lines
         first = sized[0] if sized else None
         return {
             "sizes": command.unsupported_sizes,
             "items": [
-                {"code": i.code, "name": i.name, "prices": texts.size_prices(i)} for i in items
+                {"code": i.code, "name": i.name, "prices": texts.size_prices(i)}
+                for i in (by_code[line.code] for line in sized)
             ],
-            "example": texts.order_example(first.quantity, "L", first.code) if first else "1 L PEP",
+            "example": texts.order_example(
+                first.quantity if first else 1, "L", first.code if first else self._a_pizza()
+            ),
         }
+
+    def _a_pizza(self):
+        pizzas = [i.code for i in self.items if i.category == "pizza"]
+        return pizzas[0] if pizzas else ""
 
     def _choices(self, choice):
         by_code = self._by_code()
         items = [by_code[code] for code in choice.options if code in by_code]
         size = choice.line.size
-        first = items[0]
-        example_size = size if any(p.size for p in first.prices.all()) else ""
+        first = items[0] if items else None
+        sized = first is not None and any(p.size for p in first.prices.all())
         return {
             "phrase": choice.phrase,
             "options": [
                 {"code": i.code, "name": i.name, "price": texts.size_price(i, size)} for i in items
             ],
-            "example": texts.order_example(choice.line.quantity, example_size, first.code),
+            "example": texts.order_example(
+                choice.line.quantity, size if sized else "", first.code if first else ""
+            ),
         }
 
     def on_reorder(self, command):

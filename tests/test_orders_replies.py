@@ -131,6 +131,12 @@ def test_a_size_we_do_not_make_is_answered_with_the_sizes_we_make_and_their_pric
     assert not Quote.objects.exists()
 
 
+def test_a_size_we_do_not_make_of_something_we_do_not_sell_still_gets_the_sizes(menu, text):
+    reply = text("ORDER 1 xl calzone")
+    assert "We make small, medium and large" in reply
+    assert "ORDER 1 L PEP" in reply
+
+
 def test_a_pizza_without_a_kind_is_asked_back_with_the_choices_and_prices(menu, text):
     reply = text("I want a pizza")
     assert reply.startswith("Which pizza would you like?")
