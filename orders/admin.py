@@ -18,7 +18,7 @@ from django.utils.timesince import timesince
 from telephony.models import Message, OptOut
 from telephony.paginators import CappedCountPaginator
 
-from . import hours, services
+from . import hours, services, texts
 from .models import (
     Crust,
     Customer,
@@ -63,15 +63,17 @@ class MenuItemAdmin(admin.ModelAdmin):
 
     @admin.display(description="prices")
     def price_list(self, obj):
-        return ", ".join(
-            f"{p.size or 'one size'} {services.money(p.price)}" for p in obj.prices.all()
-        )
+        return ", ".join(f"{p.size or 'one size'} {texts.money(p.price)}" for p in obj.prices.all())
 
 
 class OrderItemInline(ReadOnlyInline, admin.TabularInline):
     model = OrderItem
-    fields = ("quantity", "name", "size", "unit_price", "modifiers", "note")
+    fields = ("quantity", "name", "size", "unit_price", "extras", "note")
     readonly_fields = fields
+
+    @admin.display(description="toppings, crust, half")
+    def extras(self, obj):
+        return obj.extras or "-"
 
 
 class OrderEventInline(ReadOnlyInline, admin.TabularInline):
@@ -125,8 +127,8 @@ class OrderAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     readonly_fields = (
-        "number_display", "customer", "fulfilment", "status", "total", "promised_at",
-        "late_notices", "created_at", "updated_at",
+        "number_display", "customer", "fulfilment", "status", "subtotal", "tax", "delivery_fee",
+        "total", "start_at", "promised_at", "late_notices", "created_at", "updated_at",
     )  # fmt: skip
     fields = readonly_fields[:4] + ("address",) + readonly_fields[4:]
     inlines = [OrderItemInline, OrderEventInline, MessageInline]

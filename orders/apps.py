@@ -1,3 +1,5 @@
+from decimal import Decimal, InvalidOperation
+
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -11,7 +13,8 @@ class OrdersConfig(AppConfig):
 
 
 def check_shop_settings():
-    """Stop start-up with a clear message when SHOP_HOURS or SHOP_TIME_ZONE is malformed."""
+    """Stop start-up with a clear message when SHOP_HOURS, SHOP_TIME_ZONE or a money setting
+    is malformed."""
     from .hours import HoursError, parse_hours, parse_time_zone
 
     try:
@@ -25,4 +28,16 @@ def check_shop_settings():
     if unknown:
         raise ImproperlyConfigured(
             f"ORDER_SMS_STAGES names unknown stages: {', '.join(sorted(unknown))}."
+        )
+    for name in ("SHOP_TAX_RATE", "DELIVERY_FEE", "DELIVERY_MINIMUM"):
+        value = getattr(settings, name)
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or amount < 0:
+            raise ImproperlyConfigured(f"{name} {value!r} is not an amount (e.g. 3.50).")
+    if Decimal(str(settings.SHOP_TAX_RATE)) >= 1:
+        raise ImproperlyConfigured(
+            f"SHOP_TAX_RATE {settings.SHOP_TAX_RATE!r} is a fraction: 0.08875 for 8.875%."
         )

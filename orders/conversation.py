@@ -6,12 +6,12 @@ from django.utils import timezone
 
 from telephony.numbers import is_withheld
 
-from . import services
-from .hours import clock, is_open, next_opening_words
-from .links import order_link
-from .models import Actor, Fulfilment, Quote
-from .parser import parse
-from .services import OrderError, line_text, money, render_sms
+from . import services, texts
+from .hours import is_open, next_opening_words
+from .models import Actor, Quote
+from .parser import MAX_QUANTITY, parse
+from .services import OrderError
+from .texts import render_sms
 
 # Everything but ordering keeps working outside opening hours.
 WORKS_WHEN_CLOSED = {"menu", "status", "cancel", "help", "no", "suggest", "chat"}
@@ -54,63 +54,113 @@ class Conversation:
 
     def reply(self):
         command = parse(self.message.body, self.entries)
-        if command.kind not in WORKS_WHEN_CLOSED and not is_open(self.now):
+        # Ordering ahead with a time ("1 L PEP at 7pm") works while closed.
+        ahead = command.kind in ("order", "reorder") and command.scheduled_for is not None
+        if command.kind not in WORKS_WHEN_CLOSED and not ahead and not is_open(self.now):
             return render_sms("closed", opens=next_opening_words(self.now))
         return getattr(self, f"on_{command.kind}")(command)
 
     # --- keywords ---------------------------------------------------------------------------
 
     def on_menu(self, command):
-        sections = {"pizza": [], "side": [], "drink": []}
-        for item in self.items:
-            prices = sorted(item.prices.all(), key=lambda p: "SML".find(p.size or "S"))
-            if not prices:
-                continue
-            if len(prices) > 1:
-                amount = "$" + "/".join(money(p.price).lstrip("$") for p in prices)
-            else:
-                amount = money(prices[0].price)
-            sections.setdefault(item.category, []).append(f"{item.code} {item.name} {amount}")
-        return render_sms("menu", sections=sections)
+        return render_sms("menu", sections=texts.menu_sections(self.items))
 
     def on_help(self, command):
         return render_sms("help")
 
     def on_order(self, command):
+        """Quote the order, or say what stops us, in this order: sizes we do not make, too
+        many of one item, items not on the menu, a phrase that fits several items, a delivery
+        without an address. Every such reply also says what happened to a quote still waiting
+        for YES (it still waits: YES places exactly what that earlier quote showed)."""
+        if command.unsupported_sizes:
+            return self.refuse("sizes_we_make", **self._sizes(command))
         if command.too_many:
-            return render_sms("too_many", names=command.too_many, most=25)
+            return self.refuse("too_many", names=command.too_many, most=MAX_QUANTITY)
         if command.unknown:
-            return render_sms("unknown_items", unknown=command.unknown)
+            return self.refuse("unknown_items", unknown=command.unknown)
+        if command.ambiguous:
+            return self.refuse("which_one", **self._choices(command.ambiguous[0]))
         if command.address == "?":
-            return render_sms("address_needed", saved=self.customer.address)
+            return self.refuse("address_needed", saved=self.customer.address)
         try:
             quote = services.quote_order(
-                self.customer, command.lines, self.items, address=command.address, now=self.now
+                self.customer, command.lines, self.items, address=command.address,
+                now=self.now, scheduled_for=command.scheduled_for,
+            )  # fmt: skip
+        except OrderError as error:
+            return self._cannot_quote(error)
+        return self._quote_reply("quote", quote, asked=command.scheduled_for)
+
+    def refuse(self, template, **context):
+        """An ORDER we could not quote: the reply, reminding of a quote still waiting."""
+        waiting = texts.waiting_context(services.pending_quote(self.customer, self.now))
+        return render_sms(template, waiting=waiting, **context)
+
+    def _cannot_quote(self, error):
+        if isinstance(error, services.OutsideDeliveryArea):
+            zips = [z.strip() for z in settings.DELIVERY_ZIP_CODES if z.strip()]
+            return self.refuse("outside_area", zip=error.zip_code, zips=zips)
+        if isinstance(error, services.BelowDeliveryMinimum):
+            return self.refuse(
+                "below_minimum",
+                minimum=texts.money(services.amount(settings.DELIVERY_MINIMUM)),
+                subtotal=texts.money(error.subtotal),
             )
-        except OrderError:
-            return render_sms("unknown_items", unknown=[])
-        return self._quote_reply("quote", quote)
+        return self.refuse("unknown_items", unknown=[])
+
+    def _by_code(self):
+        return {item.code.upper(): item for item in self.items}
+
+    def _sizes(self, command):
+        by_code = self._by_code()
+        lines = [line for line in command.lines if line.code in by_code]
+        sized = [line for line in lines if line.code in command.unsized] or lines
+        first = sized[0] if sized else None
+        return {
+            "sizes": command.unsupported_sizes,
+            "items": [
+                {"code": i.code, "name": i.name, "prices": texts.size_prices(i)}
+                for i in (by_code[line.code] for line in sized)
+            ],
+            "example": texts.order_example(
+                first.quantity if first else 1, "L", first.code if first else self._a_pizza()
+            ),
+        }
+
+    def _a_pizza(self):
+        pizzas = [i.code for i in self.items if i.category == "pizza"]
+        return pizzas[0] if pizzas else ""
+
+    def _choices(self, choice):
+        by_code = self._by_code()
+        items = [by_code[code] for code in choice.options if code in by_code]
+        size = choice.line.size
+        first = items[0] if items else None
+        sized = first is not None and any(p.size for p in first.prices.all())
+        return {
+            "phrase": choice.phrase,
+            "options": [
+                {"code": i.code, "name": i.name, "price": texts.size_price(i, size)} for i in items
+            ],
+            "example": texts.order_example(
+                choice.line.quantity, size if sized else "", first.code if first else ""
+            ),
+        }
 
     def on_reorder(self, command):
-        quote, missing = services.quote_reorder(self.customer, self.items, now=self.now)
+        try:
+            quote, missing = services.quote_reorder(
+                self.customer, self.items, now=self.now, scheduled_for=command.scheduled_for
+            )
+        except OrderError as error:
+            return self._cannot_quote(error)
         if quote is None:
             return render_sms("howto", missing=missing)
-        return self._quote_reply("reorder", quote, missing=missing)
+        return self._quote_reply("reorder", quote, missing=missing, asked=command.scheduled_for)
 
-    def _quote_reply(self, template, quote, **context):
-        lines = [
-            line_text(line["quantity"], line["name"], line["size"], line["unit_price"])
-            for line in quote.lines
-        ]
-        return render_sms(
-            template,
-            lines=lines,
-            total=money(quote.total),
-            delivery=quote.fulfilment == Fulfilment.DELIVERY,
-            address=quote.address,
-            minutes=settings.ORDER_QUOTE_MINUTES,
-            **context,
-        )
+    def _quote_reply(self, template, quote, asked=None, **context):
+        return render_sms(template, **texts.quote_context(quote, asked, self.now), **context)
 
     def on_yes(self, command):
         quote = services.latest_quote(self.customer)
@@ -123,16 +173,7 @@ class Conversation:
         except OrderError:
             return render_sms("quote_expired", minutes=settings.ORDER_QUOTE_MINUTES)
         services.link_message(self.message, order)
-        items = [line_text(i["quantity"], i["name"], i["size"]) for i in quote.lines]
-        return render_sms(
-            "placed",
-            order=order,
-            items=items,
-            total=money(order.total),
-            promised=clock(order.promised_at, self.now),
-            delivery=order.fulfilment == Fulfilment.DELIVERY,
-            link=order_link(order),
-        )
+        return render_sms("placed", **texts.placed_context(order, quote, self.now))
 
     def on_no(self, command):
         dropped = Quote.objects.filter(customer=self.customer, state=Quote.State.PENDING).update(
@@ -144,11 +185,7 @@ class Conversation:
         orders = list(services.active_orders(self.customer).order_by("-id")[:5])
         if not orders:
             return render_sms("no_orders")
-        rows = [
-            {"order": o, "promised": clock(o.promised_at, self.now), "stage": o.stage_words}
-            for o in orders
-        ]
-        return render_sms("status", rows=rows)
+        return render_sms("status", rows=texts.status_rows(orders, self.now))
 
     def on_cancel(self, command):
         order = services.active_orders(self.customer).order_by("-id").first()
@@ -169,5 +206,12 @@ class Conversation:
         return render_sms("did_you_mean", suggestion=command.suggestion)
 
     def on_chat(self, command):
-        _, acknowledge = services.record_inquiry(self.message, self.customer)
-        return render_sms("acknowledged") if acknowledge else ""
+        """Free text goes to staff. Never silence: the first gets the acknowledgement, more
+        while it waits a short "added to your message"; a customer with an order in progress
+        gets its status with either (what they most often ask)."""
+        _, first = services.record_inquiry(self.message, self.customer)
+        orders = list(services.active_orders(self.customer).order_by("-id")[:3])
+        if orders:
+            rows = texts.status_rows(orders, self.now)
+            return render_sms("chat_with_order", rows=rows, again=not first)
+        return render_sms("acknowledged" if first else "acknowledged_again")

@@ -77,7 +77,8 @@ class Fulfilment(models.TextChoices):
 
 class Quote(models.Model):
     """A priced order waiting for the customer's YES. `lines` is a list of
-    {"item_id", "code", "name", "size", "quantity", "unit_price"} with prices as strings."""
+    {"item_id", "code", "name", "size", "quantity", "unit_price", "modifiers", "note",
+    "assumed_size"} with prices as strings. YES places exactly this."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting for YES"
@@ -87,7 +88,13 @@ class Quote(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="quotes")
     lines = models.JSONField(default=list)
+    # The money, as the customer was quoted it: total = subtotal + tax + delivery_fee.
+    subtotal = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    tax = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    delivery_fee = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(max_digits=8, decimal_places=2)
+    # A time the customer asked for ("for pickup at 7pm"), moved into opening hours; None: asap.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
     fulfilment = models.CharField(max_length=10, choices=Fulfilment.choices)
     address = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -166,8 +173,14 @@ class Order(ConcurrentTransitionMixin, models.Model):
     fulfilment = models.CharField(max_length=10, choices=Fulfilment.choices)
     address = models.CharField("delivery address", max_length=200, blank=True)
     status = FSMField(choices=Status.choices, default=Status.RECEIVED, protected=True)
+    # The money, as the customer was quoted it: total = subtotal + tax + delivery_fee.
+    subtotal = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    tax = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    delivery_fee = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
     promised_at = models.DateTimeField("promised time", null=True, blank=True)
+    # Scheduled orders ("deliver at 6:30"): when the kitchen should start it; None: at once.
+    start_at = models.DateTimeField("kitchen starts", null=True, blank=True)
     late_notices = models.PositiveSmallIntegerField(
         default=0, help_text="How many times the customer was texted a new estimate"
     )
@@ -198,6 +211,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
     @property
     def number(self):
         return self.pk + ORDER_NUMBER_OFFSET if self.pk else None
+
+    @property
+    def is_scheduled(self):
+        return self.start_at is not None
 
     @property
     def stage_words(self):
@@ -284,6 +301,16 @@ class OrderItem(models.Model):
     def __str__(self):
         size = f" ({self.size})" if self.size else ""
         return f"{self.quantity}x {self.name}{size}"
+
+    @property
+    def extras(self):
+        """For staff: "half Margherita, +Extra cheese, +Mushrooms, Thin crust" ("" for none)."""
+        chosen = self.modifiers or {}
+        parts = [f"half {chosen['half']['name']}"] if chosen.get("half") else []
+        parts += [f"+{t['name']}" for t in chosen.get("toppings", [])]
+        if crust := (chosen.get("crust") or {}).get("name"):
+            parts.append(crust if "crust" in crust.lower() else f"{crust} crust")
+        return ", ".join(parts)
 
 
 class Actor(models.TextChoices):

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import services
+from . import services, texts
 from .hours import clock, opening, spoken_hours
 from .models import CUSTOMER_MAY_CANCEL, FINISHED, PATHS, Actor, Fulfilment, Order, Status
 
@@ -96,7 +96,7 @@ def _shop():
     return {
         "name": settings.SHOP_NAME,
         "address": settings.SHOP_ADDRESS,
-        "phone": services.shop_phone(),
+        "phone": texts.shop_phone(),
         "tel": settings.SHOP_PHONE,
         "sms_number": settings.TWILIO_PHONE_NUMBER,
         "sms_display": _national(settings.TWILIO_PHONE_NUMBER),
@@ -156,7 +156,7 @@ def _lines(items):
         yield {
             "item": item,
             "details": "; ".join(details),
-            "amount": services.money(item.unit_price * item.quantity),
+            "amount": texts.money(item.unit_price * item.quantity),
         }
 
 
@@ -174,7 +174,7 @@ def _steps(order):
 
 def _money_field(order, name):
     value = getattr(order, name, None)
-    return services.money(value) if value else ""
+    return texts.money(value) if value else ""
 
 
 def order_context(order, now=None):
@@ -200,7 +200,7 @@ def order_context(order, now=None):
         "subtotal": _money_field(order, "subtotal"),
         "tax": _money_field(order, "tax"),
         "delivery_fee": _money_field(order, "delivery_fee"),
-        "total": services.money(order.total),
+        "total": texts.money(order.total),
         "status_href": sms_href(shop["sms_number"], "STATUS"),
         "reorder_href": sms_href(shop["sms_number"], reorder_text(items)),
         "poll_seconds": POLL_SECONDS,

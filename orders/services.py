@@ -2,24 +2,23 @@
 answer customers. Every status change goes through `advance_order` / `cancel_order`."""
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.template import Context
-from django.template.loader import get_template
 from django.utils import timezone
 
 from telephony.models import Message, about_fields
 from telephony.numbers import is_withheld
-from telephony.outbox import MAX_BODY, send_sms
+from telephony.outbox import send_sms
 from telephony.reach import channel_for
 
 from . import menu as pricing
 from . import parser
-from .hours import clock
+from .hours import clock, local, shop_hours
 from .links import order_link
 from .models import (
     ACTIVE,
@@ -38,6 +37,7 @@ from .models import (
     Quote,
     Status,
 )
+from .texts import render_sms
 
 logger = logging.getLogger(__name__)
 
@@ -51,37 +51,96 @@ class InvalidTransition(OrderError):
     """A status change the state machine refuses (or another change got there first)."""
 
 
-def money(amount):
-    amount = Decimal(amount)
-    return f"${amount:.0f}" if amount == amount.to_integral() else f"${amount:.2f}"
+class OutsideDeliveryArea(OrderError):
+    """A delivery address without a ZIP code we deliver to (DELIVERY_ZIP_CODES): `zip_code`
+    is the one found in it, or "" when it has none."""
+
+    def __init__(self, zip_code):
+        super().__init__(f"We do not deliver to {zip_code or 'that address'}.")
+        self.zip_code = zip_code
 
 
-# --- texts -----------------------------------------------------------------------------------
+class BelowDeliveryMinimum(OrderError):
+    """A delivery with less food (before tax) than DELIVERY_MINIMUM; `subtotal` is what it has."""
+
+    def __init__(self, subtotal):
+        super().__init__(f"Delivery needs {settings.DELIVERY_MINIMUM} of food.")
+        self.subtotal = subtotal
 
 
-def render_sms(name, **context):
-    """The text of templates/orders/sms/<name>.txt, one line per non-empty template line."""
-    template = get_template(f"orders/sms/{name}.txt").template
-    base = {"shop_name": settings.SHOP_NAME, "shop_phone": shop_phone()}
-    text = template.render(Context({**base, **context}, autoescape=False))
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)[:MAX_BODY]
+CENT = Decimal("0.01")
 
 
-def shop_phone():
-    import phonenumbers
-
-    try:
-        number = phonenumbers.parse(settings.SHOP_PHONE, settings.SHOP_COUNTRY)
-    except phonenumbers.NumberParseException:
-        return settings.SHOP_PHONE
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+def amount(setting):
+    return Decimal(str(setting).strip() or "0")
 
 
-def line_text(quantity, name, size, unit_price=None):
-    size = f" {size}" if size else ""
-    price = f" {money(Decimal(unit_price) * quantity)}" if unit_price is not None else ""
-    return f"{quantity}x {name}{size}{price}"
+@dataclass(frozen=True)
+class Bill:
+    """What an order costs: food (subtotal), sales tax on it, the delivery fee, and the total.
+    Tax is SHOP_TAX_RATE of the food, rounded half up to the cent (the fee is not taxed)."""
+
+    subtotal: Decimal
+    tax: Decimal
+    delivery_fee: Decimal
+
+    @property
+    def total(self):
+        return self.subtotal + self.tax + self.delivery_fee
+
+    @classmethod
+    def for_food(cls, subtotal, delivery):
+        subtotal = Decimal(subtotal).quantize(CENT)
+        tax = (subtotal * amount(settings.SHOP_TAX_RATE)).quantize(CENT, ROUND_HALF_UP)
+        fee = amount(settings.DELIVERY_FEE).quantize(CENT) if delivery else Decimal("0.00")
+        return cls(subtotal, tax, fee)
+
+
+_ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
+
+
+def zip_code(address):
+    """The ZIP code an address ends with ("12 Main St, 10001" -> "10001"), or "". A leading
+    house number of five digits is not taken for one."""
+    found = [m for m in _ZIP.finditer(address or "") if m.start() > 0]
+    return found[-1].group(1) if found else ""
+
+
+def check_delivery(address, subtotal):
+    """Raise OutsideDeliveryArea or BelowDeliveryMinimum when we cannot deliver this."""
+    zips = [z.strip() for z in settings.DELIVERY_ZIP_CODES if z.strip()]
+    if zips and zip_code(address) not in zips:
+        raise OutsideDeliveryArea(zip_code(address))
+    if subtotal < amount(settings.DELIVERY_MINIMUM):
+        raise BelowDeliveryMinimum(subtotal)
+
+
+def prep_minutes(fulfilment):
+    return (
+        settings.ORDER_DELIVERY_MINUTES
+        if fulfilment == Fulfilment.DELIVERY
+        else settings.ORDER_PICKUP_MINUTES
+    )
+
+
+def schedule(time_of_day, fulfilment, now):
+    """When a scheduled order ("for pickup at 7pm", "deliver at 6:30") will be ready (an aware
+    datetime in the shop's zone) and whether that is the time asked for.
+
+    The time asked for today, when it is inside opening hours, the kitchen can start it
+    inside them too, and there is time to make it; else the next time we can: at once (now +
+    the usual minutes) when the time has passed and we are open, or the next opening plus
+    the usual minutes."""
+    minutes = timedelta(minutes=prep_minutes(fulfilment))
+    here, hours = local(now), shop_hours()
+    earliest = here + minutes
+    wanted = here.replace(hour=time_of_day.hour, minute=time_of_day.minute, second=0, microsecond=0)
+    if wanted >= earliest and hours.is_open(wanted) and hours.is_open(wanted - minutes):
+        return wanted, True
+    if wanted < earliest and hours.is_open(here) and hours.is_open(earliest):
+        return earliest, False
+    opens = hours.next_opening(max(here, wanted - minutes))
+    return ((opens + minutes) if opens else earliest), False
 
 
 # --- customers and the menu ----------------------------------------------------------------
@@ -109,9 +168,11 @@ def menu_entries(items):
 # --- quotes and placing ------------------------------------------------------------------
 
 
-def quote_order(customer, lines, items, address="", now=None):
+def quote_order(customer, lines, items, address="", now=None, scheduled_for=None):
     """Price `lines` (parser.Line) against `items` and keep the result as the customer's
-    pending quote, replacing any earlier one."""
+    pending quote, replacing any earlier one. A delivery the shop cannot make raises
+    OutsideDeliveryArea or BelowDeliveryMinimum (and the earlier quote stays).
+    `scheduled_for`: a time of day asked for (see `schedule`)."""
     now = now or timezone.now()
     by_code = {item.code.upper(): item for item in items}
     modifiers = pricing.Modifiers.for_lines(lines)
@@ -125,26 +186,46 @@ def quote_order(customer, lines, items, address="", now=None):
             {
                 "item_id": item.pk, "code": item.code, "name": item.name, "size": size,
                 "quantity": line.quantity, "unit_price": str(price),
+                "assumed_size": bool(size) and not line.size,
                 **pricing.line_details(line, by_code, modifiers, size),
             }
         )  # fmt: skip
     if not priced:
         raise OrderError("Nothing in that order is on the menu right now.")
-    total = sum(Decimal(p["unit_price"]) * p["quantity"] for p in priced)
+    food = sum(Decimal(p["unit_price"]) * p["quantity"] for p in priced)
+    fulfilment = Fulfilment.DELIVERY if address else Fulfilment.PICKUP
+    if address:
+        check_delivery(address, food)
+    bill = Bill.for_food(food, delivery=bool(address))
+    ready = schedule(scheduled_for, fulfilment, now)[0] if scheduled_for else None
     Quote.objects.filter(customer=customer, state=Quote.State.PENDING).update(
         state=Quote.State.REPLACED
     )
     return Quote.objects.create(
         customer=customer,
         lines=priced,
-        total=total,
-        fulfilment=Fulfilment.DELIVERY if address else Fulfilment.PICKUP,
+        subtotal=bill.subtotal,
+        tax=bill.tax,
+        delivery_fee=bill.delivery_fee,
+        total=bill.total,
+        fulfilment=fulfilment,
         address=address,
+        scheduled_for=ready,
         expires_at=now + timedelta(minutes=settings.ORDER_QUOTE_MINUTES),
     )
 
 
-def quote_reorder(customer, items, now=None):
+def pending_quote(customer, now=None):
+    """The quote a YES would place now, or None."""
+    now = now or timezone.now()
+    return (
+        Quote.objects.filter(customer=customer, state=Quote.State.PENDING, expires_at__gt=now)
+        .order_by("-id")
+        .first()
+    )
+
+
+def quote_reorder(customer, items, now=None, scheduled_for=None):
     """A quote repeating the customer's last order at today's prices: (quote or None, names of
     what is no longer on the menu). None, [] when there is no earlier order."""
     last = (
@@ -162,11 +243,23 @@ def quote_reorder(customer, items, now=None):
         if item is None:
             missing.append(old.name)
         else:
-            lines.append(parser.Line(item.code.upper(), old.quantity, old.size))
+            modifiers = old.modifiers or {}
+            lines.append(
+                parser.Line(
+                    item.code.upper(), old.quantity, old.size,
+                    tuple(t["code"].upper() for t in modifiers.get("toppings", [])),
+                    (modifiers.get("crust") or {}).get("code", "").upper(),
+                    (modifiers.get("half") or {}).get("code", "").upper(),
+                    old.note,
+                )
+            )  # fmt: skip
     if not lines:
         return None, missing
     address = last.address if last.fulfilment == Fulfilment.DELIVERY else ""
-    return quote_order(customer, lines, items, address=address, now=now), missing
+    quote = quote_order(
+        customer, lines, items, address=address, now=now, scheduled_for=scheduled_for
+    )
+    return quote, missing
 
 
 def latest_quote(customer):
@@ -189,17 +282,18 @@ def place_order(quote, now=None):
             raise OrderError("That quote was replaced by a newer one.")
         if quote.expires_at <= now:
             raise OrderError("That quote has expired.")
-        minutes = (
-            settings.ORDER_DELIVERY_MINUTES
-            if quote.fulfilment == Fulfilment.DELIVERY
-            else settings.ORDER_PICKUP_MINUTES
-        )
+        minutes = timedelta(minutes=prep_minutes(quote.fulfilment))
+        scheduled = quote.scheduled_for is not None and quote.scheduled_for > now + minutes
         order = Order.objects.create(
             customer=quote.customer,
             fulfilment=quote.fulfilment,
             address=quote.address,
+            subtotal=quote.subtotal,
+            tax=quote.tax,
+            delivery_fee=quote.delivery_fee,
             total=quote.total,
-            promised_at=now + timedelta(minutes=minutes),
+            promised_at=quote.scheduled_for if scheduled else now + minutes,
+            start_at=quote.scheduled_for - minutes if scheduled else None,
         )
         OrderItem.objects.bulk_create(
             OrderItem(

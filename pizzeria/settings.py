@@ -280,7 +280,12 @@ SUPPORT_HOLD_MUSIC_URL = env(
 # --- Orders -----------------------------------------------------------------
 # Opening hours and the shop's time zone; a malformed value stops start-up
 # (checked in orders.apps). Days mon..sun, ranges and lists, 24h times; "24/7".
-SHOP_HOURS = env("SHOP_HOURS", default="mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00")
+# Unset, a development shop (DEBUG) is open around the clock, so scripts/run, the phone
+# simulator and `manage.py simulate_sms` all take orders at any hour, as one shop.
+SHOP_HOURS = env(
+    "SHOP_HOURS",
+    default="24/7" if DEBUG else "mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00",
+)
 SHOP_TIME_ZONE = env("SHOP_TIME_ZONE", default="America/New_York")
 # Django's zone is the shop's, so the admin, forms and templates show the times staff live
 # by (the database keeps UTC, USE_TZ). A malformed name leaves UTC here, and orders.apps
@@ -299,6 +304,13 @@ ORDER_PICKUP_MINUTES = env.int("ORDER_PICKUP_MINUTES", default=20)
 ORDER_DELIVERY_MINUTES = env.int("ORDER_DELIVERY_MINUTES", default=40)
 # When an order passes its promised time, the customer is texted a new one this much later.
 ORDER_LATE_EXTRA_MINUTES = env.int("ORDER_LATE_EXTRA_MINUTES", default=15)
+# Money. Sales tax on the food (a fraction: 0.08875 is 8.875%), added to every quote; a
+# delivery fee added to deliveries, which need DELIVERY_MINIMUM of food (before tax); and the
+# ZIP codes delivered to (empty: anywhere; else a delivery address must end in one of them).
+SHOP_TAX_RATE = env("SHOP_TAX_RATE", default="0")
+DELIVERY_FEE = env("DELIVERY_FEE", default="0")
+DELIVERY_MINIMUM = env("DELIVERY_MINIMUM", default="0")
+DELIVERY_ZIP_CODES = env.list("DELIVERY_ZIP_CODES", default=[])
 # Which stages text the customer (wording: orders/templates/orders/sms/stage_<stage>.txt).
 ORDER_SMS_STAGES = env.list(
     "ORDER_SMS_STAGES",

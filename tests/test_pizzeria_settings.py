@@ -51,3 +51,10 @@ def test_the_env_file_is_read_by_the_project_settings_and_never_by_the_tests(tmp
 
     assert production[:2] == ["twilio", "mon 09:00-10:00"]
     assert tests == ["locmem", "24/7", "django.tasks.backends.immediate.ImmediateBackend"]
+
+
+def test_a_development_shop_without_hours_is_open_around_the_clock_for_every_command():
+    """scripts/run, the phone simulator and simulate_sms read the same settings: one shop."""
+    assert settings_seen("pizzeria.settings")[1] == "24/7"
+    deployed = settings_seen("pizzeria.settings", DEBUG="false", SECRET_KEY="x" * 50)
+    assert deployed[1] == "mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00"

@@ -150,6 +150,14 @@ CONVERSATION = {
     "CANCEL ORDER": 28,
     "HELP": 20,
     "pizza?": 22,
+    # Issue 13: plain words, modifiers, questions back, intents in words, times.
+    "ORDER 1 large pepperoni with extra cheese and mushrooms, thin crust": 26,
+    "I want a pizza": 23,
+    "ORDER 3 xl pepperoni": 23,
+    "where is my pizza??": 19,
+    "the usual": 22,
+    "order 1 large pepperoni for pickup at 7pm": 24,
+    "do you have napkins?": 25,
 }
 
 

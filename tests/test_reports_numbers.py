@@ -1,5 +1,7 @@
 """The owner's report, checked against a hand-built Tuesday (shop time, America/New_York)."""
 
+import csv
+import io
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -166,3 +168,25 @@ def test_a_quiet_day_has_zeros_not_errors(settings):
 def test_the_report_runs_six_queries_whatever_the_data(tuesday, django_assert_num_queries):
     with django_assert_num_queries(6):
         services.day_report(DAY)
+
+
+def test_revenue_is_split_into_food_tax_and_delivery_fees(settings, client, django_user_model):
+    made = order("18:05", "delivery", "37.84", "18:45", [])
+    Order.objects.filter(pk=made.pk).update(
+        subtotal=Decimal("32"), tax=Decimal("2.84"), delivery_fee=Decimal("3")
+    )
+    cancelled = order("18:10", "pickup", "17.42", "18:30", [("18:12", Status.CANCELLED)])
+    Order.objects.filter(pk=cancelled.pk).update(subtotal=Decimal("16"), tax=Decimal("1.42"))
+    report = services.day_report(DAY)
+    assert (report.subtotal, report.tax, report.delivery_fees, report.revenue) == (
+        Decimal("32"), Decimal("2.84"), Decimal("3"), Decimal("37.84"),
+    )  # fmt: skip
+    client.force_login(django_user_model.objects.create(username="t", is_superuser=True,
+                                                        is_staff=True))  # fmt: skip
+    response = client.get("/staff/reports/", {"day": DAY.isoformat(), "format": "csv"})
+    rows = {tuple(row[:2]): row[2] for row in csv.reader(io.StringIO(response.content.decode()))}
+    assert rows[("orders", "food (subtotal)")] == "32.00"
+    assert rows[("orders", "sales tax")] == "2.84"
+    assert rows[("orders", "delivery fees")] == "3.00"
+    page = client.get("/staff/reports/", {"day": DAY.isoformat()}).content.decode()
+    assert "food $32.00 · tax $2.84 · delivery $3.00" in page

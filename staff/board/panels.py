@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orders import services as orders
@@ -110,7 +111,8 @@ def order_columns(now=None):
         .select_related("customer")
         .prefetch_related("items")
         .annotate(stage_since=_stage_since())
-        .order_by("created_at", "id")[:BOARD_LIMIT]
+        # Scheduled orders take their place at the time the kitchen should start them.
+        .order_by(Coalesce("start_at", "created_at"), "id")[:BOARD_LIMIT]
     )
     columns = [Column(key, heading, []) for key, heading, _ in COLUMNS]
     where = {

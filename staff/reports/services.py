@@ -91,6 +91,10 @@ class DayReport:
     failures: list[tuple]  # (code, meaning, count)
     calls: dict
     average_wait_seconds: float | None
+    # Revenue (the orders' totals) is food (subtotal) + sales tax + delivery fees.
+    subtotal: Decimal = Decimal("0")
+    tax: Decimal = Decimal("0")
+    delivery_fees: Decimal = Decimal("0")
 
     @property
     def served(self):
@@ -131,6 +135,11 @@ def order_numbers(start, end):
             orders=Count("pk"),
             cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
             revenue=Sum("total", filter=~Q(status=Status.CANCELLED), default=Decimal("0")),
+            subtotal=Sum("subtotal", filter=~Q(status=Status.CANCELLED), default=Decimal("0")),
+            tax=Sum("tax", filter=~Q(status=Status.CANCELLED), default=Decimal("0")),
+            delivery_fees=Sum(
+                "delivery_fee", filter=~Q(status=Status.CANCELLED), default=Decimal("0")
+            ),
             late=Count("pk", filter=late & ~Q(status=Status.CANCELLED)),
         )
     )
@@ -267,4 +276,7 @@ def day_report(day):
         failures=sms_failures(start, end),
         calls=calls,
         average_wait_seconds=round(wait.total_seconds()) if wait is not None else None,
+        subtotal=orders["subtotal"],
+        tax=orders["tax"],
+        delivery_fees=orders["delivery_fees"],
     )

@@ -1,0 +1,168 @@
+"""What the shop texts customers: every reply is a template in templates/orders/sms/, and
+this module turns orders, quotes and the menu into the values those templates show (money,
+lines with their modifiers, times). No wording lives in Python, so the texts can be
+translated."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.template import Context
+from django.template.loader import get_template
+
+from telephony.outbox import MAX_BODY
+
+from .hours import clock, local
+from .links import order_link
+from .models import Fulfilment
+
+
+def money(amount):
+    amount = Decimal(amount)
+    return f"${amount:.0f}" if amount == amount.to_integral() else f"${amount:.2f}"
+
+
+def render_sms(name, **context):
+    """The text of templates/orders/sms/<name>.txt, one line per non-empty template line."""
+    template = get_template(f"orders/sms/{name}.txt").template
+    base = {"shop_name": settings.SHOP_NAME, "shop_phone": shop_phone()}
+    text = template.render(Context({**base, **context}, autoescape=False))
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)[:MAX_BODY]
+
+
+def shop_phone():
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(settings.SHOP_PHONE, settings.SHOP_COUNTRY)
+    except phonenumbers.NumberParseException:
+        return settings.SHOP_PHONE
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def line_text(quantity, name, size, unit_price=None):
+    """ "2x Pepperoni L $32": a line without its modifiers (staff pages, voice)."""
+    size = f" {size}" if size else ""
+    price = f" {money(Decimal(unit_price) * quantity)}" if unit_price is not None else ""
+    return f"{quantity}x {name}{size}{price}"
+
+
+def _render_line(context):
+    text = get_template("orders/sms/line.txt").template.render(Context(context, autoescape=False))
+    return " ".join(text.split())
+
+
+def line_words(line, priced=True):
+    """A quote's or an order's line as the customer reads it, with every modifier and note:
+    "1x Pepperoni/Margherita L +Extra cheese, Thin crust (well done) $20.50". `line` is a
+    quote line (dict) or an OrderItem."""
+    get = line.get if isinstance(line, dict) else lambda name, default=None: getattr(line, name)
+    modifiers = get("modifiers", None) or {}
+    crust = (modifiers.get("crust") or {}).get("name", "")
+    quantity, unit_price = get("quantity"), get("unit_price")
+    return _render_line(
+        {
+            "line": {
+                "quantity": quantity,
+                "name": get("name"),
+                "size": get("size"),
+                "half": (modifiers.get("half") or {}).get("name", ""),
+                "toppings": [t["name"] for t in modifiers.get("toppings", [])],
+                "crust": crust,
+                "crust_says_crust": "crust" in crust.lower(),
+                "note": get("note", "") or "",
+                "price": money(Decimal(unit_price) * quantity) if priced else "",
+            }
+        }
+    )
+
+
+def money_context(bill):
+    """What _money.txt shows of a quote or an order (anything with subtotal, tax,
+    delivery_fee and total)."""
+    return {
+        "total": money(bill.total),
+        "subtotal": money(bill.subtotal),
+        "tax": money(bill.tax) if bill.tax else "",
+        "fee": money(bill.delivery_fee) if bill.delivery_fee else "",
+    }
+
+
+def size_prices(item):
+    """ "$10/13/16" for an item in sizes (small to large), "$5" for one in one size."""
+    prices = sorted(item.prices.all(), key=lambda p: "SML".find(p.size or "S"))
+    if not prices:
+        return ""
+    if len(prices) > 1:
+        return "$" + "/".join(money(p.price).lstrip("$") for p in prices)
+    return money(prices[0].price)
+
+
+def size_price(item, size):
+    """The price of `item` in `size` ("$16"), or all its prices when it has no such size."""
+    for price in item.prices.all():
+        if size and price.size == size:
+            return money(price.price)
+    return size_prices(item)
+
+
+def order_example(quantity, size, code):
+    """How the customer would text one line: "1 L BBQ"."""
+    return " ".join(str(part) for part in (quantity, size, code) if part)
+
+
+def menu_sections(items):
+    """{"pizza": ["PEP Pepperoni $10/13/16", ...], "side": [...], "drink": [...]}."""
+    sections = {"pizza": [], "side": [], "drink": []}
+    for item in items:
+        if amount := size_prices(item):
+            sections.setdefault(item.category, []).append(f"{item.code} {item.name} {amount}")
+    return sections
+
+
+def quote_context(quote, asked=None, now=None):
+    """What quote.txt and reorder.txt show of a pending quote. `asked`: the time of day the
+    customer asked for, to say whether the quote's time is that one or the earliest we can."""
+    ready = local(quote.scheduled_for) if quote.scheduled_for else None
+    return {
+        "lines": [line_words(line) for line in quote.lines],
+        "money": money_context(quote),
+        "total": money(quote.total),
+        "delivery": quote.fulfilment == Fulfilment.DELIVERY,
+        "address": quote.address,
+        "minutes": settings.ORDER_QUOTE_MINUTES,
+        "assumed": list(
+            dict.fromkeys(line["name"] for line in quote.lines if line.get("assumed_size"))
+        ),
+        "ready": clock(quote.scheduled_for, now) if ready else "",
+        "asked": bool(ready and asked and (ready.hour, ready.minute) == (asked.hour, asked.minute)),
+    }
+
+
+def waiting_context(quote):
+    """What _waiting.txt says of a quote still waiting for YES (None: nothing waits)."""
+    if quote is None:
+        return None
+    return {
+        "lines": [line_words(line, priced=False) for line in quote.lines],
+        "total": money(quote.total),
+    }
+
+
+def placed_context(order, quote, now):
+    """What placed.txt shows of an order just placed from `quote`."""
+    return {
+        "order": order,
+        "items": [line_words(line, priced=False) for line in quote.lines],
+        "total": money(order.total),
+        "promised": clock(order.promised_at, now),
+        "scheduled": order.is_scheduled,
+        "delivery": order.fulfilment == Fulfilment.DELIVERY,
+        "link": order_link(order),
+    }
+
+
+def status_rows(orders, now):
+    return [
+        {"order": o, "promised": clock(o.promised_at, now), "stage": o.stage_words} for o in orders
+    ]
