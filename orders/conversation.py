@@ -3,6 +3,7 @@ anything else kept for staff. Every reply's wording is in templates/orders/sms/.
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from telephony.numbers import is_withheld
 
@@ -123,7 +124,7 @@ class Conversation:
             return render_sms("quote_expired", minutes=settings.ORDER_QUOTE_MINUTES)
         services.link_message(self.message, order)
         items = [line_text(i["quantity"], i["name"], i["size"]) for i in quote.lines]
-        return render_sms(
+        placed = render_sms(
             "placed",
             order=order,
             items=items,
@@ -131,6 +132,10 @@ class Conversation:
             promised=clock(order.promised_at, self.now),
             delivery=order.fulfilment == Fulfilment.DELIVERY,
         )
+        # settings.ORDER_PLACED_HOOKS may add texts after it (campaigns' one-time offer).
+        hooks = [import_string(path) for path in getattr(settings, "ORDER_PLACED_HOOKS", ())]
+        extra = [hook(order, self.message, command.language) for hook in hooks]
+        return [placed, *(text for text in extra if text)]
 
     def on_no(self, command):
         dropped = Quote.objects.filter(customer=self.customer, state=Quote.State.PENDING).update(
