@@ -132,10 +132,10 @@ class Conversation:
             promised=clock(order.promised_at, self.now),
             delivery=order.fulfilment == Fulfilment.DELIVERY,
         )
-        # settings.ORDER_PLACED_HOOKS may add texts after it (campaigns' one-time offer).
+        # settings.ORDER_PLACED_HOOKS may add a line (campaigns' one-time offer).
         hooks = [import_string(path) for path in getattr(settings, "ORDER_PLACED_HOOKS", ())]
         extra = [hook(order, self.message, command.language) for hook in hooks]
-        return [placed, *(text for text in extra if text)]
+        return "\n".join([placed, *(line for line in extra if line)])
 
     def on_no(self, command):
         dropped = Quote.objects.filter(customer=self.customer, state=Quote.State.PENDING).update(

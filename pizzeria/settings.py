@@ -300,7 +300,7 @@ ORDER_PICKUP_MINUTES = env.int("ORDER_PICKUP_MINUTES", default=20)
 ORDER_DELIVERY_MINUTES = env.int("ORDER_DELIVERY_MINUTES", default=40)
 # When an order passes its promised time, the customer is texted a new one this much later.
 ORDER_LATE_EXTRA_MINUTES = env.int("ORDER_LATE_EXTRA_MINUTES", default=15)
-# Asked after an order placed by text, each may add a text after the confirmation:
+# Asked after an order placed by text, each may add a line to the confirmation:
 # `hook(order, message, language) -> str | None` (the one-time offer of promotions).
 ORDER_PLACED_HOOKS = ["campaigns.consent.offer_after_order"]
 # Which stages text the customer (wording: orders/templates/orders/sms/stage_<stage>.txt).
