@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from orders.models import Customer
 from orders.services import customer_for
+from telephony.models import OptOut
 from telephony.numbers import is_withheld
-from telephony.services import is_opted_out
 
 from .models import Consent, ConsentOffer
 
@@ -142,11 +142,15 @@ def offer_after_order(order, message, language="en"):
     """settings.ORDER_PLACED_HOOKS: the one-time question after an order placed by text.
 
     Asked once per customer, ever: not again after a no or no answer, not to someone who
-    already agreed or opted out of all texts. Returns the extra text, or None."""
+    already agreed or opted out of all texts. Returns the line to add, or None."""
     customer = order.customer
-    if active_consent(customer) or is_opted_out(str(customer.phone)):
-        return None
-    if ConsentOffer.objects.filter(customer=customer).exists():
+    asked_or_agreed = (
+        Consent.objects.filter(customer=customer, ended_at__isnull=True)
+        .values("pk")
+        .union(ConsentOffer.objects.filter(customer=customer).values("pk"))
+        .union(OptOut.objects.filter(phone_number=str(customer.phone)).values("pk"))
+    )
+    if asked_or_agreed.exists():  # one query
         return None
     text = OFFER.get(language, OFFER["en"])
     ConsentOffer.objects.create(
