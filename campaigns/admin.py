@@ -1,15 +1,39 @@
-"""Promotions in the admin: write, preview, send, and follow a campaign's texts."""
+"""Promotions in the admin: write, preview, send, and follow a campaign's texts and what
+it brought in; the consent history, recorded by staff and exported as CSV."""
+
+import csv
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils import timezone
 
+from orders.services import customer_for
+from telephony.numbers import to_e164
 from telephony.segments import GSM7_BASIC, GSM7_EXTENDED
 
-from . import services
-from .models import Campaign
+from . import consent, services
+from .models import Campaign, Consent
+
+RESULT_COLUMNS = ["campaign", "started", "texts sent", "delivered", "opt-outs", "orders", "revenue"]
+
+
+def results_csv(results, filename):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(RESULT_COLUMNS)
+    for r in results:
+        started = timezone.localtime(r.campaign.started_at) if r.campaign.started_at else None
+        writer.writerow([
+            r.campaign.name, started.strftime("%Y-%m-%d %H:%M") if started else "",
+            r.sent, r.delivered, r.opt_outs, r.orders, f"{r.revenue:.2f}",
+        ])  # fmt: skip
+    return response
 
 
 class CampaignForm(forms.ModelForm):
@@ -30,7 +54,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "state", "audience_display", "queued", "started_at", "finished_at")
     list_filter = ("state",)
     search_fields = ("name", "body")
-    actions = ["send_campaigns"]
+    actions = ["send_campaigns", "export_results"]
     fieldsets = [
         (None, {"fields": ["name", "body", "image"]}),
         ("Who gets it", {"fields": ["audience", "recent_days"]}),
@@ -90,8 +114,8 @@ class CampaignAdmin(admin.ModelAdmin):
             return False
         self.message_user(
             request,
-            f"“{campaign}” is being sent: its texts are queued in batches of "
-            f"{services.BATCH_SIZE}; the numbers below follow them.",
+            f"“{campaign}” is being sent at {settings.SMS_MPS:g} texts a second, inside "
+            "each recipient's daytime; the numbers below follow them.",
             level=messages.SUCCESS,
         )
         return True
@@ -118,13 +142,22 @@ class CampaignAdmin(admin.ModelAdmin):
                 "delivered": done.delivered,
                 "failed": done.failed,
                 "segments": done.segments,
+                "paused": campaign.pause_reason,
+                "waiting": [
+                    {"zones": w.zones, "count": w.count, "until": w.until and w.until.isoformat()}
+                    for w in services.waiting(campaign)
+                ],
             }
         )
 
-    @admin.action(description="Send the selected promotions")
+    @admin.action(description="Send (or resume) the selected promotions")
     def send_campaigns(self, request, queryset):
         for campaign in queryset:
             self._start(request, campaign)
+
+    @admin.action(description="Download texts, opt-outs, orders and revenue (CSV)")
+    def export_results(self, request, queryset):
+        return results_csv(services.results(queryset.order_by("pk")), "promotions.csv")
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         # The live counter in the page applies telephony.segments' rules to what is typed.
@@ -135,6 +168,9 @@ class CampaignAdmin(admin.ModelAdmin):
             "saysStop": services.SAYS_STOP.pattern,
         }
         context["batch_size"] = services.BATCH_SIZE
+        context["mps"] = f"{settings.SMS_MPS:g}"
+        context["send_from"] = settings.CAMPAIGN_SEND_FROM
+        context["send_until"] = settings.CAMPAIGN_SEND_UNTIL
         if obj is not None:
             context["campaign"], context["preview"] = obj, services.preview(obj)
             if not obj.is_draft:
@@ -143,6 +179,97 @@ class CampaignAdmin(admin.ModelAdmin):
                     show_save=False, show_save_and_continue=False, show_save_and_add_another=False
                 )
                 done = context["progress"] = services.progress(obj)
+                context["waiting"] = services.waiting(obj)
+                context["results"] = services.results([obj])[0]
+                context["attribution_hours"] = settings.CAMPAIGN_ATTRIBUTION_HOURS
                 parts = ("delivered", "sent", "failed", "queued")
                 context["bars"] = {part: done.percent(getattr(done, part)) for part in parts}
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+class StaffConsentForm(forms.ModelForm):
+    """Consent staff took down: whose number, where, and the exact words the customer saw."""
+
+    phone_number = forms.CharField(help_text="The customer's mobile number.")
+    how = forms.CharField(
+        label="where", help_text='Where the customer agreed: "paper form", "counter"...'
+    )
+
+    class Meta:
+        model = Consent
+        fields = ["how", "text_shown", "language"]
+        widgets = {"text_shown": forms.Textarea(attrs={"rows": 4, "cols": 60})}
+        help_texts = {"text_shown": "The exact words on the form or sign the customer agreed to."}
+
+    def clean_phone_number(self):
+        number = to_e164(self.cleaned_data["phone_number"])
+        if not number:
+            raise ValidationError("That is not a phone number.")
+        return number
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    """The consent history (the proof a carrier asks for): who agreed, when, how, to what
+    words, and when and how it ended. Rows are never deleted or edited."""
+
+    list_display = ("phone", "given_at", "source", "how", "ended_at", "ended_how", "recorded_by")
+    list_filter = ("source", ("ended_at", admin.EmptyFieldListFilter))
+    search_fields = ("phone",)
+    date_hierarchy = "given_at"
+    actions = ["export_csv", "end_selected"]
+    readonly = ["customer", "phone", "given_at", "source", "how", "text_shown", "language",
+                "recorded_by", "message", "ended_at", "ended_how"]  # fmt: skip
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = StaffConsentForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["phone_number", "how", "text_shown", "language"]
+        return self.readonly
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        customer = customer_for(form.cleaned_data["phone_number"])
+        created, fresh = consent.give_consent(
+            customer, source=Consent.Source.STAFF, how=obj.how, text_shown=obj.text_shown,
+            language=obj.language, by=request.user,
+        )  # fmt: skip
+        obj.pk = created.pk
+        if not fresh:
+            self.message_user(
+                request, f"{customer.phone} had already agreed; nothing new recorded.",
+                level=messages.WARNING,
+            )  # fmt: skip
+
+    @admin.action(description="Export the selected consents (CSV)")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="consents.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["phone", "given at", "source", "how", "text shown", "language",
+                         "recorded by", "ended at", "ended how"])  # fmt: skip
+        for c in queryset.select_related("recorded_by").order_by("phone", "given_at"):
+            writer.writerow([
+                c.phone, c.given_at.isoformat(), c.get_source_display(), c.how, c.text_shown,
+                c.language, c.recorded_by.get_username() if c.recorded_by else "",
+                c.ended_at.isoformat() if c.ended_at else "", c.ended_how,
+            ])  # fmt: skip
+        return response
+
+    @admin.action(description="End the selected consents (the customer asked in person)")
+    def end_selected(self, request, queryset):
+        ended = queryset.filter(ended_at__isnull=True).update(
+            ended_at=timezone.now(), ended_how=f"staff ({request.user.get_username()})"
+        )
+        self.message_user(request, f"{ended} consent(s) ended.")

@@ -3,6 +3,7 @@ anything else kept for staff. Every reply's wording is in templates/orders/sms/.
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from telephony.numbers import is_withheld
 
@@ -173,7 +174,11 @@ class Conversation:
         except OrderError:
             return render_sms("quote_expired", minutes=settings.ORDER_QUOTE_MINUTES)
         services.link_message(self.message, order)
-        return render_sms("placed", **texts.placed_context(order, quote, self.now))
+        placed = render_sms("placed", **texts.placed_context(order, quote, self.now))
+        # settings.ORDER_PLACED_HOOKS may add a line (campaigns' one-time offer).
+        hooks = [import_string(path) for path in getattr(settings, "ORDER_PLACED_HOOKS", ())]
+        extra = [hook(order, self.message, command.language) for hook in hooks]
+        return "\n".join([placed, *(line for line in extra if line)])
 
     def on_no(self, command):
         dropped = Quote.objects.filter(customer=self.customer, state=Quote.State.PENDING).update(

@@ -242,14 +242,15 @@ SMS_REPLIES_PER_HOUR = env.int("SMS_REPLIES_PER_HOUR", default=30)
 # Who gets an inbound text first: each handler returns a reply or None to pass.
 TELEPHONY_SMS_HANDLERS = [
     "support.sms.handle_agent_sms",
+    "campaigns.consent.handle_keyword_sms",  # DEALS / NO DEALS / OFERTAS, nothing else
     "orders.conversation.handle_customer_sms",
 ]
 # Told about texts that never reach those handlers: a lone opt-out word, and texts from
 # senders we may not answer (kept for staff).
-TELEPHONY_OPT_OUT_HANDLERS = ["orders.conversation.note_opt_out"]
+TELEPHONY_OPT_OUT_HANDLERS = ["orders.conversation.note_opt_out", "campaigns.consent.note_opt_out"]
 TELEPHONY_UNANSWERED_HANDLERS = ["orders.conversation.keep_unanswered"]
 # Clean-ups `manage.py telephony_worker` runs every minute beside its own.
-TELEPHONY_SWEEPS = ["support.calls.sweep_stale_calls"]
+TELEPHONY_SWEEPS = ["support.calls.sweep_stale_calls", "campaigns.services.sweep_campaigns"]
 # Told how each queued voice request (ring, redirect, end a call) ended.
 TELEPHONY_CALL_HANDLERS = ["support.outcomes.provider_request_finished"]
 
@@ -311,6 +312,10 @@ SHOP_TAX_RATE = env("SHOP_TAX_RATE", default="0")
 DELIVERY_FEE = env("DELIVERY_FEE", default="0")
 DELIVERY_MINIMUM = env("DELIVERY_MINIMUM", default="0")
 DELIVERY_ZIP_CODES = env.list("DELIVERY_ZIP_CODES", default=[])
+
+# Asked after an order placed by text, each may add a line to the confirmation:
+# `hook(order, message, language) -> str | None` (the one-time offer of promotions).
+ORDER_PLACED_HOOKS = ["campaigns.consent.offer_after_order"]
 # Which stages text the customer (wording: orders/templates/orders/sms/stage_<stage>.txt).
 ORDER_SMS_STAGES = env.list(
     "ORDER_SMS_STAGES",
@@ -338,6 +343,15 @@ if DEBUG or PHONE_SIMULATOR_ENABLED:
 # Serve uploaded campaign pictures (MEDIA_ROOT at MEDIA_URL) from Django, so Twilio can
 # fetch MMS media under PUBLIC_BASE_URL; off when the web server serves them itself.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+# Texts a second the sender may send (Twilio: 1 for a long code, 3 for toll-free, 100 for a
+# short code; a Messaging Service adds its numbers' rates up). Promotions are paced to it,
+# minus what order texts use, so Twilio's queue never fills (error 30001).
+SMS_MPS = env.float("SMS_MPS", default=1.0)
+# Promotions arrive only between these local times of the recipient (their number's zone).
+CAMPAIGN_SEND_FROM = env("CAMPAIGN_SEND_FROM", default="08:00")
+CAMPAIGN_SEND_UNTIL = env("CAMPAIGN_SEND_UNTIL", default="21:00")
+# An order placed this long after a customer's campaign text counts for that campaign.
+CAMPAIGN_ATTRIBUTION_HOURS = env.int("CAMPAIGN_ATTRIBUTION_HOURS", default=48)
 
 # The database backend's task rows can be written inside the transaction they
 # belong to (one write instead of two, and no task without its data); other

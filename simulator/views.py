@@ -13,6 +13,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -82,7 +83,12 @@ def _chat(number):
     """The texts with `number`, oldest first, each with `.twilio_reply`: Twilio's own automatic
     answer to it (to STOP, START, HELP...), shown on the phone but never in our message log."""
     chat = list(
-        reversed(Message.objects.with_number(number).order_by("-created_at", "-id")[:CHAT_LENGTH])
+        reversed(
+            Message.objects.with_number(number)
+            # As the phone sees them: a text held back (send_after, a retry) when it leaves.
+            .alias(shown_at=Coalesce("sent_at", "next_attempt_at", "created_at"))
+            .order_by("-shown_at", "-id")[:CHAT_LENGTH]
+        )
     )
     automatic = twilio_replies(chat, number)
     for message in chat:

@@ -53,7 +53,16 @@ def callback_url(name, *args):
 
 
 def send_sms(
-    to, body, media_urls=(), about=None, *, in_reply_to=None, from_=None, channel=Channel.SMS
+    to,
+    body,
+    media_urls=(),
+    about=None,
+    *,
+    in_reply_to=None,
+    from_=None,
+    channel=Channel.SMS,
+    priority=None,
+    send_after=None,
 ):
     """Queue a text (SMS, or MMS with media; on WhatsApp with channel="whatsapp") to `to`.
     Returns the Message row.
@@ -65,7 +74,8 @@ def send_sms(
     The row is written as `queued` in the caller's transaction, and the send task
     exists only if that transaction commits (enqueue_with_transaction), so nobody
     is texted about a change that rolled back. A number that may not be texted gets a `failed`
-    row saying why, and no provider call.
+    row saying why, and no provider call. `priority` is the delivery task's (below 0 goes
+    after order texts: promotions); `send_after` holds the text until then (pacing).
     """
     prefixed, plain = split_channel(str(to))
     if prefixed == Channel.WHATSAPP:
@@ -84,6 +94,7 @@ def send_sms(
         media_urls=list(media_urls),
         status=Status.QUEUED,
         num_segments=count_segments(body) or 1,
+        next_attempt_at=send_after,
         **about_fields(about),
     )
     reason = reason_not_to_text(number)
@@ -94,7 +105,7 @@ def send_sms(
         logger.info("Not texting %s: %s", message.to_number, reason)
         return message
     message.save()
-    enqueue_with_transaction(enqueue_delivery, message.pk)
+    enqueue_with_transaction(enqueue_delivery, message.pk, send_after, priority)
     return message
 
 
@@ -112,10 +123,12 @@ def enqueue_with_transaction(enqueue, *args):
         transaction.on_commit(lambda: enqueue(*args))
 
 
-def enqueue_delivery(message_id, run_after=None):
+def enqueue_delivery(message_id, run_after=None, priority=None):
     from .tasks import deliver_message
 
     task = deliver_message
+    if priority is not None and task.get_backend().supports_priority:
+        task = task.using(priority=priority)
     if run_after is not None:
         if not task.get_backend().supports_defer:
             return  # the sweep (requeue_due_messages) will pick it up when due

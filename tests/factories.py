@@ -131,3 +131,17 @@ class CrustFactory(factory.django.DjangoModelFactory):
 
     code = factory.Sequence(lambda n: f"C{n}")
     name = factory.Sequence(lambda n: f"Crust {n}")
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    """Consent to offers, given by texting DEALS."""
+
+    class Meta:
+        model = "campaigns.Consent"
+
+    customer = factory.SubFactory(CustomerFactory)
+    phone = factory.LazyAttribute(lambda c: str(c.customer.phone))
+    given_at = factory.LazyFunction(timezone.now)
+    source = "keyword"
+    how = "DEALS"
+    text_shown = "DEALS"

@@ -11,22 +11,44 @@ from django.utils import timezone
 from campaigns import services as campaigns
 from campaigns.models import Campaign, CampaignRecipient
 from orders.models import Customer
+from telephony import outbox as telephony
 from telephony.models import Message, OptOut
-from telephony.reach import is_opted_out
+from telephony.reach import country_allowed, is_opted_out
 from telephony.segments import analyse
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import ConsentFactory, CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
+@pytest.fixture(autouse=True)
+def any_time_any_rate(settings):
+    """These tests are about who gets a text: no quiet hours, and a rate high enough for
+    one turn of the sending loop to queue them all (tests/test_campaigns_pacing.py)."""
+    settings.CAMPAIGN_SEND_FROM, settings.CAMPAIGN_SEND_UNTIL = "00:00", "24:00"
+    settings.SMS_MPS = 1000
+
+
+def consent(*customers):
+    for customer in customers:
+        ConsentFactory(customer=customer)
+
+
 def make_customers(count, start=0):
-    """`count` customers with distinct valid US numbers, in one insert."""
-    Customer.objects.bulk_create(
+    """`count` customers with distinct valid US numbers who agreed to offers."""
+    made = Customer.objects.bulk_create(
         Customer(phone=f"+1415{2000000 + start + n:07d}") for n in range(count)
     )
+    consent(*Customer.objects.filter(phone__in=[c.phone for c in made]))
     return list(Customer.objects.order_by("pk").values_list("phone", flat=True))
+
+
+def deliver_queued():
+    """The worker, once each text's time has come: deliver every queued text."""
+    for pk in Message.objects.filter(status=Message.Status.QUEUED).values_list("pk", flat=True):
+        Message.objects.filter(pk=pk).update(next_attempt_at=None)
+        telephony.deliver(pk)
 
 
 def opt_out(*phones):
@@ -42,6 +64,8 @@ def campaign(**fields):
 def send(camp, capture, by=None, batch_size=campaigns.BATCH_SIZE):
     with capture(execute=True):
         campaigns.start_campaign(camp, by=by, batch_size=batch_size)
+    deliver_queued()
+    campaigns.send_due_texts(camp.pk)  # the next turn finds nobody left: sent
     camp.refresh_from_db()
     return camp
 
@@ -101,7 +125,7 @@ def test_preview_counts_recipients_segments_and_opted_out(django_assert_num_quer
     phones = make_customers(10)
     opt_out(phones[0], phones[1], phones[2])
     camp = campaign(body="y" * 150)  # with the footer, 2 segments each
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         info = campaigns.preview(camp)
     assert (info.recipients, info.opted_out, info.segments_each) == (7, 3, 2)
     assert info.total_segments == 14
@@ -109,31 +133,59 @@ def test_preview_counts_recipients_segments_and_opted_out(django_assert_num_quer
 
 def test_preview_leaves_out_numbers_outside_the_allowed_countries(settings):
     make_customers(3)
-    Customer.objects.create(phone="+442079460000")
+    consent(Customer.objects.create(phone="+442079460000"))
     info = campaigns.preview(campaign())
     assert (info.recipients, info.other_country) == (3, 1)
     settings.SMS_ALLOWED_COUNTRIES = ["*"]
     assert campaigns.preview(campaign()).recipients == 4
 
 
-def test_with_only_the_us_allowed_canada_and_the_caribbean_are_not_counted_or_texted(settings):
+def test_with_only_the_us_allowed_canada_and_the_caribbean_are_not_counted_or_texted(
+    settings, django_capture_on_commit_callbacks
+):
     settings.SMS_ALLOWED_COUNTRIES = ["US"]
     us = Customer.objects.create(phone="+14155550101")  # San Francisco
     Customer.objects.create(phone="+14165550102")  # Toronto, Canada: also +1
     Customer.objects.create(phone="+12425550103")  # Nassau, Bahamas: also +1
     Customer.objects.create(phone="+442079460000")
+    consent(*Customer.objects.all())
     camp = campaign()
 
     info = campaigns.preview(camp)
 
     assert (info.recipients, info.other_country) == (1, 3)
-    assert list(campaigns.recipients(camp)) == [us]
     settings.SMS_ALLOWED_COUNTRIES = ["US", "CA"]
     assert campaigns.preview(campaign()).recipients == 2
+    settings.SMS_ALLOWED_COUNTRIES = ["US"]
+    assert list(texts_by_number(send(camp, django_capture_on_commit_callbacks))) == [us.phone]
+
+
+@pytest.mark.parametrize(
+    ("allowed", "phones", "reached"),
+    [
+        # +7: Russia and Kazakhstan (+7 7xx); +44: the UK and Jersey (+44 7797).
+        (["RU"], ["+74951234567", "+77012345678"], 1),
+        (["KZ"], ["+74951234567", "+77012345678"], 1),
+        (["GB"], ["+447400123456", "+447797712345"], 1),
+        (["GB", "JE"], ["+447400123456", "+447797712345"], 2),
+    ],
+)
+def test_shared_calling_codes_are_counted_exactly_as_sending_tells_them_apart(
+    settings, allowed, phones, reached, django_capture_on_commit_callbacks
+):
+    settings.SMS_ALLOWED_COUNTRIES = allowed
+    consent(*(Customer.objects.create(phone=phone) for phone in phones))
+    camp = campaign()
+    info = campaigns.preview(camp)
+    assert (info.recipients, info.other_country) == (reached, len(phones) - reached)
+    sent = texts_by_number(send(camp, django_capture_on_commit_callbacks))
+    assert len(sent) == info.recipients
+    assert all(country_allowed(phone) for phone in sent)
 
 
 def test_recent_audience_is_customers_who_ordered_in_the_last_n_days():
     recent, old, never = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    consent(recent, old, never)
     OrderFactory(customer=recent)
     stale = OrderFactory(customer=old)
     type(stale).objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=40))
@@ -172,7 +224,7 @@ def test_starting_a_sent_campaign_again_is_refused_and_sends_nothing(
     outbox.clear()
     with pytest.raises(campaigns.CampaignError, match="already been sent"):
         send(camp, django_capture_on_commit_callbacks)
-    assert campaigns.send_campaign(camp.pk) == 0
+    assert campaigns.send_campaign(camp.pk) is None
     assert outbox == []
 
 
@@ -181,11 +233,12 @@ def test_a_second_worker_on_the_same_campaign_adds_nothing(django_capture_on_com
     camp = campaign()
     Campaign.objects.filter(pk=camp.pk).update(state=Campaign.State.SENDING)
     with django_capture_on_commit_callbacks(execute=True):
-        first = campaigns.send_campaign(camp.pk, batch_size=3)
+        campaigns.send_campaign(camp.pk, batch_size=3)
     Campaign.objects.filter(pk=camp.pk).update(state=Campaign.State.SENDING)  # a stale task
-    second = campaigns.send_campaign(camp.pk, batch_size=3)
-    assert (first, second) == (8, 0)
-    assert set(texts_by_number(camp).values()) == {1}
+    campaigns.plan_campaign(camp.pk, batch_size=3)
+    campaigns.send_due_texts(camp.pk)
+    assert CampaignRecipient.objects.filter(campaign=camp).count() == 8
+    assert len(texts_by_number(camp)) == 8 and set(texts_by_number(camp).values()) == {1}
 
 
 def test_a_worker_dying_half_way_loses_its_batch_and_a_restart_resumes(
@@ -206,8 +259,9 @@ def test_a_worker_dying_half_way_loses_its_batch_and_a_restart_resumes(
         campaigns.start_campaign(camp, batch_size=3)  # the task dies with the worker
     camp.refresh_from_db()
     assert camp.state == Campaign.State.SENDING
-    assert camp.queued == 3 and len(outbox) == 3  # the second batch rolled back, unsent
-    assert CampaignRecipient.objects.filter(campaign=camp).count() == 3
+    assert camp.queued == 0 and outbox == []  # the turn in flight rolled back, unsent
+    assert not Message.objects.exists()
+    assert CampaignRecipient.objects.filter(campaign=camp, message__isnull=True).count() == 8
 
     monkeypatch.setattr(campaigns, "send_sms", real_send)
     camp = send(camp, django_capture_on_commit_callbacks, batch_size=3)  # "send" again
@@ -243,11 +297,12 @@ def test_someone_who_opts_out_after_the_start_is_not_texted(django_capture_on_co
 
 def test_recent_audience_is_fixed_when_sending_starts(django_capture_on_commit_callbacks):
     order = OrderFactory()
+    consent(order.customer)
     camp = campaign(audience=Campaign.Audience.RECENT, recent_days=7)
     campaigns.start_campaign(camp)
     camp.refresh_from_db()
     assert camp.ordered_since < order.created_at
-    OrderFactory()  # ordered after the start, by a customer who joined after it
+    consent(OrderFactory().customer)  # ordered after the start, a customer who joined after it
     campaigns.send_campaign(camp.pk)
     assert list(texts_by_number(camp)) == [str(order.customer.phone)]
 

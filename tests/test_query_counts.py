@@ -145,7 +145,7 @@ def test_a_customer_thread_on_the_board_runs_fixed_queries(admin_client):
 CONVERSATION = {
     "MENU": 22,
     "ORDER 1 large pepperoni": 24,
-    "YES": 31,
+    "YES": 33,  # + the one-time offer of promotions, a text of its own
     "STATUS": 21,
     "CANCEL ORDER": 28,
     "HELP": 20,

@@ -9,7 +9,7 @@ from campaigns.models import Campaign
 from orders.models import Customer
 from telephony.models import Message, OptOut
 from telephony.reach import reason_not_to_text, textable
-from tests.factories import MessageFactory
+from tests.factories import ConsentFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,9 @@ def textable_in_python():
 @pytest.mark.parametrize("allowed", ALLOWED, ids="+".join)
 def test_a_campaign_reaches_exactly_the_numbers_send_sms_would_text(settings, allowed):
     settings.SMS_ALLOWED_COUNTRIES = allowed
-    Customer.objects.bulk_create(Customer(phone=number) for number in NUMBERS)
+    customers = Customer.objects.bulk_create(Customer(phone=number) for number in NUMBERS)
+    for customer in Customer.objects.filter(pk__in=[c.pk for c in customers]):
+        ConsentFactory(customer=customer)  # promotions go only to those who agreed
     OptOut.objects.create(phone_number=OPTED_OUT, keyword="STOP")
     campaign = Campaign.objects.create(name="Tuesday deal", body="2 for 1 pizzas tonight!")
 

@@ -3,6 +3,7 @@
 import csv
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
@@ -61,6 +62,7 @@ def day_report(request):
         ),
         "sms_parts": sms_parts(report),
         "can": access.allowed(request.user),
+        "attribution_hours": settings.CAMPAIGN_ATTRIBUTION_HOURS,
     }
     return render(request, "reports/day.html", context)
 
@@ -107,6 +109,13 @@ def csv_rows(report):
         yield ["calls", key, report.calls[key]]
     wait = report.average_wait_seconds
     yield ["calls", "average wait before an agent answered (s)", "" if wait is None else wait]
+    for promo in report.promotions:
+        name = promo.campaign.name
+        yield ["promotion", f"{name}: texts sent", promo.sent]
+        yield ["promotion", f"{name}: delivered", promo.delivered]
+        yield ["promotion", f"{name}: opt-outs caused", promo.opt_outs]
+        yield ["promotion", f"{name}: orders", promo.orders]
+        yield ["promotion", f"{name}: revenue", f"{promo.revenue:.2f}"]
 
 
 def csv_response(report):
