@@ -235,6 +235,11 @@ SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
 SMS_RETRY_BASE_SECONDS = env.float("SMS_RETRY_BASE_SECONDS", default=15.0)
 # A message left in queued/sending this long (a worker died) is put back in the queue.
 SMS_STUCK_AFTER_SECONDS = env.int("SMS_STUCK_AFTER_SECONDS", default=300)
+# The telephony worker: seconds between polls for new texts when idle (one indexed query
+# each), and how old a reply queued by a worker that died before sending it must be for
+# another worker to send it (that customer's next text waits for it meanwhile).
+TELEPHONY_WORKER_POLL = env.float("TELEPHONY_WORKER_POLL", default=0.1)
+TELEPHONY_STRANDED_REPLY_SECONDS = env.float("TELEPHONY_STRANDED_REPLY_SECONDS", default=10)
 # SMS pumping protection: countries we text (ISO codes; "*" for any), and the
 # most automatic replies one number gets per hour.
 SMS_ALLOWED_COUNTRIES = env.list("SMS_ALLOWED_COUNTRIES", default=[SHOP_COUNTRY])

@@ -8,12 +8,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import handlers
 from .models import Message
 from .numbers import caller_id, is_withheld, to_e164
-from .outbox import MAX_BODY, send_sms
+from .outbox import MAX_BODY, replies_delivered_by_caller, send_sms
 from .reach import (
     OPT_IN_WORDS,
     OPT_OUT_WORDS,
@@ -223,3 +224,62 @@ def _reason_not_to_reply(sender):
             f"reply limit reached ({settings.SMS_REPLIES_PER_HOUR} per hour, SMS_REPLIES_PER_HOUR)"
         )
     return None
+
+
+# --- answering in turn: the telephony worker's path -------------------------------------
+
+
+def answer_in_turn(message_id):
+    """Handle the oldest unhandled text of `message_id`'s sender, if it is their turn.
+
+    Returns None when it is not: another worker is handling an older text of theirs, or
+    a reply to an earlier text of theirs has not left yet (queued, sending, or waiting
+    for a retry). Otherwise the text is handled as `handle_inbound` does, in one
+    transaction, and the reply rows are returned, queued but with no delivery task:
+    the caller delivers them (`outbox.deliver`) once this has returned, i.e. after
+    commit. If the caller dies first, `outbox.deliver_stranded_replies` sends them.
+
+    So several workers may run, and each customer's replies leave in the order of
+    their texts: a customer's next text is handled only once the previous reply has
+    been handed to Twilio (or has failed for good).
+    """
+    token = replies_delivered_by_caller.set(True)
+    try:
+        with transaction.atomic():
+            inbound = Message.objects.filter(
+                direction=Message.Direction.INBOUND, handled_at__isnull=True
+            )
+            number = inbound.filter(pk=message_id).values_list("from_number", flat=True).first()
+            if number is None:
+                return None
+            # The sender's oldest unhandled text, locked; skip_locked and the check after
+            # it make a worker skip a sender whose older text another worker holds.
+            # (SQLite ignores the lock: its transactions take the write lock at BEGIN.)
+            mine = inbound.filter(from_number=number).order_by("created_at", "id")
+            message = mine.select_for_update(skip_locked=True).first()
+            if message is None:
+                return None
+            if transaction.get_connection().features.has_select_for_update_skip_locked:
+                older = Q(created_at__lt=message.created_at) | Q(
+                    created_at=message.created_at, id__lt=message.pk
+                )
+                if mine.filter(older).exists():
+                    return None  # held by another worker: its turn comes first
+            sender = to_e164(number)
+            if sender and _reply_pending(sender):
+                return None
+            Message.objects.filter(pk=message.pk).update(handled_at=timezone.now())
+            return _converse(message, sender)
+    finally:
+        replies_delivered_by_caller.reset(token)
+
+
+def _reply_pending(number):
+    """Whether a reply to `number` has not left yet (queued, sending, or due a retry)."""
+    return Message.objects.filter(
+        direction=Message.Direction.OUTBOUND,
+        to_number=number,
+        in_reply_to__isnull=False,
+        status__in=[Message.Status.QUEUED, Message.Status.SENDING],
+        sid__isnull=True,  # Twilio answers a send with "queued": a SID means it left
+    ).exists()

@@ -2,6 +2,7 @@
 written in the caller's transaction, performed by workers with retries, and the sweeps that
 re-queue what no task will send."""
 
+import contextvars
 import logging
 import random
 from datetime import timedelta
@@ -50,6 +51,11 @@ def callback_url(name, *args):
 
 
 # --- sending -------------------------------------------------------------------
+
+
+# While set, send_sms queues replies (rows with in_reply_to) without a delivery task: the
+# caller delivers them itself after commit (telephony.inbound.answer_in_turn's contract).
+replies_delivered_by_caller = contextvars.ContextVar("replies_delivered_by_caller", default=False)
 
 
 def send_sms(
@@ -105,7 +111,8 @@ def send_sms(
         logger.info("Not texting %s: %s", message.to_number, reason)
         return message
     message.save()
-    enqueue_with_transaction(enqueue_delivery, message.pk, send_after, priority)
+    if in_reply_to is None or not replies_delivered_by_caller.get():
+        enqueue_with_transaction(enqueue_delivery, message.pk, send_after, priority)
     return message
 
 
@@ -549,4 +556,30 @@ def requeue_due_requests(now=None):
     ids = sorted(set(stuck_ids) | set(due_ids))
     for request_id in ids:
         enqueue_request(request_id)
+    return len(ids)
+
+
+def deliver_stranded_replies(older_than=10, now=None, limit=100):
+    """Deliver replies `answer_in_turn` queued whose worker died before delivering them.
+
+    Such a reply is `queued`, never tried, with no task, and older than `older_than`
+    seconds; its customer's next text waits for it. Delivering is safe even if its own
+    worker is at it too: `deliver` claims the row first. Returns how many were sent.
+    """
+    now = now or timezone.now()
+    ids = list(
+        Message.objects.filter(
+            direction=Message.Direction.OUTBOUND,
+            in_reply_to__isnull=False,
+            status=Status.QUEUED,
+            sid__isnull=True,
+            attempts=0,
+            next_attempt_at__isnull=True,
+            created_at__lte=now - timedelta(seconds=older_than),
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in ids:
+        deliver(message_id)
     return len(ids)

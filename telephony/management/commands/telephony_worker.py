@@ -1,31 +1,79 @@
 """The telephony worker: answers inbound texts and keeps outbound ones moving.
 
-Polls for inbound messages nobody has handled (the webhook only records them)
-and runs each through the conversation; every minute it also re-queues due
-retries and the texts and voice requests a dead worker left behind, and runs
-the other apps' sweeps (settings.TELEPHONY_SWEEPS: the support line ends calls
-whose final status Twilio never sent). Run one or more beside db_worker.
+Polls for inbound messages nobody has handled (the webhook only records them), runs
+each through the conversation (`answer_in_turn`) and hands the replies to Twilio
+itself, right after the transaction that wrote them commits (still through the
+outbox row: claimed, sent outside any transaction, retried by a task when Twilio
+fails). Every few seconds it sends replies a dead worker queued but never sent
+(`deliver_stranded_replies`); every minute it re-queues due retries and the texts
+and voice requests a dead worker left behind, and runs the other apps' sweeps
+(settings.TELEPHONY_SWEEPS: the support line ends calls whose final status Twilio
+never sent). Run one or more beside db_worker: each customer's texts are answered
+one at a time, in order, whichever worker takes them (README, "Scaling out").
 """
 
 import logging
 import signal
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
 from telephony.handlers import run_sweeps
-from telephony.inbound import handle_pending_inbound
-from telephony.outbox import requeue_due_messages, requeue_due_requests
+from telephony.inbound import answer_in_turn
+from telephony.models import Message
+from telephony.outbox import (
+    deliver,
+    deliver_stranded_replies,
+    requeue_due_messages,
+    requeue_due_requests,
+)
 
 logger = logging.getLogger(__name__)
+
+
+def answer_pending(limit=100):
+    """Answer the texts waiting, oldest first. Returns how many were handled.
+
+    Each sender's texts are answered in order, a text once the reply to the one
+    before it has left: a sender whose turn it is not (another worker holds their
+    older text, or a reply to them is still waiting for a retry) is passed over until
+    the next round. A text whose handling fails stays unhandled and is tried again.
+    """
+    waiting = (
+        Message.objects.filter(direction=Message.Direction.INBOUND, handled_at__isnull=True)
+        .order_by("created_at", "id")
+        .values_list("pk", "from_number")[:limit]
+    )
+    passed_over, handled = set(), 0
+    for message_id, number in waiting:
+        if number in passed_over:
+            continue
+        try:
+            replies = answer_in_turn(message_id)
+        except DatabaseError:
+            logger.exception("Inbound message %s not handled; will try again", message_id)
+            replies = None
+        if replies is None:
+            passed_over.add(number)
+            continue
+        handled += 1
+        for reply in replies:
+            deliver(reply.pk)  # committed: the reply leaves now, not at a task's poll
+    return handled
 
 
 class Command(BaseCommand):
     help = "Handle inbound texts as they arrive and sweep stuck outbound ones."
 
     def add_arguments(self, parser):
-        parser.add_argument("--poll", type=float, default=0.25, help="seconds between polls")
+        parser.add_argument(
+            "--poll",
+            type=float,
+            default=settings.TELEPHONY_WORKER_POLL,
+            help="seconds between polls when idle (TELEPHONY_WORKER_POLL)",
+        )
         parser.add_argument("--sweep-every", type=float, default=60, help="seconds between sweeps")
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
         parser.add_argument(
@@ -35,13 +83,17 @@ class Command(BaseCommand):
     def handle(self, poll, sweep_every, once, until_idle, **options):
         self.running = True
         signal.signal(signal.SIGTERM, self._stop)
-        next_sweep = 0.0
+        next_sweep = next_stranded = 0.0
         total = 0
         while self.running:
             handled = 0
             try:
-                handled = handle_pending_inbound()
-                if time.monotonic() >= next_sweep:
+                handled = answer_pending()
+                now = time.monotonic()
+                if now >= next_stranded:
+                    deliver_stranded_replies(settings.TELEPHONY_STRANDED_REPLY_SECONDS)
+                    next_stranded = now + 5
+                if now >= next_sweep:
                     requeue_due_messages()
                     requeue_due_requests()
                     run_sweeps()

@@ -1,0 +1,351 @@
+"""End to end: how fast inbound texts are answered, measured from outside the shop.
+
+Starts the README's run command (`scripts/run`: runserver, db_worker, telephony
+worker(s), the late-order sweep) on a fresh database with the real `twilio` backend
+pointed at a recording fake of Twilio's REST API (tests/fixtures/fake_twilio.py, in a
+process of its own). A load process sends signed texts at a fixed arrival rate (open
+loop: text i is due at t0 + i/rate whatever the answers, so a backlog shows as
+latency instead of slowing the sender), each from a fresh number, MENU / ORDER /
+STATUS in turn. Reply latency = when the reply's POST reached the fake minus when the
+text was due. Rates are stepped; the server and database are kept across steps, and
+each step waits for its replies (or --drain seconds) before the next.
+
+    bench/run e2e [--rates 20,50,100,200] [--seconds 20] [--telephony-workers 1]
+                  [--database-url URL] [--label NAME] [--drain 60]
+    scripts/with-postgres --durable bench/run e2e --telephony-workers 2
+"""
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bench import report
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-auth-token-" + "0" * 16
+ACCOUNT = "AC" + "b" * 32
+SHOP = "+15005550006"
+TEXTS = ["MENU", "ORDER 1 large pepperoni", "STATUS"]
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def loadavg():
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+# --- the fake Twilio, in a process of its own ----------------------------------------
+
+
+def serve_fake(out_path):
+    """Run the recording fake; append `at<TAB>To` for every message request to `out_path`."""
+    from tests.fixtures.fake_twilio import FakeTwilio
+
+    fake = FakeTwilio().start()
+    print(fake.url, flush=True)
+    written = 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    with open(out_path, "a") as out:
+        while True:
+            done = stop.wait(0.1)
+            requests = list(fake.requests)
+            for r in requests[written:]:
+                if r.kind == "message" and r.method == "POST":
+                    out.write(f"{r.at:.6f}\t{r.form.get('To', '')}\n")
+            written = len(requests)
+            out.flush()
+            if done:
+                break
+    fake.stop()
+
+
+def read_replies(path):
+    """{to_number: [arrival times]} from the fake's record."""
+    replies = {}
+    with open(path) as f:
+        for line in f:
+            at, _, to = line.rstrip("\n").partition("\t")
+            replies.setdefault(to, []).append(float(at))
+    return replies
+
+
+# --- the load ------------------------------------------------------------------------
+
+
+def signed_texts(base_url, first, count):
+    """`count` signed form bodies, each from a fresh number, MENU/ORDER/STATUS in turn."""
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(TOKEN)
+    url = base_url + "/twilio/sms/"
+    texts = []
+    for i in range(count):
+        number = f"+1415{first + i:07d}"
+        sid = "SM" + secrets.token_hex(16)
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": ACCOUNT,
+            "From": number,
+            "To": SHOP,
+            "Body": TEXTS[i % len(TEXTS)],
+            "NumMedia": "0",
+        }
+        texts.append((number, urlencode(params), validator.compute_signature(url, params)))
+    return texts
+
+
+def send_open_loop(port, texts, rate, senders=64):
+    """Send `texts` at `rate` a second, text i due at t0 + i/rate, from `senders` threads.
+
+    Returns a list of (number, due, sent, status) per text: `sent` is when its
+    request left; the latency is counted from `due`, so a sender that fell behind
+    (all threads busy) adds to the figures rather than hiding the backlog.
+    """
+    todo = queue.Queue()
+    results = [None] * len(texts)
+
+    def sender():
+        while True:
+            item = todo.get()
+            if item is None:
+                return
+            i, due = item
+            number, body, signature = texts[i]
+            sent = time.time()
+            status = 0
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request(
+                    "POST",
+                    "/twilio/sms/",
+                    body=body,
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "X-Twilio-Signature": signature,
+                        "Connection": "close",
+                    },
+                )
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+                conn.close()
+            except OSError:
+                status = -1
+            results[i] = (number, due, sent, status, time.time() - sent)
+
+    threads = [threading.Thread(target=sender, daemon=True) for _ in range(senders)]
+    for t in threads:
+        t.start()
+    t0 = time.time() + 0.2
+    for i in range(len(texts)):
+        due = t0 + i / rate
+        delay = due - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        todo.put((i, due))
+    for _ in threads:
+        todo.put(None)
+    for t in threads:
+        t.join()
+    return results
+
+
+def measure(results, replies, rate, seconds):
+    acked = [r for r in results if r and r[3] == 200]
+    latencies, duplicates, unanswered, last = [], 0, 0, 0
+    for number, due, *_ in acked:
+        arrivals = replies.get(number)
+        if not arrivals:
+            unanswered += 1
+            continue
+        duplicates += len(arrivals) > 1
+        latencies.append(min(arrivals) - due)
+        last = max(last, min(arrivals))
+    first_due = min((r[1] for r in results if r), default=0)
+    sends = [r[2] for r in results if r]
+    lag = [r[2] - r[1] for r in results if r]
+    acks = [r[4] for r in acked]
+    span = max(sends) - min(sends) if len(sends) > 1 else 0
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "texts": len(results),
+        "acknowledged_200": len(acked),
+        "answered": len(latencies),
+        "unanswered": unanswered,
+        "answered_more_than_once": duplicates,
+        # Answers a second from the first text due to the last reply: the throughput
+        # when the rate is above what the shop keeps up with.
+        "answered_per_second": round(len(latencies) / (last - first_due), 1) if last else None,
+        "achieved_send_rate": round((len(sends) - 1) / span, 1) if span else None,
+        "send_lag_p99_ms": round(percentile(lag, 99) * 1000, 1) if lag else None,
+        "ack_p50_ms": round(percentile(acks, 50) * 1000, 1) if acks else None,
+        "ack_p99_ms": round(percentile(acks, 99) * 1000, 1) if acks else None,
+        "reply_p50_s": round(percentile(latencies, 50), 3) if latencies else None,
+        "reply_p90_s": round(percentile(latencies, 90), 3) if latencies else None,
+        "reply_p99_s": round(percentile(latencies, 99), 3) if latencies else None,
+        "reply_max_s": round(max(latencies), 3) if latencies else None,
+    }
+
+
+def wait_up(port, proc, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit("scripts/run exited before serving")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/twilio/sms/")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.5)
+    sys.exit("scripts/run did not serve in time")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="20,50,100,200", help="texts a second, per step")
+    parser.add_argument("--seconds", type=float, default=20, help="length of each step")
+    parser.add_argument("--telephony-workers", type=int, default=None)
+    parser.add_argument("--drain", type=float, default=60, help="max wait for a step's replies")
+    parser.add_argument("--label", default="")
+    parser.add_argument("--senders", type=int, default=64, help="sending threads")
+    report.add_database_url(parser)
+    if argv is None and sys.argv[1:2] == ["--serve-fake"]:
+        return serve_fake(sys.argv[2])
+    args = parser.parse_args(argv)
+
+    folder = Path(tempfile.mkdtemp(prefix="pizzeria-e2e-"))
+    record = folder / "fake.tsv"
+    record.touch()
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "bench.e2e", "--serve-fake", str(record)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    fake_url = fake.stdout.readline().strip()
+    port = report_free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    database_url = args.database_url or f"sqlite:///{folder / 'e2e.sqlite3'}"
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": database_url,
+        "PUBLIC_BASE_URL": base_url,
+        "TELEPHONY_BACKEND": "twilio",
+        "TWILIO_API_BASE_URL": fake_url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_PHONE_NUMBER": SHOP,
+        "SHOP_HOURS": "24/7",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    if args.telephony_workers:
+        env["TELEPHONY_WORKERS"] = str(args.telephony_workers)
+    log = (folder / "run.log").open("w")
+    shop = subprocess.Popen(
+        [str(ROOT / "scripts" / "run")], cwd=ROOT, env=env, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    steps = []
+    try:
+        wait_up(port, shop)
+        # Warm up: the workers have started (and imported everything) once these are answered.
+        first = 5_000_000  # 415-500-0000 on: numbers a shop may text
+        warm = signed_texts(base_url, first, 6)
+        first += len(warm)
+        send_open_loop(port, warm, 2)
+        deadline = time.time() + 180
+        while not {t[0] for t in warm} <= read_replies(record).keys():
+            if time.time() > deadline:
+                sys.exit("the warm-up texts were not answered in 180 s")
+            time.sleep(0.5)
+        for rate in [float(r) for r in args.rates.split(",")]:
+            count = int(rate * args.seconds)
+            texts = signed_texts(base_url, first, count)
+            first += count
+            load_before = loadavg()
+            print(f"==> {rate:g} texts/s for {args.seconds:g} s", flush=True)
+            results = send_open_loop(port, texts, rate, senders=args.senders)
+            numbers = {t[0] for t in texts}
+            deadline = time.time() + args.drain
+            while time.time() < deadline:
+                if numbers <= read_replies(record).keys():
+                    break
+                time.sleep(0.5)
+            time.sleep(1)  # late duplicates, if any
+            step = measure(results, read_replies(record), rate, args.seconds)
+            step["load_average_before"] = load_before
+            step["load_average_after"] = loadavg()
+            print(json.dumps(step), flush=True)
+            steps.append(step)
+    finally:
+        os.killpg(shop.pid, signal.SIGTERM)
+        try:
+            shop.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(shop.pid, signal.SIGKILL)
+        fake.send_signal(signal.SIGTERM)
+        fake.wait(timeout=30)
+        log.close()
+    vendor = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    workers = args.telephony_workers or 1
+    result = {
+        "benchmark": "e2e",
+        "label": args.label or f"{vendor}-{workers}w",
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "database": vendor,
+        "durability": durability(database_url),
+        "run_command": "scripts/run (runserver, db_worker --interval 0.5, "
+        f"{workers} telephony_worker)",
+        "telephony_workers": workers,
+        "steps": steps,
+        "machine": report.machine(),
+    }
+    report.save(f"e2e-{result['label']}", result)
+    print(json.dumps(result, indent=2))
+    shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def durability(database_url):
+    if database_url.startswith("sqlite"):
+        return "SQLite as shipped: WAL, synchronous=NORMAL (pizzeria/settings.py)"
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        settings = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("fsync", "synchronous_commit", "full_page_writes")
+        }
+    return settings
+
+
+def report_free_port():
+    from tests.fixtures.pgcluster import free_port
+
+    return free_port()
+
+
+if __name__ == "__main__":
+    main()
