@@ -386,22 +386,20 @@ class Inquiry(models.Model):
 # --- menu modifiers (issue 13) ----------------------------------------------------------------
 
 
-class Topping(models.Model):
-    """A topping a customer may add to a pizza, priced per size (a topping costs more on a
-    large). Prices are three columns rather than a table so staff edit them in the list."""
+class MenuModifier(models.Model):
+    """What toppings and crusts share: a code and name customers may text (or an alias), whether
+    it is offered now, and its place in the menu. `prices` gives what it adds per size."""
 
     code = models.CharField(max_length=8, unique=True)
     name = models.CharField(max_length=60)
     aliases = models.CharField(
         max_length=200, blank=True, help_text="Other names customers use, comma-separated"
     )
-    price_small = models.DecimalField("S", max_digits=6, decimal_places=2, default=Decimal("0"))
-    price_medium = models.DecimalField("M", max_digits=6, decimal_places=2, default=Decimal("0"))
-    price_large = models.DecimalField("L", max_digits=6, decimal_places=2, default=Decimal("0"))
     available = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        abstract = True
         ordering = ["position", "id"]
 
     def __str__(self):
@@ -411,19 +409,26 @@ class Topping(models.Model):
     def alias_list(self):
         return tuple(a.strip() for a in self.aliases.split(",") if a.strip())
 
+
+class Topping(MenuModifier):
+    """A topping a customer may add to a pizza, priced per size (a topping costs more on a
+    large). Prices are three columns rather than a table so staff edit them in the list."""
+
+    price_small = models.DecimalField("S", max_digits=6, decimal_places=2, default=Decimal("0"))
+    price_medium = models.DecimalField("M", max_digits=6, decimal_places=2, default=Decimal("0"))
+    price_large = models.DecimalField("L", max_digits=6, decimal_places=2, default=Decimal("0"))
+
+    class Meta(MenuModifier.Meta):
+        pass
+
     @property
     def prices(self):
         return {"S": self.price_small, "M": self.price_medium, "L": self.price_large}
 
 
-class Crust(models.Model):
+class Crust(MenuModifier):
     """A crust, with what it adds to a pizza's price per size (gluten-free costs more)."""
 
-    code = models.CharField(max_length=8, unique=True)
-    name = models.CharField(max_length=60)
-    aliases = models.CharField(
-        max_length=200, blank=True, help_text="Other names customers use, comma-separated"
-    )
     surcharge_small = models.DecimalField(
         "S +", max_digits=6, decimal_places=2, default=Decimal("0")
     )
@@ -433,18 +438,9 @@ class Crust(models.Model):
     surcharge_large = models.DecimalField(
         "L +", max_digits=6, decimal_places=2, default=Decimal("0")
     )
-    available = models.BooleanField(default=True)
-    position = models.PositiveSmallIntegerField(default=0)
 
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def alias_list(self):
-        return tuple(a.strip() for a in self.aliases.split(",") if a.strip())
+    class Meta(MenuModifier.Meta):
+        pass
 
     @property
     def prices(self):

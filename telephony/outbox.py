@@ -130,17 +130,23 @@ def enqueue_with_transaction(enqueue, *args):
         transaction.on_commit(lambda: enqueue(*args))
 
 
-def enqueue_delivery(message_id, run_after=None, priority=None):
-    from .tasks import deliver_message
-
-    task = deliver_message
+def _enqueue(task, row_id, run_after=None, priority=None):
+    """Enqueue the task that sends outbox row `row_id`. A backend that cannot defer gets no
+    task for a later time: the worker's sweep (requeue_due_messages, requeue_due_requests)
+    enqueues the row when it is due."""
     if priority is not None and task.get_backend().supports_priority:
         task = task.using(priority=priority)
     if run_after is not None:
         if not task.get_backend().supports_defer:
-            return  # the sweep (requeue_due_messages) will pick it up when due
+            return
         task = task.using(run_after=run_after)
-    task.enqueue(message_id)
+    task.enqueue(row_id)
+
+
+def enqueue_delivery(message_id, run_after=None, priority=None):
+    from .tasks import deliver_message
+
+    _enqueue(deliver_message, message_id, run_after, priority)
 
 
 def _claim(message_id):
@@ -377,12 +383,7 @@ def withdraw_requests(about):
 def enqueue_request(request_id, run_after=None):
     from .tasks import perform_provider_request
 
-    task = perform_provider_request
-    if run_after is not None:
-        if not task.get_backend().supports_defer:
-            return  # the sweep (requeue_due_requests) will pick it up when due
-        task = task.using(run_after=run_after)
-    task.enqueue(request_id)
+    _enqueue(perform_provider_request, request_id, run_after)
 
 
 def _claim_request(request_id):
