@@ -42,7 +42,10 @@ def an_order():
         customer=CustomerFactory(phone="+14155550199", name="Ana"),
         fulfilment=Fulfilment.DELIVERY,
         address="1234 Extraordinarily-Long-Boulevard-Name Northeast, Apartment 5B, Springfield",
-        total=Decimal("31.00"),
+        subtotal=Decimal("41.50"),
+        tax=Decimal("3.68"),
+        delivery_fee=Decimal("3.00"),
+        total=Decimal("48.18"),  # the factory's 1x Pepperoni L $16, and the lines below
     )
     OrderItem.objects.create(
         order=order, name="Pepperoni", size="L", quantity=1, unit_price=Decimal("20.50"),
