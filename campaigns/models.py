@@ -110,7 +110,7 @@ class CampaignRecipient(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
     customer = models.ForeignKey("orders.Customer", on_delete=models.CASCADE, related_name="+")
-    time_zone = models.CharField(max_length=64, blank=True)
+    time_zone = models.CharField(max_length=255, blank=True)  # comma-joined (quiet.zones_for)
     message = models.OneToOneField(
         "telephony.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
