@@ -2,7 +2,7 @@
 anything else kept for staff. Every reply's wording is in templates/orders/sms/."""
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
 from telephony.numbers import is_withheld
@@ -55,6 +55,11 @@ class Conversation:
 
     def reply(self):
         command = parse(self.message.body, self.entries)
+        services.remember_language(self.customer, command.language_said)
+        with translation.override(self.customer.language):
+            return self._reply(command)
+
+    def _reply(self, command):
         # Ordering ahead with a time ("1 L PEP at 7pm") works while closed.
         ahead = command.kind in ("order", "reorder") and command.scheduled_for is not None
         if command.kind not in WORKS_WHEN_CLOSED and not ahead and not is_open(self.now):
@@ -177,7 +182,7 @@ class Conversation:
         placed = render_sms("placed", **texts.placed_context(order, quote, self.now))
         # settings.ORDER_PLACED_HOOKS may add a line (campaigns' one-time offer).
         hooks = [import_string(path) for path in getattr(settings, "ORDER_PLACED_HOOKS", ())]
-        extra = [hook(order, self.message, command.language) for hook in hooks]
+        extra = [hook(order, self.message, self.customer.language) for hook in hooks]
         return "\n".join([placed, *(line for line in extra if line)])
 
     def on_no(self, command):

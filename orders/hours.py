@@ -9,12 +9,13 @@ time turned into what a person reads or hears.
 
 import re
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext, pgettext
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _DAY_ALIASES = {
@@ -147,16 +148,22 @@ def parse_time_zone(name):
         ) from exc
 
 
+def _time_of_day(value):
+    """ "7:45 PM": the same in every language the shop speaks (US customers read it so)."""
+    return value.strftime("%I:%M %p").lstrip("0")
+
+
 def describe_opening(opening, now):
     """'at 11:00 AM', 'tomorrow at 11:00 AM' or 'on Monday at 11:00 AM' (both local): when
-    `opening`, or any other time, is as a person says it."""
-    clock = opening.strftime("%I:%M %p").lstrip("0")
+    `opening`, or any other time, is as a person says it, in the active language."""
+    clock = _time_of_day(opening)
     days = (opening.date() - now.date()).days
     if days <= 0:
-        return f"at {clock}"
+        return gettext("at %(time)s") % {"time": clock}
     if days == 1:
-        return f"tomorrow at {clock}"
-    return f"on {opening:%A} at {clock}"
+        return gettext("tomorrow at %(time)s") % {"time": clock}
+    day = dateformat.format(opening, "l")  # the weekday's name, in the active language
+    return gettext("on %(day)s at %(time)s") % {"day": day, "time": clock}
 
 
 # --- the shop's clock: SHOP_HOURS and SHOP_TIME_ZONE, read in one place -----------------------
@@ -195,16 +202,17 @@ def next_opening_words(now=None):
     """'tomorrow at 11:00 AM' and the like, in the shop's time zone."""
     here = local(now or timezone.now())
     opening = shop_hours().next_opening(here)
-    return describe_opening(opening, here) if opening else "soon"
+    return describe_opening(opening, here) if opening else gettext("soon")
 
 
 def clock(value, now=None):
-    """A time as a customer reads it: '7:45 PM', or 'Sat 11:00 AM' when not today."""
+    """A time as a customer reads it: '7:45 PM', or 'Sat 11:00 AM' when not today (the
+    weekday in the active language)."""
     if value is None:
-        return "soon"
+        return gettext("soon")
     here, there = local(now or timezone.now()), local(value)
-    text = there.strftime("%I:%M %p").lstrip("0")
-    return text if here.date() == there.date() else f"{there:%a} {text}"
+    text = _time_of_day(there)
+    return text if here.date() == there.date() else f"{dateformat.format(there, 'D')} {text}"
 
 
 def when_words(value, now=None):
@@ -220,21 +228,23 @@ class Opening:
     next_opening: str = ""  # "tomorrow at 11:00 AM"
 
 
-_SPOKEN_DAYS = {
-    "mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
-    "fri": "Friday", "sat": "Saturday", "sun": "Sunday",
-}  # fmt: skip
+_A_MONDAY = date(2024, 1, 1)
 
 
 def spoken_hours(hours_text):
-    """SHOP_HOURS as the phone line reads it out."""
+    """SHOP_HOURS as the phone line reads it out, in the active language."""
+    days_named = {
+        short: dateformat.format(_A_MONDAY + timedelta(days=index), "l")
+        for index, short in enumerate(DAYS)
+    }
+    to, and_ = pgettext("from ... to ...", "to"), pgettext("this and that", "and")
     rules = []
     for rule in filter(None, (r.strip() for r in hours_text.lower().split(";"))):
         days, _, times = rule.partition(" ")
-        for short, name in _SPOKEN_DAYS.items():
+        for short, name in days_named.items():
             days = days.replace(short, name)
-        days = days.replace("-", " to ").replace(",", " and ")
-        times = times.replace(" ", "").replace("-", " to ").replace(",", " and ")
+        days = days.replace("-", f" {to} ").replace(",", f" {and_} ")
+        times = times.replace(" ", "").replace("-", f" {to} ").replace(",", f" {and_} ")
         rules.append(f"{days}, {times}")
     return "; ".join(rules)
 

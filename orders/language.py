@@ -7,6 +7,11 @@ speakers text, weighed against a list of English ones, decides these texts corre
 few microseconds, and needs no model download or extra dependency. Menu words that both
 languages use (pizza, pepperoni, menu, coke, no) count for neither, and a tie is English, the
 shop's default. Accented letters and ¿ ¡ count for Spanish.
+
+What is remembered (Customer.language) is stricter: `said_language` answers only when the
+text itself says which language, leaving out the shop's keywords and their replies
+("YES", "SI", "ok", "no", "MENU", "ORDER"), which either language's customers text. A tie
+("2 L PEP", "ok", "YES") says nothing, and the customer keeps the language remembered.
 """
 
 _SPANISH_WORDS = """
@@ -32,9 +37,27 @@ ENGLISH = frozenset(_ENGLISH_WORDS.split())
 SPANISH_MARKS = frozenset("áéíóúñ¿¡")
 
 
-def detect_language(words, raw=""):
-    """ "es" or "en" for a text's normalized `words` (accents folded) and its `raw` form."""
+# Keywords and bare answers customers of both languages text: they say nothing of the language.
+NEUTRAL = frozenset("yes y si no ok okay order menu status help cancel stop start".split())
+
+
+def _scores(words, raw, leave_out=frozenset()):
+    words = [word for word in words if word not in leave_out]
     spanish = sum(1 for word in words if word in SPANISH)
     english = sum(1 for word in words if word in ENGLISH)
     spanish += sum(1 for ch in raw.lower() if ch in SPANISH_MARKS)
+    return spanish, english
+
+
+def detect_language(words, raw=""):
+    """ "es" or "en" for a text's normalized `words` (accents folded) and its `raw` form."""
+    spanish, english = _scores(words, raw)
+    return "es" if spanish > english else "en"
+
+
+def said_language(words, raw=""):
+    """ "es" or "en" when the text clearly says which, else "" (a tie, or keywords only)."""
+    spanish, english = _scores(words, raw, leave_out=NEUTRAL)
+    if spanish == english:
+        return ""
     return "es" if spanish > english else "en"

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -60,10 +61,22 @@ class MenuPrice(models.Model):
         return f"{self.item.code} {self.size or '-'} {self.price}"
 
 
+def languages():
+    """settings.LANGUAGES, read when asked: a new language needs no migration."""
+    return settings.LANGUAGES
+
+
 class Customer(models.Model):
     phone = PhoneNumberField(unique=True)
     name = models.CharField(max_length=80, blank=True)
     address = models.CharField("delivery address", max_length=200, blank=True)
+    language = models.CharField(
+        max_length=8,
+        choices=languages,
+        default="en",
+        help_text="The language of every text, call prompt and page the customer gets. Set "
+        "from their texts when a text clearly says which (orders.services.remember_language).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -131,15 +144,15 @@ CUSTOMER_MAY_CANCEL = (S.RECEIVED, S.PREPARING)
 IN_PROGRESS = (S.RECEIVED, S.PREPARING, S.BAKING, S.QUALITY_CHECK, S.OUT_FOR_DELIVERY)
 # What a customer reads in STATUS: "#1042 (pickup): in the oven, ready about 7:45 PM".
 STAGE_WORDS = {
-    S.RECEIVED: "in the queue",
-    S.PREPARING: "being prepared",
-    S.BAKING: "in the oven",
-    S.QUALITY_CHECK: "getting a final check",
-    S.READY_FOR_PICKUP: "ready for pickup",
-    S.PICKED_UP: "picked up",
-    S.OUT_FOR_DELIVERY: "out for delivery",
-    S.DELIVERED: "delivered",
-    S.CANCELLED: "cancelled",
+    S.RECEIVED: pgettext_lazy("stage", "in the queue"),
+    S.PREPARING: pgettext_lazy("stage", "being prepared"),
+    S.BAKING: pgettext_lazy("stage", "in the oven"),
+    S.QUALITY_CHECK: pgettext_lazy("stage", "getting a final check"),
+    S.READY_FOR_PICKUP: pgettext_lazy("stage", "ready for pickup"),
+    S.PICKED_UP: pgettext_lazy("stage", "picked up"),
+    S.OUT_FOR_DELIVERY: pgettext_lazy("stage", "out for delivery"),
+    S.DELIVERED: pgettext_lazy("stage", "delivered"),
+    S.CANCELLED: pgettext_lazy("stage", "cancelled"),
 }
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .language import detect_language
+from .language import detect_language, said_language
 
 PIZZA_EMOJI = "\U0001f355"
 THUMBS_UP = ("\U0001f44d", "\U0001f44d\U0001f3fb", "\U0001f44d\U0001f3fc", "\U0001f44c")
@@ -155,7 +155,8 @@ class Command:
     more than MAX_QUANTITY of; `address` ("?" when delivery was asked without one);
     `ambiguous` Choices to ask back; `unsupported_sizes` sizes named that we do not make
     (as written, "xl"); `unsized` codes of items that come in sizes, ordered without one.
-    For every kind: `language` "en" or "es"; `scheduled_for` the time of day asked for
+    For every kind: `language` "en" or "es" (the text's likelier language); `language_said`
+    the same when the text clearly says which, else "" (language.said_language); `scheduled_for` the time of day asked for
     ("for pickup at 7pm", "a las 7"), a datetime.time, or None."""
 
     kind: str
@@ -165,6 +166,7 @@ class Command:
     address: str = ""
     suggestion: str = ""
     language: str = "en"
+    language_said: str = ""
     scheduled_for: time | None = None
     ambiguous: tuple[Choice, ...] = ()
     unsupported_sizes: tuple[str, ...] = ()
@@ -415,7 +417,8 @@ def read_time(raw):
 # --- orders --------------------------------------------------------------------------------
 
 _DELIVERY = re.compile(
-    r"(?:\bfor\s+)?\b(?:deliver(?:ed|y)?|delivery)\s+(?:it\s+|them\s+)?(?:to|at|address)\b[\s:,-]*(?P<address>.*)$",
+    r"(?:(?:\bfor\s+)?\b(?:deliver(?:ed|y)?|delivery)\s+(?:it\s+|them\s+)?(?:to|at|address)"
+    r"|\b(?:entregar|entregame|enviar|a domicilio)\s+(?:en|a)\b)[\s:,-]*(?P<address>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 _DELIVERY_ONLY = re.compile(
@@ -780,7 +783,9 @@ def parse(text, entries):
     raw = (text or "")[:2000]
     words = normalize(raw.replace(PIZZA_EMOJI, " ")).split()
     command = _parse(raw, entries)
-    return replace(command, language=detect_language(words, raw))
+    return replace(
+        command, language=detect_language(words, raw), language_said=said_language(words, raw)
+    )
 
 
 def _parse(raw, entries):
@@ -816,7 +821,7 @@ def _parse(raw, entries):
         return Command("cancel")
     if core[0] in CANCEL_WORDS or (near(core[0], "cancel") and core[1:2] in (["order"], ["my"])):
         return Command("suggest", suggestion="CANCEL ORDER")
-    if first in ("status", "track", "tracking") and len(words) <= 4:
+    if first in ("status", "track", "tracking", "estado") and len(words) <= 4:
         return Command("status")
     if first not in ("order", "reorder") and _STATUS.search(joined):
         return Command("status")

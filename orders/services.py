@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from telephony.models import Message, about_fields
 from telephony.numbers import is_withheld
@@ -152,6 +152,16 @@ def customer_for(phone):
         raise ValueError("A withheld caller ID is not a customer's number.")
     customer, _ = Customer.objects.get_or_create(phone=phone)
     return customer
+
+
+def remember_language(customer, said):
+    """Keep the language a customer's text clearly `said` ("es", "en"; parser's
+    `language_said`) as theirs: every text, call prompt and page they get is in it from then on.
+    A text that says nothing ("", e.g. "YES", "ok", "2 L PEP") keeps what is remembered, and so
+    does a customer staff set by hand until they write clearly in the other language."""
+    if said and said != customer.language:
+        customer.language = said
+        customer.save(update_fields=["language"])
 
 
 def menu():
@@ -472,11 +482,12 @@ def _apply(order, method, to_status, by, reason, notify):
 
 def notify_customer(order, template, **context):
     """Text the customer about `order`, on the channel they last wrote on (telephony's
-    channel_for: WhatsApp inside its 24-hour session, else SMS)."""
-    body = render_sms(
-        template, order=order, number=order.number, promised=clock(order.promised_at), **context,
-        link=order_link(order),
-    )  # fmt: skip
+    channel_for: WhatsApp inside its 24-hour session, else SMS), in their language."""
+    with translation.override(order.customer.language):
+        body = render_sms(
+            template, order=order, number=order.number, promised=clock(order.promised_at),
+            **context, link=order_link(order),
+        )  # fmt: skip
     phone = str(order.customer.phone)
     return send_sms(phone, body, about=order, channel=channel_for(phone))
 

@@ -10,6 +10,7 @@ from django.template import Context
 from django.template.loader import get_template
 
 from telephony.outbox import MAX_BODY
+from telephony.segments import gsm_letters
 
 from .hours import clock, local
 from .links import order_link
@@ -22,12 +23,14 @@ def money(amount):
 
 
 def render_sms(name, **context):
-    """The text of templates/orders/sms/<name>.txt, one line per non-empty template line."""
+    """The text of templates/orders/sms/<name>.txt in the active language (translated through
+    locale/), one line per non-empty template line, with á í ó ú written as GSM-7 has them
+    (telephony.segments.gsm_letters: see README "Languages")."""
     template = get_template(f"orders/sms/{name}.txt").template
     base = {"shop_name": settings.SHOP_NAME, "shop_phone": shop_phone()}
     text = template.render(Context({**base, **context}, autoescape=False))
     lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)[:MAX_BODY]
+    return gsm_letters("\n".join(line for line in lines if line))[:MAX_BODY]
 
 
 def shop_phone():

@@ -151,7 +151,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages customers are texted, called and shown pages in (Customer.language). A new one
+# is a file: locale/<code>/LC_MESSAGES/django.po (see README "Languages"), plus a line here.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # TIME_ZONE is the shop's: see SHOP_TIME_ZONE under Orders.
 USE_I18N = True
 USE_TZ = True
