@@ -14,13 +14,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from orders.models import Customer
-from orders.services import customer_for
+from orders.services import customer_for, remember_language
 from telephony.models import OptOut
 from telephony.numbers import is_withheld
 from telephony.outbox import send_sms
+from telephony.segments import gsm_letters
 
 from .models import Consent, ConsentOffer
 
@@ -31,47 +33,32 @@ OPT_OUT = {
     "NO DEALS": "en", "STOP DEALS": "en", "NODEALS": "en",
     "NO OFERTAS": "es", "STOP OFERTAS": "es", "NOOFERTAS": "es",
 }  # fmt: skip
-WELCOME = {
-    "en": (
-        "{shop}: you're in for our offers, up to 4 texts a month. Msg & data rates may "
-        "apply. Reply NO DEALS to stop offers, STOP to stop all texts, HELP for help."
-    ),
-    "es": (
-        "{shop}: ya recibes nuestras ofertas, hasta 4 mensajes al mes. Pueden aplicarse "
-        "tarifas de mensajes y datos. Responde NO OFERTAS para dejar de recibirlas, STOP "
-        "para no recibir ningún mensaje."
-    ),
-}
-ALREADY = {
-    "en": "{shop}: you already get our offers. Reply NO DEALS to stop them.",
-    "es": "{shop}: ya recibes nuestras ofertas. Responde NO OFERTAS para dejarlas.",
-}
-GOODBYE = {
-    "en": (
-        "{shop}: no more offers. You'll still get texts about your orders. "
-        "Reply DEALS to get offers again."
-    ),
-    "es": (
-        "{shop}: ya no recibirás ofertas. Seguirás recibiendo mensajes de tus pedidos. "
-        "Responde OFERTAS para volver a recibirlas."
-    ),
-}
+# The wording, in English; every language's is in locale/<code>/LC_MESSAGES/django.po.
+WELCOME = gettext_lazy(
+    "%(shop)s: you're in for our offers, up to 4 texts a month. Msg & data rates may apply. "
+    "Reply NO DEALS to stop offers, STOP to stop all texts, HELP for help."
+)
+ALREADY = gettext_lazy("%(shop)s: you already get our offers. Reply NO DEALS to stop them.")
+GOODBYE = gettext_lazy(
+    "%(shop)s: no more offers. You'll still get texts about your orders. "
+    "Reply DEALS to get offers again."
+)
 # The offer follows the order confirmation by this much, so it arrives after it.
 OFFER_DELAY = timedelta(seconds=5)
-OFFER = {
-    "en": "Want our weekly offers? Reply DEALS (up to 4 texts a month, msg & data rates "
-    "may apply; NO DEALS or STOP ends them).",
-    "es": "¿Quieres nuestras ofertas semanales? Responde OFERTAS (hasta 4 mensajes al mes; "
-    "pueden aplicarse tarifas; NO OFERTAS o STOP para dejarlas).",
-}
+OFFER = gettext_lazy(
+    "Want our weekly offers? Reply DEALS (up to 4 texts a month, msg & data rates may apply; "
+    "NO DEALS or STOP ends them)."
+)
 
 
 def _words(body):
     return " ".join(re.sub(r"[^\w ]", " ", (body or "").upper()).split())
 
 
-def _say(texts, language):
-    return texts[language].format(shop=settings.SHOP_NAME)
+def _say(text, language):
+    """`text` in `language`, as texted (á í ó ú as GSM-7 has them, like every order text)."""
+    with translation.override(language):
+        return gsm_letters(str(text) % {"shop": settings.SHOP_NAME})
 
 
 def active_consent(customer):
@@ -118,6 +105,7 @@ def handle_keyword_sms(message):
     if words in OPT_IN:
         language = OPT_IN[words]
         customer = customer_for(message.from_number)
+        remember_language(customer, language)
         offer = ConsentOffer.objects.filter(customer=customer).first()
         source, shown = Consent.Source.KEYWORD, f"{message.body.strip()}\n{_say(WELCOME, language)}"
         if offer is not None:
@@ -157,7 +145,7 @@ def offer_after_order(order, message, language="en"):
     )
     if asked_or_agreed.exists():  # one query
         return None
-    text = OFFER.get(language, OFFER["en"])
+    text = _say(OFFER, language)
     now = timezone.now()
     ConsentOffer.objects.create(customer=customer, offered_at=now, text=text, language=language)
     # A text of its own, a moment after the confirmation: the confirmation stays within two

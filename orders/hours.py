@@ -212,7 +212,10 @@ def clock(value, now=None):
         return gettext("soon")
     here, there = local(now or timezone.now()), local(value)
     text = _time_of_day(there)
-    return text if here.date() == there.date() else f"{dateformat.format(there, 'D')} {text}"
+    if here.date() == there.date():
+        return text
+    day = dateformat.format(there, "D")
+    return pgettext("weekday and time", "%(day)s %(time)s") % {"day": day, "time": text}
 
 
 def when_words(value, now=None):

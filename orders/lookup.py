@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from .models import ACTIVE, Order
+from django.conf import settings
+
+from .models import ACTIVE, Customer, Order
 
 
 @dataclass(frozen=True)
@@ -30,3 +32,10 @@ def active_orders_for_number(phone_e164):
         )
         for order in orders[:10]
     ]
+
+
+def language_for_number(phone_e164):
+    """The language a caller is spoken to in: their customer's (Customer.language), else the
+    shop's default (one query, none without a number)."""
+    found = Customer.objects.filter(phone=phone_e164).values_list("language", flat=True)
+    return (found.first() if phone_e164 else None) or settings.LANGUAGE_CODE

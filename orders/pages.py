@@ -23,7 +23,8 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services, texts
@@ -34,14 +35,14 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,43}$")
 POLL_SECONDS = 10
 # Short words for the progress bar, one per stage on the order's path.
 STEP_LABELS = {
-    Status.RECEIVED: "Order in",
-    Status.PREPARING: "Preparing",
-    Status.BAKING: "In the oven",
-    Status.QUALITY_CHECK: "Final check",
-    Status.READY_FOR_PICKUP: "Ready",
-    Status.PICKED_UP: "Picked up",
-    Status.OUT_FOR_DELIVERY: "On its way",
-    Status.DELIVERED: "Delivered",
+    Status.RECEIVED: pgettext_lazy("step", "Order in"),
+    Status.PREPARING: pgettext_lazy("step", "Preparing"),
+    Status.BAKING: pgettext_lazy("step", "In the oven"),
+    Status.QUALITY_CHECK: pgettext_lazy("step", "Final check"),
+    Status.READY_FOR_PICKUP: pgettext_lazy("step", "Ready"),
+    Status.PICKED_UP: pgettext_lazy("step", "Picked up"),
+    Status.OUT_FOR_DELIVERY: pgettext_lazy("step", "On its way"),
+    Status.DELIVERED: pgettext_lazy("step", "Delivered"),
 }
 NO_INDEX = "noindex, nofollow"
 
@@ -147,12 +148,14 @@ def _lines(items):
         mods = item.modifiers or {}
         details = []
         if half := mods.get("half"):
-            details.append(f"half {half.get('name', '')}")
+            details.append(gettext("half %(name)s") % {"name": half.get("name", "")})
         if toppings := mods.get("toppings"):
-            details.append("with " + ", ".join(t.get("name", "") for t in toppings))
+            names = ", ".join(t.get("name", "") for t in toppings)
+            details.append(gettext("with %(toppings)s") % {"toppings": names})
         if crust := mods.get("crust"):
             name = crust.get("name", "")
-            details.append(name if "crust" in name.lower() else f"{name} crust")
+            crusted = gettext("%(crust)s crust") % {"crust": name}
+            details.append(name if "crust" in name.lower() else crusted)
         yield {
             "item": item,
             "details": "; ".join(details),
@@ -212,7 +215,7 @@ def _order_or_404(token, now=None):
     than ORDER_PAGE_DAYS ago. Http404 for a token that is malformed or nobody's."""
     if not TOKEN.match(token or ""):
         raise Http404("No such order.")
-    order = Order.objects.filter(token=token).first()
+    order = Order.objects.select_related("customer").filter(token=token).first()
     if order is None:
         raise Http404("No such order.")
     now = now or timezone.now()
@@ -257,9 +260,10 @@ def home(request):
 @rate_limited
 def order_page(request, token):
     order, closed = _order_or_404(token)
-    if closed:
-        return _closed(request)
-    return _page(request, "customer/order.html", order_context(order))
+    with translation.override(order.customer.language):
+        if closed:
+            return _closed(request)
+        return _page(request, "customer/order.html", order_context(order))
 
 
 @require_GET
@@ -267,9 +271,10 @@ def order_page(request, token):
 def order_live(request, token):
     """The part of the order page that htmx polls: stage, time, what the customer may do."""
     order, closed = _order_or_404(token)
-    if closed:
-        return _closed(request)
-    return _page(request, "customer/_order.html", order_context(order))
+    with translation.override(order.customer.language):
+        if closed:
+            return _closed(request)
+        return _page(request, "customer/_order.html", order_context(order))
 
 
 @require_http_methods(["GET", "POST"])
@@ -277,6 +282,11 @@ def order_live(request, token):
 def cancel(request, token):
     """GET: are you sure? POST: cancel through the CANCEL ORDER door, then back to the page."""
     order, closed = _order_or_404(token)
+    with translation.override(order.customer.language):
+        return _cancel(request, order, closed)
+
+
+def _cancel(request, order, closed):
     if closed:
         return _closed(request)
     context = order_context(order)

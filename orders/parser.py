@@ -835,6 +835,8 @@ def _parse(raw, entries):
         return Command("reorder", scheduled_for=scheduled_for)
     if len(words) <= 7 and first not in ("order",) and _MENU.search(joined):
         return Command("menu")
+    if words in (["pedido"], ["pedir"]):  # Spanish texts say PEDIDO where English says ORDER
+        return Command("reorder", scheduled_for=scheduled_for)
     if first == "order" or first == "reorder":
         if first == "reorder" and not rest:
             return Command("reorder", scheduled_for=scheduled_for)

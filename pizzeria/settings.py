@@ -286,6 +286,9 @@ SUPPORT_HOLD_MUSIC_URL = env(
     "SUPPORT_HOLD_MUSIC_URL",
     default="http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3",
 )
+# The <Say> attributes for callers in each language (Customer.language); a language not
+# listed gets Twilio's default voice (English).
+SUPPORT_VOICES = {"es": {"language": "es-US", "voice": "Polly.Lupe"}}
 
 # --- Orders -----------------------------------------------------------------
 # Opening hours and the shop's time zone; a malformed value stops start-up

@@ -4,6 +4,8 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
 
 from orders import lookup
 from telephony.models import ProviderRequest, about_fields
@@ -84,6 +86,11 @@ def call_customer_with_order_status(phone, order_number=None, about=None):
         orders = [o for o in orders if str(o.number) == str(order_number)] or orders
     if not orders:
         return None
-    sentences = " ".join(order_status_sentence(o) for o in orders[:3])
-    message = f"Hello, this is {settings.SHOP_NAME}. {sentences} Thank you, goodbye."
+    # Worded in the customer's language, and spoken in its voice (views.notice_answer).
+    with translation.override(lookup.language_for_number(number)):
+        sentences = " ".join(order_status_sentence(o) for o in orders[:3])
+        message = gettext("Hello, this is %(shop)s. %(sentences)s Thank you, goodbye.") % {
+            "shop": settings.SHOP_NAME,
+            "sentences": sentences,
+        }
     return place_voice_notice(number, message, about=about)

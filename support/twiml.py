@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from orders.hours import when_words
 from telephony.outbox import callback_url
@@ -15,34 +17,45 @@ def url(name, *args):
     return callback_url(name, *args) or reverse(name, args=args)
 
 
+def say(node, text):
+    """`node.say(text)` in the active language's voice (settings.SUPPORT_VOICES): what every
+    prompt a customer hears goes through."""
+    return node.say(str(text), **settings.SUPPORT_VOICES.get(translation.get_language(), {}))
+
+
 def order_status_sentence(order):
     """What the shop says about one active order (orders.lookup.ActiveOrder)."""
-    text = f"Order {order.number} is {order.stage}."
+    text = gettext("Order %(number)s is %(stage)s.") % {"number": order.number, "stage": order.stage}
     if order.promised_at:
-        text += f" We expect it {when_words(order.promised_at)}."  # in the shop's time zone
+        # in the shop's time zone
+        text += " " + gettext("We expect it %(when)s.") % {"when": when_words(order.promised_at)}
     return text
 
 
 def greeting(greeting):
     opening, orders = greeting.opening, greeting.orders
     response = VoiceResponse()
-    response.say(f"Thank you for calling {settings.SHOP_NAME}.")
+    say(response, gettext("Thank you for calling %(shop)s.") % {"shop": settings.SHOP_NAME})
     if not opening.is_open:
-        closed = "We are closed right now."
+        closed = [gettext("We are closed right now.")]
         if opening.hours:
-            closed += f" Our opening hours are {opening.hours}."
+            closed.append(gettext("Our opening hours are %(hours)s.") % {"hours": opening.hours})
         if opening.next_opening:
-            closed += f" We open again {opening.next_opening}."
-        response.say(closed)
+            closed.append(gettext("We open again %(when)s.") % {"when": opening.next_opening})
+        say(response, " ".join(closed))
     menu = response.gather(action=url("support:menu"), method="POST", num_digits=1, timeout=6)
     if orders:
-        menu.say(f"Calling about order {orders[0].number}? Press 1 to hear its status.")
+        say(
+            menu,
+            gettext("Calling about order %(number)s? Press 1 to hear its status.")
+            % {"number": orders[0].number},
+        )
     else:
-        menu.say("For the status of your order, press 1.")
+        say(menu, gettext("For the status of your order, press 1."))
     if opening.is_open:
-        menu.say("To speak to an advisor, press 2, or stay on the line.")
+        say(menu, gettext("To speak to an advisor, press 2, or stay on the line."))
     else:
-        menu.say("To leave us a message, press 2, or stay on the line.")
+        say(menu, gettext("To leave us a message, press 2, or stay on the line."))
     # No key pressed: same as 2.
     response.redirect(url("support:menu"), method="POST")
     return response
@@ -52,19 +65,26 @@ def order_status(orders, opening):
     response = VoiceResponse()
     if orders:
         for order in orders[:3]:
-            response.say(order_status_sentence(order))
+            say(response, order_status_sentence(order))
     else:
-        response.say("We found no order in progress for the number you are calling from.")
+        say(response, gettext("We found no order in progress for the number you are calling from."))
     menu = response.gather(action=url("support:menu"), method="POST", num_digits=1, timeout=6)
-    other = "speak to an advisor" if opening.is_open else "leave us a message"
-    menu.say(f"To hear this again, press 1. To {other}, press 2, or stay on the line.")
+    if opening.is_open:
+        again = gettext(
+            "To hear this again, press 1. To speak to an advisor, press 2, or stay on the line."
+        )
+    else:
+        again = gettext(
+            "To hear this again, press 1. To leave us a message, press 2, or stay on the line."
+        )
+    say(menu, again)
     response.redirect(url("support:menu"), method="POST")
     return response
 
 
 def not_an_option():
     response = VoiceResponse()
-    response.say("Sorry, that is not one of the options.")
+    say(response, gettext("Sorry, that is not one of the options."))
     response.redirect(url("support:voice"), method="POST")
     return response
 
@@ -72,9 +92,12 @@ def not_an_option():
 def hold(call):
     """The caller joins their own conference and waits there until an agent joins."""
     response = VoiceResponse()
-    response.say("Please hold while we connect you to our advisors.")
+    say(response, gettext("Please hold while we connect you to our advisors."))
     response.append(_caller_dial(call))
-    response.say(f"Thank you for calling {settings.SHOP_NAME}. Goodbye.")
+    say(
+        response,
+        gettext("Thank you for calling %(shop)s. Goodbye.") % {"shop": settings.SHOP_NAME},
+    )
     return response
 
 
@@ -105,7 +128,7 @@ def _caller_dial(call):
 
 def hold_music():
     response = VoiceResponse()
-    response.say("Thank you for holding. An advisor will be with you shortly.")
+    say(response, gettext("Thank you for holding. An advisor will be with you shortly."))
     if settings.SUPPORT_HOLD_MUSIC_URL:
         response.play(settings.SUPPORT_HOLD_MUSIC_URL)
     else:
@@ -116,11 +139,14 @@ def hold_music():
 def voicemail(call, reason=""):
     response = VoiceResponse()
     if reason == "closed":
-        response.say("Please leave a message after the beep, and we will call you back.")
+        say(response, gettext("Please leave a message after the beep, and we will call you back."))
     else:
-        response.say(
-            "Sorry, none of our advisors can take your call right now. "
-            "Please leave a message after the beep, and we will call you back."
+        say(
+            response,
+            gettext(
+                "Sorry, none of our advisors can take your call right now. "
+                "Please leave a message after the beep, and we will call you back."
+            ),
         )
     transcription = {}
     if settings.SUPPORT_TRANSCRIBE_VOICEMAIL:
@@ -141,14 +167,14 @@ def voicemail(call, reason=""):
         recording_status_callback_method="POST",
         **transcription,
     )
-    response.say("We did not get a message. Goodbye.")
+    say(response, gettext("We did not get a message. Goodbye."))
     response.hangup()
     return response
 
 
-def goodbye(text="Thank you. We will call you back soon. Goodbye."):
+def goodbye(text):
     response = VoiceResponse()
-    response.say(text)
+    say(response, text)
     response.hangup()
     return response
 
@@ -191,7 +217,10 @@ def agent_whisper(call, screened=False):
 def customer_called_back(call):
     """The customer's leg of a call-back: straight into the agent's conference."""
     response = VoiceResponse()
-    response.say(f"Hello, this is {settings.SHOP_NAME} returning your call.")
+    say(
+        response,
+        gettext("Hello, this is %(shop)s returning your call.") % {"shop": settings.SHOP_NAME},
+    )
     return _join_conference(response, call)
 
 
@@ -209,8 +238,8 @@ def _join_conference(response, call, **dial_options):
 def notice(message):
     response = VoiceResponse()
     response.pause(length=1)
-    response.say(message)
+    say(response, message)
     response.pause(length=1)
-    response.say(message)
+    say(response, message)
     response.hangup()
     return response

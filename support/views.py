@@ -6,8 +6,11 @@ from functools import wraps
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext
 
-from orders import hours
+from orders import hours, lookup
+from telephony.numbers import WITHHELD, caller_id
 from telephony.webhooks import VoiceResponse, twilio_webhook, twiml_response
 
 from . import calls, notices, twiml
@@ -37,6 +40,36 @@ def webhook(view):
     return wrapped
 
 
+def _from_caller(request, **kwargs):
+    return caller_id((request.POST.get("From") or "").strip())
+
+
+def _call_number(request, call_id, **kwargs):
+    return SupportCall.objects.filter(pk=call_id).values_list("caller_number", flat=True).first()
+
+
+def _notice_number(request, notice_id, **kwargs):
+    return VoiceNotice.objects.filter(pk=notice_id).values_list("to_number", flat=True).first()
+
+
+def in_customers_language(number_of):
+    """The view speaks the language of the customer whose number `number_of(request, **kwargs)`
+    finds (orders.lookup.language_for_number): gettext and twiml's voice follow it."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            number = number_of(request, **kwargs)
+            if number == WITHHELD:
+                number = None
+            with translation.override(lookup.language_for_number(number)):
+                return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
 def _done():
     return HttpResponse(status=204)
 
@@ -46,13 +79,14 @@ def _bad_request(reason):
 
 
 def _hang_up(text):
-    return twiml_response(twiml.goodbye(text))
+    return twiml_response(twiml.goodbye(str(text)))
 
 
 # --- the caller --------------------------------------------------------------------
 
 
 @webhook
+@in_customers_language(_from_caller)
 def incoming_call(request):
     try:
         greeting = calls.answer_call(request.POST)
@@ -62,6 +96,7 @@ def incoming_call(request):
 
 
 @webhook
+@in_customers_language(_from_caller)
 def menu(request):
     call = calls.call_by_sid(request.POST.get("CallSid"))
     if call is None:
@@ -82,7 +117,7 @@ def menu(request):
         return twiml_response(twiml.hold(route.call))
     if route.route == "voicemail":
         return twiml_response(twiml.voicemail(route.call, route.reason))
-    return _hang_up("Thank you for calling. Goodbye.")
+    return _hang_up(gettext("Thank you for calling. Goodbye."))
 
 
 @webhook
@@ -94,6 +129,7 @@ def call_status(request):
 
 
 @webhook
+@in_customers_language(_call_number)
 def hold(request, call_id):
     calls.check_hold(call_id)
     return twiml_response(twiml.hold_music())
@@ -106,17 +142,19 @@ def conference_status(request, call_id):
 
 
 @webhook
+@in_customers_language(_call_number)
 def voicemail(request, call_id):
     call = calls.take_voicemail(call_id, reason="redirected")
     if call is None:
-        return _hang_up("Goodbye.")
+        return _hang_up(gettext("Goodbye."))
     return twiml_response(twiml.voicemail(call))
 
 
 @webhook
+@in_customers_language(_call_number)
 def voicemail_done(request, call_id):
     calls.save_recording(call_id, request.POST, voicemail=True)
-    return _hang_up("Thank you. We will call you back soon. Goodbye.")
+    return _hang_up(gettext("Thank you. We will call you back soon. Goodbye."))
 
 
 @webhook
@@ -177,10 +215,11 @@ def agent_status(request, offer_id):
 
 
 @webhook
+@in_customers_language(_call_number)
 def callback_customer(request, call_id):
     call = SupportCall.objects.filter(pk=call_id).first()
     if call is None or call.status != SupportCall.Status.CONNECTED:
-        return _hang_up("Sorry, we missed you. Please call us back. Goodbye.")
+        return _hang_up(gettext("Sorry, we missed you. Please call us back. Goodbye."))
     return twiml_response(twiml.customer_called_back(call))
 
 
@@ -193,6 +232,7 @@ def callback_unanswered(request, call_id):
 
 
 @webhook
+@in_customers_language(_notice_number)
 def notice_answer(request, notice_id):
     notice = VoiceNotice.objects.filter(pk=notice_id).first()
     if notice is None:

@@ -60,34 +60,69 @@ def place(text, body="ORDER 1 large pepperoni"):
 
 # --- every text of the parser's table gets a useful reply ----------------------------------
 
-# What a new customer (no quote, no order) reads back, by what the text asked for.
+# What a new customer (no quote, no order) reads back, by what the text asked for and the
+# language the text clearly says (Spanish texts are read with á í ó ú as GSM-7 writes them).
 FIRST_WORDS = {
-    "menu": "PEP Pepperoni $10/13/16",
-    "status": "no orders in progress",
-    "cancel": "no order in progress for CANCEL ORDER",
-    "reorder": "To order, text ORDER",
-    "yes": "no order waiting for a YES",
-    "no": "no order waiting for a YES",
-    "help": "MENU for the menu",
-    "suggest": "Did you mean",
-    "chat": "Thanks for your query",
+    "en": {
+        "menu": "PEP Pepperoni $10/13/16",
+        "status": "no orders in progress",
+        "cancel": "no order in progress for CANCEL ORDER",
+        "reorder": "To order, text ORDER",
+        "yes": "no order waiting for a YES",
+        "no": "no order waiting for a YES",
+        "help": "MENU for the menu",
+        "suggest": "Did you mean",
+        "chat": "Thanks for your query",
+    },
+    "es": {
+        "menu": "PEP Pepperoni $10/13/16",
+        "status": "No tienes pedidos en curso",
+        "cancel": "No hay ningun pedido en curso que cancelar",
+        "reorder": "Para pedir, escribe PEDIDO",
+        "yes": "No hay ningun pedido esperando tu SI",
+        "no": "No hay ningun pedido esperando tu SI",
+        "help": "MENU para ver el menu",
+        "suggest": "¿Quisiste decir",
+        "chat": "Gracias por tu mensaje",
+    },
+}
+ORDER_WORDS = {
+    "en": {
+        "sizes": "We make small, medium and large",
+        "too_many": "That's a lot",
+        "unknown": "couldn't find",
+        "which": "Which {phrase} would you like?",
+        "address": "Where should we deliver?",
+        "quote": "Your order:",
+    },
+    "es": {
+        "sizes": "Hacemos chica, mediana y grande",
+        "too_many": "un monton de",
+        "unknown": "no encontramos",
+        "which": "¿Qué {phrase} quieres?",
+        "address": "¿A donde lo llevamos?",
+        "quote": "Tu pedido:",
+    },
 }
 
 
 def expected_reply(command):
+    """A new customer is answered in the language their text clearly says, else English."""
+    language = command.language_said or "en"
     if command.kind != "order":
-        return FIRST_WORDS[command.kind]
+        return FIRST_WORDS[language][command.kind]
+    words = ORDER_WORDS[language]
     if command.unsupported_sizes:
-        return "We make small, medium and large"
+        return words["sizes"]
     if command.too_many:
-        return "That's a lot"
+        return words["too_many"]
     if command.unknown:
-        return "couldn't find"
+        return words["unknown"]
     if command.ambiguous:
-        return f"Which {command.ambiguous[0].phrase} would you like?"
+        return words["which"].format(phrase=command.ambiguous[0].phrase)
     if command.address == "?":
-        return "Where should we deliver?"
-    return "Your order:"
+        return words["address"]
+    return words["quote"]
 
 
 # A lone CANCEL is a carrier opt-out word: Twilio answers it, and we may not (telephony).
