@@ -125,15 +125,15 @@ class Quote(models.Model):
 
 
 class Status(models.TextChoices):
-    RECEIVED = "received", pgettext_lazy("status", "Received")
-    PREPARING = "preparing", pgettext_lazy("status", "Preparing")
-    BAKING = "baking", pgettext_lazy("status", "Baking")
-    QUALITY_CHECK = "quality_check", pgettext_lazy("status", "Quality check")
-    READY_FOR_PICKUP = "ready_for_pickup", pgettext_lazy("status", "Ready for pickup")
-    PICKED_UP = "picked_up", pgettext_lazy("status", "Picked up")
-    OUT_FOR_DELIVERY = "out_for_delivery", pgettext_lazy("status", "Out for delivery")
-    DELIVERED = "delivered", pgettext_lazy("status", "Delivered")
-    CANCELLED = "cancelled", pgettext_lazy("status", "Cancelled")
+    RECEIVED = "received", "Received"
+    PREPARING = "preparing", "Preparing"
+    BAKING = "baking", "Baking"
+    QUALITY_CHECK = "quality_check", "Quality check"
+    READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+    PICKED_UP = "picked_up", "Picked up"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 S = Status

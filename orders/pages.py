@@ -191,6 +191,7 @@ def order_context(order, now=None):
         "lines": list(_lines(items)),
         "steps": _steps(order),
         "stage": order.stage_words,
+        "status_label": STEP_LABELS.get(order.status, order.get_status_display()),
         "cancelled": order.status == Status.CANCELLED,
         "finished": finished,
         "receipt": finished and order.status != Status.CANCELLED,
