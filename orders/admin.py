@@ -284,7 +284,7 @@ class CustomerOrderInline(ReadOnlyInline, admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("phone", "name", "language", "opted_out", "order_count", "created_at")
+    list_display = ("phone", "name", "opted_out", "order_count", "created_at", "language")
     list_filter = ("language",)
     search_fields = ("=phone", "name", "address")
     readonly_fields = ("opted_out", "created_at")

@@ -38,7 +38,9 @@ SPANISH_MARKS = frozenset("áéíóúñ¿¡")
 
 
 # Keywords and bare answers customers of both languages text: they say nothing of the language.
-NEUTRAL = frozenset("yes y si no ok okay order menu status help cancel stop start".split())
+NEUTRAL = frozenset(
+    ["yes", "y", "si", "no", "ok", "okay", "order", "menu", "status", "help", "cancel", "stop"]
+)
 
 
 def _scores(words, raw, leave_out=frozenset()):

@@ -156,8 +156,9 @@ class Command:
     `ambiguous` Choices to ask back; `unsupported_sizes` sizes named that we do not make
     (as written, "xl"); `unsized` codes of items that come in sizes, ordered without one.
     For every kind: `language` "en" or "es" (the text's likelier language); `language_said`
-    the same when the text clearly says which, else "" (language.said_language); `scheduled_for` the time of day asked for
-    ("for pickup at 7pm", "a las 7"), a datetime.time, or None."""
+    the same when the text clearly says which, else "" (language.said_language);
+    `scheduled_for` the time of day asked for ("for pickup at 7pm", "a las 7"), a
+    datetime.time, or None."""
 
     kind: str
     lines: tuple[Line, ...] = ()

@@ -25,7 +25,10 @@ def say(node, text):
 
 def order_status_sentence(order):
     """What the shop says about one active order (orders.lookup.ActiveOrder)."""
-    text = gettext("Order %(number)s is %(stage)s.") % {"number": order.number, "stage": order.stage}
+    text = gettext("Order %(number)s is %(stage)s.") % {
+        "number": order.number,
+        "stage": order.stage,
+    }
     if order.promised_at:
         # in the shop's time zone
         text += " " + gettext("We expect it %(when)s.") % {"when": when_words(order.promised_at)}

@@ -211,8 +211,8 @@ VOICE_STEPS = {
     "menu 1 (order status)": 5,
     # With the ring's outbox task, which tests run inline (claim, record, tell support);
     # the webhook itself only writes the request row. The task locks the offer it rang
-    # and records "agent ringing" in the call's history.
-    "menu 2 (advisor)": 34,
+    # and records "agent ringing" in the call's history. One is the caller's language.
+    "menu 2 (advisor)": 35,
     "hold music": 5,
     "agent picks up": 3,
     "agent presses 1": 10,
