@@ -89,20 +89,20 @@ def money_context(bill):
 
 
 def size_prices(item):
-    """ "$10/13/16" for an item in sizes (small to large), "$5" for one in one size."""
-    prices = sorted(item.prices.all(), key=lambda p: "SML".find(p.size or "S"))
+    """ "$10/13/16" for an item in sizes (small to large), "$5" for one in one size (`item`
+    an orders.menu.Item)."""
+    prices = sorted(item.prices.items(), key=lambda p: "SML".find(p[0] or "S"))
     if not prices:
         return ""
     if len(prices) > 1:
-        return "$" + "/".join(money(p.price).lstrip("$") for p in prices)
-    return money(prices[0].price)
+        return "$" + "/".join(money(price).lstrip("$") for _, price in prices)
+    return money(prices[0][1])
 
 
 def size_price(item, size):
     """The price of `item` in `size` ("$16"), or all its prices when it has no such size."""
-    for price in item.prices.all():
-        if size and price.size == size:
-            return money(price.price)
+    if size and size in item.prices:
+        return money(item.prices[size])
     return size_prices(item)
 
 
