@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
+from django.db import transaction
+
 from . import parser
 from .models import Crust, MenuItem, MenuPrice, MenuVersion, Topping
 from .texts import menu_sections
@@ -111,7 +113,7 @@ def current():
     """The menu now: one query (the version's token) when nothing changed since this process
     last read it, else five."""
     global _last
-    version = MenuVersion.objects.filter(pk=1).values_list("token", flat=True).first()
+    version = read_version()
     last = _last
     if last is not None and version is not None and last.version == version:
         return last
@@ -119,6 +121,22 @@ def current():
     if version is not None:
         _last = menu
     return menu
+
+
+def read_version():
+    """The version's token, or None when the row is missing. Plain SQL: it runs for every
+    text that needs the menu, and the ORM's building of this one-row query cost more than
+    the query itself (profiled, bench/README.md)."""
+    connection = transaction.get_connection()
+    quote, meta = connection.ops.quote_name, MenuVersion._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote(meta.get_field('token').column)} FROM {quote(meta.db_table)} "
+            f"WHERE {quote(meta.pk.column)} = %s",
+            [1],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def read(version):

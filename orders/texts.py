@@ -4,6 +4,7 @@ lines with their modifiers, times). No wording lives in Python, so the texts can
 translated."""
 
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.template import Context
@@ -31,12 +32,18 @@ def render_sms(name, **context):
 
 
 def shop_phone():
+    return national_number(settings.SHOP_PHONE, settings.SHOP_COUNTRY)
+
+
+@lru_cache(maxsize=4)
+def national_number(phone, country):
+    """ "(415) 555-0100": how a number of the shop's country is written there."""
     import phonenumbers
 
     try:
-        number = phonenumbers.parse(settings.SHOP_PHONE, settings.SHOP_COUNTRY)
+        number = phonenumbers.parse(phone, country)
     except phonenumbers.NumberParseException:
-        return settings.SHOP_PHONE
+        return phone
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
