@@ -6,8 +6,11 @@ toppings and 4 crusts (bench/parser.py's menu). Texts are drawn (fixed seed) fro
 tests/test_orders_texts.py and sent by three customers in turn: a new one, one with a
 delivered order (reorders), and one with an order in the oven (status with every free text).
 Each text is an inbound Message row handled as the worker does, inside a transaction that is
-rolled back afterwards, so every text meets the same data. The queries of each distinct text
-are counted in a first pass; the timed pass runs without counting.
+rolled back afterwards, so every text meets the same data. The menu is read once first (its
+cold read is counted apart: `menu_read_queries`), as a running worker has; the queries of
+each distinct text are counted in a first pass; the timed pass runs without counting. A second
+timed pass runs the worker's whole turn for the same texts (telephony.inbound.answer_in_turn:
+claim, opt-out and reply-cap checks, the conversation, the reply's outbox row), CPU time.
 
     bench/run conversation [--texts 2000] [--database-url URL]
 """
@@ -83,6 +86,25 @@ def handle(body, sender):
     return reply, elapsed
 
 
+def worker_turn(body, sender):
+    """The telephony worker's turn for one text, rolled back: CPU seconds."""
+    from django.db import transaction
+
+    from telephony.inbound import answer_in_turn
+    from telephony.models import Message
+
+    with transaction.atomic():
+        message = Message.objects.create(
+            direction=Message.Direction.INBOUND, from_number=sender, to_number=SHOP, body=body,
+            status=Message.Status.RECEIVED,
+        )  # fmt: skip
+        started = time.thread_time()
+        answer_in_turn(message.pk)
+        elapsed = time.thread_time() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=2000)
@@ -105,6 +127,10 @@ def main(argv=None):
     rng = random.Random(13)
     texts = [(rng.choice(table), CUSTOMERS[n % 3]) for n in range(args.texts)]
 
+    from orders.services import menu
+
+    with CaptureQueriesContext(connection) as cold:
+        menu()
     queries = {}
     for body in table:
         for sender in CUSTOMERS:
@@ -117,6 +143,7 @@ def main(argv=None):
         _, (wall, on_cpu) = handle(body, sender)
         timings.append(wall * 1000)
         cpu.append(on_cpu * 1000)
+    turns = sorted(worker_turn(body, sender) * 1000 for body, sender in texts)
     timings.sort()
     cpu.sort()
     most = max(queries, key=queries.get)
@@ -133,6 +160,9 @@ def main(argv=None):
         "queries_median": statistics.median(queries.values()),
         "queries_max": queries[most],
         "queries_max_text": most[0],
+        "menu_read_queries": len(cold),
+        "worker_turn_cpu_p50_ms": round(statistics.median(turns), 3),
+        "worker_turn_cpu_p99_ms": round(turns[int(len(turns) * 0.99) - 1], 3),
         "load_average": os.getloadavg()[0],
         "machine": report.machine(),
     }
@@ -141,7 +171,9 @@ def main(argv=None):
         f"{len(texts)} texts, {items}-item menu ({result['database']}): p50 {result['p50_ms']} "
         f"ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms; CPU p50 "
         f"{result['cpu_p50_ms']} ms, p99 {result['cpu_p99_ms']} ms; queries per text: median "
-        f"{result['queries_median']}, most {result['queries_max']} ({most[0]!r}); load "
+        f"{result['queries_median']}, most {result['queries_max']} ({most[0]!r}), menu read "
+        f"cold {result['menu_read_queries']}; worker turn CPU p50 "
+        f"{result['worker_turn_cpu_p50_ms']} ms, p99 {result['worker_turn_cpu_p99_ms']} ms; load "
         f"{result['load_average']:.1f} -> {out}"
     )
     return 0 if result["cpu_p99_ms"] < 5 else 1

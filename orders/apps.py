@@ -10,6 +10,19 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         check_shop_settings()
+        connect_menu_changed()
+
+
+def connect_menu_changed():
+    """Every saved or deleted row of the menu changes its version (orders.menu.current)."""
+    from django.db.models.signals import post_delete, post_save
+
+    from .menu import menu_changed
+    from .models import Crust, MenuItem, MenuPrice, Topping
+
+    for model in (MenuItem, MenuPrice, Topping, Crust):
+        for signal in (post_save, post_delete):
+            signal.connect(menu_changed, sender=model, dispatch_uid=f"menu_{model.__name__}")
 
 
 def check_shop_settings():

@@ -1,6 +1,8 @@
 """The customer's SMS conversation: MENU, ORDER, YES, STATUS, CANCEL ORDER, HELP, and
 anything else kept for staff. Every reply's wording is in templates/orders/sms/."""
 
+from functools import cached_property
+
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
@@ -42,16 +44,18 @@ class Conversation:
         self.message = message
         self.customer = services.customer_for(message.from_number)
         self.now = timezone.now()
-        self._items = None
+
+    @cached_property
+    def menu(self):
+        """Read only for texts that need it (orders.menu.current: one query when unchanged)."""
+        return services.menu()
 
     @property
     def items(self):
-        if self._items is None:
-            self._items = services.menu()
-        return self._items
+        return self.menu.items
 
     def entries(self):
-        return services.menu_entries(self.items)
+        return self.menu.index
 
     def reply(self):
         command = parse(self.message.body, self.entries)
@@ -69,7 +73,7 @@ class Conversation:
     # --- keywords ---------------------------------------------------------------------------
 
     def on_menu(self, command):
-        return render_sms("menu", sections=texts.menu_sections(self.items))
+        return render_sms("menu", sections=self.menu.sections)
 
     def on_help(self, command):
         return render_sms("help")
@@ -91,7 +95,7 @@ class Conversation:
             return self.refuse("address_needed", saved=self.customer.address)
         try:
             quote = services.quote_order(
-                self.customer, command.lines, self.items, address=command.address,
+                self.customer, command.lines, self.menu, address=command.address,
                 now=self.now, scheduled_for=command.scheduled_for,
             )  # fmt: skip
         except OrderError as error:
@@ -115,11 +119,8 @@ class Conversation:
             )
         return self.refuse("unknown_items", unknown=[])
 
-    def _by_code(self):
-        return {item.code.upper(): item for item in self.items}
-
     def _sizes(self, command):
-        by_code = self._by_code()
+        by_code = self.menu.by_code
         lines = [line for line in command.lines if line.code in by_code]
         sized = [line for line in lines if line.code in command.unsized] or lines
         first = sized[0] if sized else None
@@ -139,11 +140,11 @@ class Conversation:
         return pizzas[0] if pizzas else ""
 
     def _choices(self, choice):
-        by_code = self._by_code()
+        by_code = self.menu.by_code
         items = [by_code[code] for code in choice.options if code in by_code]
         size = choice.line.size
         first = items[0] if items else None
-        sized = first is not None and any(p.size for p in first.prices.all())
+        sized = first is not None and any(first.prices)
         return {
             "phrase": choice.phrase,
             "options": [
@@ -157,7 +158,7 @@ class Conversation:
     def on_reorder(self, command):
         try:
             quote, missing = services.quote_reorder(
-                self.customer, self.items, now=self.now, scheduled_for=command.scheduled_for
+                self.customer, self.menu, now=self.now, scheduled_for=command.scheduled_for
             )
         except OrderError as error:
             return self._cannot_quote(error)

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from .menu import menu_changed
 from .models import Crust, MenuItem, MenuPrice, Topping
 
 # code, name, category, aliases, prices ({size: price}; "" for one size)
@@ -59,6 +60,7 @@ def seed(stdout):
                 MenuPrice(item=item, size=size, price=Decimal(price))
                 for size, price in prices.items()
             )
+            menu_changed()  # bulk_create sends no post_save
     stdout.write(f"Menu: {created} item(s) added, {len(MENU) - created} already there.")
     for model, rows in ((Topping, TOPPINGS), (Crust, CRUSTS)):
         fields = ("price" if model is Topping else "surcharge") + "_{}"

@@ -1,10 +1,14 @@
-"""The menu as the parser reads it, and the price of a line with its modifiers.
+"""The menu as the conversation reads it, and the price of a line with its modifiers.
 
-`parser_menu` turns the menu's rows into orders.parser dataclasses in a fixed number of
-queries (the items come in already fetched; toppings and crusts are one query each). The
-rows are read for every text that needs the menu, so a change staff make in the admin is
-seen by the next text in every worker process; what is expensive, the parser's index, is
-cached by the menu's value (orders.parser.index_for), so an unchanged menu is indexed once.
+`current()` is the menu as plain, immutable data (`Menu`: the available items with their
+prices, every topping and crust, the parser's menu and its index, the MENU text's sections),
+kept per process under `MenuVersion`'s token. Every write to the menu's rows changes that
+token in the writer's transaction (`menu_changed`, connected to the menu models' post_save
+and post_delete in orders.apps; writes that send no signals, such as bulk_create or
+QuerySet.update, call it themselves), so each text costs one query for the token, and a
+change staff make in the admin is seen by the next text in every worker process: the token
+is read before the rows, so a menu read while staff saved is kept under the old token at
+worst, and read again at the next text.
 
 `unit_price` is pure: unit price = the item's price for the size + each topping's price for
 that size + the crust's surcharge for that size. A half-and-half pizza costs what the dearer
@@ -12,38 +16,158 @@ half costs, as in most pizzerias (naming a cheap half does not make a pizza chea
 toppings and crust on top once.
 """
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
+
+from django.db import transaction
 
 from . import parser
-from .models import Crust, Topping
+from .models import Crust, MenuItem, MenuPrice, MenuVersion, Topping
+from .texts import menu_sections
 
 SIZE_ORDER = "SML"
 
 
-def parser_menu(items):
-    """A parser.Menu of `items` (MenuItem rows with their prices prefetched) and the available
-    toppings and crusts (two queries)."""
-    return parser.Menu(
-        items=tuple(
-            parser.MenuEntry(
-                code=item.code,
-                name=item.name,
-                has_sizes=any(p.size for p in item.prices.all()),
-                aliases=item.alias_list,
-                category=item.category,
-            )
-            for item in items
-        ),
-        toppings=tuple(
-            parser.ModifierEntry(t.code, t.name, t.alias_list)
-            for t in Topping.objects.filter(available=True)
-        ),
-        crusts=tuple(
-            parser.ModifierEntry(c.code, c.name, c.alias_list)
-            for c in Crust.objects.filter(available=True)
-        ),
+@dataclass(frozen=True)
+class Item:
+    """An available menu item: `prices` {size: Decimal} ("" for an item in one size)."""
+
+    pk: int
+    code: str
+    name: str
+    category: str
+    aliases: tuple[str, ...]
+    prices: dict = field(hash=False)
+
+
+@dataclass(frozen=True)
+class Modifier:
+    """A topping or a crust: `prices` {"S", "M", "L": Decimal} it adds to a pizza."""
+
+    code: str
+    name: str
+    aliases: tuple[str, ...]
+    available: bool
+    prices: dict = field(hash=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Menu:
+    """The menu at one version: `items` available, in menu order; `toppings` and `crusts` all
+    of them (a reorder prices what it had, as staff priced it), available or not."""
+
+    version: str
+    items: tuple[Item, ...]
+    toppings: tuple[Modifier, ...]
+    crusts: tuple[Modifier, ...]
+
+    @cached_property
+    def by_code(self):
+        return {item.code.upper(): item for item in self.items}
+
+    @cached_property
+    def modifiers(self):
+        return Modifiers(
+            {t.code.upper(): t for t in self.toppings}, {c.code.upper(): c for c in self.crusts}
+        )
+
+    @cached_property
+    def parser(self):
+        """What the parser reads: a parser.Menu of what is available."""
+        return parser.Menu(
+            items=tuple(
+                parser.MenuEntry(
+                    code=item.code,
+                    name=item.name,
+                    has_sizes=any(item.prices),
+                    aliases=item.aliases,
+                    category=item.category,
+                )
+                for item in self.items
+            ),
+            toppings=tuple(
+                parser.ModifierEntry(t.code, t.name, t.aliases)
+                for t in self.toppings
+                if t.available
+            ),
+            crusts=tuple(
+                parser.ModifierEntry(c.code, c.name, c.aliases) for c in self.crusts if c.available
+            ),
+        )
+
+    @cached_property
+    def index(self):
+        return parser.index_for(self.parser)
+
+    @cached_property
+    def sections(self):
+        return menu_sections(self.items)
+
+
+_last = None  # this process's last read: a Menu
+
+
+def current():
+    """The menu now: one query (the version's token) when nothing changed since this process
+    last read it, else five."""
+    global _last
+    version = read_version()
+    last = _last
+    if last is not None and version is not None and last.version == version:
+        return last
+    menu = read(version)
+    if version is not None:
+        _last = menu
+    return menu
+
+
+def read_version():
+    """The version's token, or None when the row is missing. Plain SQL: it runs for every
+    text that needs the menu, and the ORM's building of this one-row query cost more than
+    the query itself (profiled, bench/README.md)."""
+    connection = transaction.get_connection()
+    quote, meta = connection.ops.quote_name, MenuVersion._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote(meta.get_field('token').column)} FROM {quote(meta.db_table)} "
+            f"WHERE {quote(meta.pk.column)} = %s",
+            [1],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def read(version):
+    """The menu's rows as a Menu (four queries whatever the menu's size)."""
+    prices = {}
+    for item_id, size, price in MenuPrice.objects.filter(item__available=True).values_list(
+        "item_id", "size", "price"
+    ):
+        prices.setdefault(item_id, {})[size] = price
+    items = tuple(
+        Item(i.pk, i.code, i.name, i.category, i.alias_list, prices.get(i.pk, {}))
+        for i in MenuItem.objects.filter(available=True)
     )
+    toppings, crusts = (
+        tuple(
+            Modifier(m.code, m.name, m.alias_list, m.available, m.prices)
+            for m in model.objects.all()
+        )
+        for model in (Topping, Crust)
+    )
+    return Menu(version or "", items, toppings, crusts)
+
+
+def menu_changed(**kwargs):
+    """A new token for the menu, in the caller's transaction (a signal receiver too)."""
+    token = uuid.uuid4().hex
+    versions = MenuVersion.objects.filter(pk=1)
+    if not versions.update(token=token):
+        # Only after a flush of the tables: the migration made the row.
+        MenuVersion.objects.bulk_create([MenuVersion(pk=1, token=token)], ignore_conflicts=True)
+        versions.update(token=token)
 
 
 def choose_size(prices, size):
@@ -87,28 +211,17 @@ class Modifiers:
     toppings: dict
     crusts: dict
 
-    @classmethod
-    def for_lines(cls, lines):
-        """Read only when some line has modifiers (two queries), else none."""
-        if not any(getattr(line, "toppings", ()) or getattr(line, "crust", "") for line in lines):
-            return cls({}, {})
-        return cls(
-            {t.code.upper(): t for t in Topping.objects.all()},
-            {c.code.upper(): c for c in Crust.objects.all()},
-        )
-
 
 def price_line(item, line, by_code, modifiers):
-    """(size, unit price) of parser.Line `line` for MenuItem `item` (prices prefetched);
-    `by_code` the menu's items by code, for the other half."""
-    prices = {p.size: p.price for p in item.prices.all()}
+    """(size, unit price) of parser.Line `line` for Item `item`; `by_code` the menu's items
+    by code, for the other half."""
     toppings = [modifiers.toppings[c].prices for c in line.toppings if c in modifiers.toppings]
     crust = modifiers.crusts.get(line.crust)
     half = by_code.get(line.half) if line.half else None
-    half_prices = {p.size: p.price for p in half.prices.all()} if half else None
     return unit_price(
-        prices, line.size, toppings, crust.prices if crust else None, half=half_prices
-    )
+        item.prices, line.size, toppings, crust.prices if crust else None,
+        half=half.prices if half else None,
+    )  # fmt: skip
 
 
 def line_details(line, by_code, modifiers, size):

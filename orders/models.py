@@ -458,3 +458,15 @@ class Crust(MenuModifier):
     @property
     def prices(self):
         return {"S": self.surcharge_small, "M": self.surcharge_medium, "L": self.surcharge_large}
+
+
+class MenuVersion(models.Model):
+    """One row whose token changes with every write to the menu (items, prices, toppings,
+    crusts; orders.menu.menu_changed), in the writer's transaction. Every process keeps its
+    last read of the menu under this token (orders.menu.current), so an edit made in the
+    admin is seen by every worker's next text at the cost of one small query."""
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self):
+        return self.token

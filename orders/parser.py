@@ -695,9 +695,10 @@ class _Lines:
 
 def parse_items(text, entries):
     """The order fields (lines, unknown, too_many, ambiguous, unsupported_sizes, unsized) of
-    an order's text. `entries` may be a callable returning the menu (so the menu is only
-    loaded for texts that need it)."""
-    index = index_for(as_menu(entries))
+    an order's text. `entries` is a Menu, a list of MenuEntry or a MenuIndex, or a callable
+    returning one (so the menu is only loaded for texts that need it)."""
+    entries = entries() if callable(entries) else entries
+    index = entries if isinstance(entries, MenuIndex) else index_for(as_menu(entries))
     lines = _Lines(index)
     for words in _split_items(text, index):
         lines.add(_read_chunk(words, index))

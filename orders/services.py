@@ -30,7 +30,6 @@ from .models import (
     Customer,
     Fulfilment,
     Inquiry,
-    MenuItem,
     Order,
     OrderEvent,
     OrderItem,
@@ -165,27 +164,20 @@ def remember_language(customer, said):
 
 
 def menu():
-    """The available menu items with their prices (two queries)."""
-    return list(MenuItem.objects.filter(available=True).prefetch_related("prices"))
-
-
-def menu_entries(items):
-    from .menu import parser_menu
-
-    return parser_menu(items)
+    """The menu now (orders.menu.Menu: plain data, kept per process while unchanged)."""
+    return pricing.current()
 
 
 # --- quotes and placing ------------------------------------------------------------------
 
 
-def quote_order(customer, lines, items, address="", now=None, scheduled_for=None):
-    """Price `lines` (parser.Line) against `items` and keep the result as the customer's
-    pending quote, replacing any earlier one. A delivery the shop cannot make raises
-    OutsideDeliveryArea or BelowDeliveryMinimum (and the earlier quote stays).
+def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None):
+    """Price `lines` (parser.Line) against `menu` (orders.menu.Menu) and keep the result as
+    the customer's pending quote, replacing any earlier one. A delivery the shop cannot make
+    raises OutsideDeliveryArea or BelowDeliveryMinimum (and the earlier quote stays).
     `scheduled_for`: a time of day asked for (see `schedule`)."""
     now = now or timezone.now()
-    by_code = {item.code.upper(): item for item in items}
-    modifiers = pricing.Modifiers.for_lines(lines)
+    by_code, modifiers = menu.by_code, menu.modifiers
     priced = []
     for line in lines:
         item = by_code.get(line.code)
@@ -235,7 +227,7 @@ def pending_quote(customer, now=None):
     )
 
 
-def quote_reorder(customer, items, now=None, scheduled_for=None):
+def quote_reorder(customer, menu, now=None, scheduled_for=None):
     """A quote repeating the customer's last order at today's prices: (quote or None, names of
     what is no longer on the menu). None, [] when there is no earlier order."""
     last = (
@@ -246,7 +238,7 @@ def quote_reorder(customer, items, now=None, scheduled_for=None):
     )
     if last is None:
         return None, []
-    available = {item.pk: item for item in items}
+    available = {item.pk: item for item in menu.items}
     lines, missing = [], []
     for old in last.items.all():
         item = available.get(old.menu_item_id)
@@ -267,7 +259,7 @@ def quote_reorder(customer, items, now=None, scheduled_for=None):
         return None, missing
     address = last.address if last.fulfilment == Fulfilment.DELIVERY else ""
     quote = quote_order(
-        customer, lines, items, address=address, now=now, scheduled_for=scheduled_for
+        customer, lines, menu, address=address, now=now, scheduled_for=scheduled_for
     )
     return quote, missing
 

@@ -4,6 +4,7 @@ lines with their modifiers, times). No wording lives in Python, so the texts can
 translated."""
 
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.template import Context
@@ -34,12 +35,18 @@ def render_sms(name, **context):
 
 
 def shop_phone():
+    return national_number(settings.SHOP_PHONE, settings.SHOP_COUNTRY)
+
+
+@lru_cache(maxsize=4)
+def national_number(phone, country):
+    """ "(415) 555-0100": how a number of the shop's country is written there."""
     import phonenumbers
 
     try:
-        number = phonenumbers.parse(settings.SHOP_PHONE, settings.SHOP_COUNTRY)
+        number = phonenumbers.parse(phone, country)
     except phonenumbers.NumberParseException:
-        return settings.SHOP_PHONE
+        return phone
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
@@ -92,20 +99,20 @@ def money_context(bill):
 
 
 def size_prices(item):
-    """ "$10/13/16" for an item in sizes (small to large), "$5" for one in one size."""
-    prices = sorted(item.prices.all(), key=lambda p: "SML".find(p.size or "S"))
+    """ "$10/13/16" for an item in sizes (small to large), "$5" for one in one size (`item`
+    an orders.menu.Item)."""
+    prices = sorted(item.prices.items(), key=lambda p: "SML".find(p[0] or "S"))
     if not prices:
         return ""
     if len(prices) > 1:
-        return "$" + "/".join(money(p.price).lstrip("$") for p in prices)
-    return money(prices[0].price)
+        return "$" + "/".join(money(price).lstrip("$") for _, price in prices)
+    return money(prices[0][1])
 
 
 def size_price(item, size):
     """The price of `item` in `size` ("$16"), or all its prices when it has no such size."""
-    for price in item.prices.all():
-        if size and price.size == size:
-            return money(price.price)
+    if size and size in item.prices:
+        return money(item.prices[size])
     return size_prices(item)
 
 

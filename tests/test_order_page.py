@@ -368,21 +368,25 @@ def test_a_delivered_order_is_a_printable_receipt_with_the_shops_address(client,
 def test_order_this_again_prefills_a_text_the_parser_reads_back_as_the_same_order(menu, client):
     order = OrderFactory(status=Status.PICKED_UP)
     OrderItem.objects.filter(order=order).delete()
-    items = {item.code: item for item in services.menu()}
+    items = {item.code: item for item in services.menu().items}
     OrderItem.objects.create(
-        order=order, menu_item=items["PEP"], name="Pepperoni", size="L", quantity=2,
+        order=order, menu_item_id=items["PEP"].pk, name="Pepperoni", size="L", quantity=2,
         unit_price=Decimal("19.50"),
         modifiers={"toppings": [{"code": "MUSH", "name": "Mushrooms", "price": "2"}],
                    "crust": {"code": "THIN", "name": "Thin", "price": "0"}},
     )  # fmt: skip
     OrderItem.objects.create(
-        order=order, menu_item=items["COKE"], name="Coke", quantity=3, unit_price=Decimal("2.50")
+        order=order,
+        menu_item_id=items["COKE"].pk,
+        name="Coke",
+        quantity=3,
+        unit_price=Decimal("2.50"),
     )
     html = page_of(client, order).content.decode()
     href = re.search(r'href="(sms:[^"]+)">Order this again', html)[1]
     body = unquote(href.split("body=", 1)[1])
     assert body == "ORDER 2 L PEP with MUSH on THIN crust, 3 COKE"
-    command = parse(body, services.menu_entries(services.menu()))
+    command = parse(body, services.menu().index)
     lines = [(li.code, li.quantity, li.size, li.toppings, li.crust) for li in command.lines]
     assert lines == [("PEP", 2, "L", ("MUSH",), "THIN"), ("COKE", 3, "", (), "")]
 

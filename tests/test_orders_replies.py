@@ -131,7 +131,7 @@ ANSWERED = [p for p in TEXTS if p.values[0].strip().upper() not in OPT_OUT_WORDS
 
 @pytest.mark.parametrize("body", [p.values[0] for p in ANSWERED], ids=[p.id for p in ANSWERED])
 def test_every_text_of_the_table_gets_the_reply_it_asks_for(menu, text, body):
-    command = parse(body, services.menu_entries(services.menu()))
+    command = parse(body, services.menu().index)
     reply = text(body)
     assert expected_reply(command) in reply
     assert count_segments(reply) <= 3

@@ -143,21 +143,22 @@ def test_a_customer_thread_on_the_board_runs_fixed_queries(admin_client):
 # --- the SMS webhook and the worker's conversation -------------------------------------------
 
 CONVERSATION = {
-    "MENU": 22,
-    "ORDER 1 large pepperoni": 24,
+    # The menu is one query (its version) while unchanged: orders.menu.current.
+    "MENU": 21,
+    "ORDER 1 large pepperoni": 21,
     "YES": 33,  # + the one-time offer of promotions, a text of its own
     "STATUS": 21,
     "CANCEL ORDER": 28,
     "HELP": 20,
     "pizza?": 22,
     # Issue 13: plain words, modifiers, questions back, intents in words, times.
-    "ORDER 1 large pepperoni with extra cheese and mushrooms, thin crust": 26,
-    "I want a pizza": 23,
-    "ORDER 3 xl pepperoni": 23,
+    "ORDER 1 large pepperoni with extra cheese and mushrooms, thin crust": 21,
+    "I want a pizza": 20,
+    "ORDER 3 xl pepperoni": 20,
     "where is my pizza??": 19,
-    "the usual": 22,
-    "order 1 large pepperoni for pickup at 7pm": 24,
-    "do you have napkins?": 25,
+    "the usual": 21,
+    "order 1 large pepperoni for pickup at 7pm": 21,
+    "do you have napkins?": 22,
 }
 
 
