@@ -12,7 +12,7 @@ def first_version(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0011_conversation_money_and_times'),
+        ('orders', '0012_customer_language'),
     ]
 
     operations = [
