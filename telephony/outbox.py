@@ -149,7 +149,7 @@ def enqueue_delivery(message_id, run_after=None, priority=None):
     _enqueue(deliver_message, message_id, run_after, priority)
 
 
-def _claim(message_id):
+def claim(message_id):
     """Mark a queued message `sending` under a row lock; None if it is not ours to send."""
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(pk=message_id).first()
@@ -182,25 +182,36 @@ def deliver(message_id):
     `failed`; permanent ones are `failed` at once (21610 also records an opt-out).
     After an unclear outcome (the answer was lost, or a worker died while sending)
     the message is first looked up at the provider, and adopted if it was sent.
+    The three steps are `claim`, `send_claimed` and `record_outcome`; the telephony
+    worker runs the middle one in a pool of threads (telephony/senders.py).
     """
     started = timezone.now()
-    message = _claim(message_id)
+    message = claim(message_id)
     if message is None:
         return None
+    return record_outcome(message, send_claimed(message), started)
+
+
+def send_claimed(message):
+    """Hand a claimed message to the provider, outside any transaction. Returns the
+    provider's result, or the ProviderError it raised, for `record_outcome`.
+
+    Writes nothing, so any thread may run it; it reads the database only for a message
+    an earlier attempt of which is unclear (`_find_sent`)."""
     service_sid = settings.TWILIO_MESSAGING_SERVICE_SID
     if message.unclear_since:
         try:
             found = _find_sent(message, service_sid)
-        except ProviderError as exc:
-            return _record_failure(message, exc, retry=message.attempts < settings.SMS_MAX_ATTEMPTS)
+        except ProviderError as exc:  # the lookup failed: try again later, whatever it was
+            return TransientProviderError(exc.message, code=exc.code, status=exc.status)
         if found:
             logger.warning(
                 "SMS %s was sent by an earlier attempt (%s); not sending it again",
                 message.pk, found.sid,
             )  # fmt: skip
-            return _record_sent(message, found)
+            return found
     try:
-        result = get_backend().send_sms(
+        return get_backend().send_sms(
             to=on_channel(message.to_number, message.channel),
             body=message.body,
             from_=None if service_sid else on_channel(message.from_number, message.channel),
@@ -208,16 +219,26 @@ def deliver(message_id):
             media_urls=tuple(message.media_urls),
             status_callback=callback_url("telephony:sms-status"),
         )
-    except UnclearProviderError as exc:
+    except ProviderError as exc:
+        return exc
+
+
+def record_outcome(message, outcome, started):
+    """Store what `send_claimed` returned for `message`, claimed at `started`: the SID, or
+    the failure and its retry. Returns the SID, or None."""
+    retry = message.attempts < settings.SMS_MAX_ATTEMPTS
+    if isinstance(outcome, UnclearProviderError):
         message.unclear_since = message.unclear_since or started
-        return _record_failure(message, exc, retry=message.attempts < settings.SMS_MAX_ATTEMPTS)
-    except TransientProviderError as exc:
-        return _record_failure(message, exc, retry=message.attempts < settings.SMS_MAX_ATTEMPTS)
-    except PermanentProviderError as exc:
-        if exc.code == UNSUBSCRIBED:
+        return _record_failure(message, outcome, retry=retry)
+    if isinstance(outcome, TransientProviderError):
+        return _record_failure(message, outcome, retry=retry)
+    if isinstance(outcome, PermanentProviderError):
+        if outcome.code == UNSUBSCRIBED:
             opt_out(message.to_number, keyword="21610")
-        return _record_failure(message, exc, retry=False)
-    return _record_sent(message, result)
+        return _record_failure(message, outcome, retry=False)
+    if isinstance(outcome, ProviderError):  # neither kind: treated as transient
+        return _record_failure(message, outcome, retry=retry)
+    return _record_sent(message, outcome)
 
 
 def _find_sent(message, service_sid):

@@ -24,23 +24,26 @@ from telephony.handlers import run_sweeps
 from telephony.inbound import answer_in_turn
 from telephony.models import Message
 from telephony.outbox import (
-    deliver,
     deliver_stranded_replies,
     requeue_due_messages,
     requeue_due_requests,
 )
+from telephony.senders import InlineSenders, Senders
 
 logger = logging.getLogger(__name__)
 
 
-def answer_pending(limit=100):
+def answer_pending(limit=100, senders=None):
     """Answer the texts waiting, oldest first. Returns how many were handled.
 
     Each sender's texts are answered in order, a text once the reply to the one
     before it has left: a sender whose turn it is not (another worker holds their
-    older text, or a reply to them is still waiting for a retry) is passed over until
-    the next round. A text whose handling fails stays unhandled and is tried again.
+    older text, or a reply to them is in flight or waiting for a retry) is passed over
+    until the next round. A text whose handling fails stays unhandled and is tried
+    again. The replies go to `senders` (telephony/senders.py; by default each is sent
+    before the next text is read).
     """
+    senders = senders or InlineSenders()
     waiting = (
         Message.objects.filter(direction=Message.Direction.INBOUND, handled_at__isnull=True)
         .order_by("created_at", "id")
@@ -59,8 +62,8 @@ def answer_pending(limit=100):
             passed_over.add(number)
             continue
         handled += 1
-        for reply in replies:
-            deliver(reply.pk)  # committed: the reply leaves now, not at a task's poll
+        senders.start(reply.pk for reply in replies)  # committed: they leave now
+        senders.collect()
     return handled
 
 
@@ -83,12 +86,20 @@ class Command(BaseCommand):
     def handle(self, poll, sweep_every, once, until_idle, **options):
         self.running = True
         signal.signal(signal.SIGTERM, self._stop)
+        senders = InlineSenders() if once else Senders()
+        try:
+            total = self._loop(senders, poll, sweep_every, once, until_idle)
+        finally:
+            senders.close()
+        self.stdout.write(f"Handled {total} inbound message(s).")
+
+    def _loop(self, senders, poll, sweep_every, once, until_idle):
         next_sweep = next_stranded = 0.0
         total = 0
         while self.running:
             handled = 0
             try:
-                handled = answer_pending()
+                handled = answer_pending(senders=senders)
                 now = time.monotonic()
                 if now >= next_stranded:
                     deliver_stranded_replies(settings.TELEPHONY_STRANDED_REPLY_SECONDS)
@@ -102,14 +113,20 @@ class Command(BaseCommand):
                 logger.exception("Database error in the telephony worker; retrying")
                 close_old_connections()
             total += handled
-            if once or (until_idle and not handled):
+            if once or (until_idle and not handled and not senders.busy):
                 break
             if not handled:
                 try:
-                    time.sleep(poll)
+                    if senders.busy:
+                        senders.collect(timeout=poll)  # a reply leaving may free a turn
+                    else:
+                        time.sleep(poll)
                 except KeyboardInterrupt:
                     break
-        self.stdout.write(f"Handled {total} inbound message(s).")
+                except DatabaseError:
+                    logger.exception("Database error in the telephony worker; retrying")
+                    close_old_connections()
+        return total
 
     def _stop(self, signum, frame):
         self.running = False
