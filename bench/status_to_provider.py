@@ -1,21 +1,24 @@
-"""From a staff status change to the SMS request leaving the worker, through a real db_worker.
+"""From a staff status change to the SMS request leaving a worker, through the product's path.
 
-Staff moves one order at a time (orders.services.advance_order, committed); a `manage.py
-db_worker` subprocess with the real `twilio` backend sends the text to a local fake of
-Twilio's REST API (tests/fixtures/fake_twilio.py), which notes when each request arrived.
-Latency = arrival - commit, split at the moment the worker claimed the task (waiting
-for its poll, then its own work). Changes come at random moments of the worker's poll
-cycle, as staff clicks do. The baseline, measured in the same run, is this process
-sending one text straight through the same backend to the same fake (the provider call
-alone), so the ratio is what the queue and the worker add.
+Staff moves one order at a time (orders.services.advance_order, committed) while the
+processes scripts/run starts for sending run beside it: `manage.py db_worker` at scripts/run's
+`--interval` and one `manage.py telephony_worker` with its defaults (it sends fresh texts
+itself: woken by NOTIFY on PostgreSQL, polling every TELEPHONY_WORKER_POLL on SQLite), both
+with the real `twilio` backend, sending to a local fake of Twilio's REST API
+(tests/fixtures/fake_twilio.py), which notes when each request arrived. Latency = arrival -
+commit; the run also counts which process sent each text (its task claimed after the
+request arrived, or never: the telephony worker). Changes come at random moments, as staff
+clicks do. The baseline, measured in the same run, is this process sending one text straight
+through the same backend to the same fake (the provider call alone).
 
-    bench/run status [--changes 1000] [--interval 0.05] [--database-url URL]
+    bench/run status [--changes 400] [--interval SECONDS] [--database-url URL]
 """
 
 import argparse
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +30,12 @@ from bench import report
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-auth-token-" + "0" * 16
+
+
+def scripts_run_interval():
+    """db_worker's --interval in scripts/run, so the bench runs what the product runs."""
+    found = re.search(r"db_worker --interval ([0-9.]+)", (ROOT / "scripts" / "run").read_text())
+    return float(found.group(1))
 
 
 def percentile(values, p):
@@ -46,8 +55,10 @@ def summary(values_ms):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--changes", type=int, default=1000)
-    parser.add_argument("--interval", type=float, default=0.05, help="db_worker poll (s)")
+    parser.add_argument("--changes", type=int, default=400)
+    parser.add_argument(
+        "--interval", type=float, default=scripts_run_interval(), help="db_worker poll (s)"
+    )
     report.add_database_url(parser)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="pizzeria-status-"))
@@ -90,7 +101,7 @@ def main(argv=None):
     from telephony.backends import get_backend
 
     print(f"==> {connection.vendor}: {args.changes} status changes, db_worker --interval "
-          f"{args.interval}")  # fmt: skip
+          f"{args.interval} and a telephony_worker")  # fmt: skip
     customer, _ = Customer.objects.get_or_create(phone="+14155550123")
     orders = [
         Order.objects.create(customer=customer, fulfilment="pickup", status="preparing")
@@ -105,11 +116,19 @@ def main(argv=None):
     fake.requests.clear()
 
     log = (folder / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--interval", str(args.interval),
-         "--no-reload", "--no-startup-delay"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        for command in (
+            ["db_worker", "--interval", str(args.interval), "--no-reload", "--no-startup-delay"],
+            ["telephony_worker"],
+        )
+    ]
     latencies, commits, arrivals = [], [], []
     try:
         time.sleep(3)  # the worker starts
@@ -126,35 +145,32 @@ def main(argv=None):
             commits.append(committed)
             arrivals.append(fake.requests[sent].at)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
         fake.stop()
-    # Where the time goes: waiting for the worker to claim the task, then the worker's
-    # work up to the request (DBTaskResult.started_at is stamped when it is claimed).
+    # Who sent each text: its task was claimed (DBTaskResult.started_at) before the request
+    # arrived - db_worker - or after, or never - the telephony worker.
     from django_tasks_db.models import DBTaskResult
 
     claimed = [
-        r.started_at.timestamp()
+        r.started_at.timestamp() if r.started_at else None
         for r in DBTaskResult.objects.filter(task_path__endswith="deliver_message").order_by(
             "enqueued_at"
         )
     ]
-    breakdown = {}
-    if len(claimed) == len(commits):
-        breakdown = {
-            "commit_to_claim": summary(
-                [(c - t) * 1000 for t, c in zip(commits, claimed, strict=True)]
-            ),
-            "claim_to_provider": summary(
-                [(a - c) * 1000 for c, a in zip(claimed, arrivals, strict=True)]
-            ),
-        }
+    by_task = sum(1 for c, a in zip(claimed, arrivals, strict=False) if c is not None and c < a)
+    assert len(fake.requests) == args.changes, "each change sent exactly one text"
     result = {
         "benchmark": "status",
         "database": connection.vendor,
         "db_worker_interval_s": args.interval,
+        "telephony_worker_poll_s": settings.TELEPHONY_WORKER_POLL,
+        "telephony_worker_listen_poll_s": settings.TELEPHONY_WORKER_LISTEN_POLL,
+        "woken_by": "NOTIFY" if connection.vendor == "postgresql" else "poll",
         "status_change_to_provider": summary(latencies),
-        "breakdown": breakdown,
+        "sent_by": {"telephony_worker": len(arrivals) - by_task, "db_worker": by_task},
         "baseline_direct_provider_call": summary(baseline),
         "ratio_p50": round(percentile(latencies, 50) / percentile(baseline, 50), 1),
         "machine": report.machine(),

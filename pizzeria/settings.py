@@ -239,13 +239,19 @@ SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
 SMS_RETRY_BASE_SECONDS = env.float("SMS_RETRY_BASE_SECONDS", default=15.0)
 # A message left in queued/sending this long (a worker died) is put back in the queue.
 SMS_STUCK_AFTER_SECONDS = env.int("SMS_STUCK_AFTER_SECONDS", default=300)
-# The telephony worker: seconds between polls for new texts when idle (one indexed query
-# each), and how old a reply queued by a worker that died before sending it must be for
-# another worker to send it (that customer's next text waits for it meanwhile).
+# The telephony worker: seconds between polls for new work when idle (two indexed queries
+# each); on PostgreSQL a NOTIFY wakes it and it looks anyway every LISTEN_POLL seconds (a
+# lost notification only delays; telephony/wakeup.py); and how old a reply queued by a
+# worker that died before sending it must be for another worker to send it (that
+# customer's next text waits for it meanwhile).
 TELEPHONY_WORKER_POLL = env.float("TELEPHONY_WORKER_POLL", default=0.1)
+<<<<<<< HEAD
 # Threads per telephony worker waiting for Twilio's answers to replies (telephony/senders.py):
 # at least the reply rate times Twilio's answer time (200/s x 0.15 s = 30).
 TELEPHONY_SEND_THREADS = env.int("TELEPHONY_SEND_THREADS", default=32)
+=======
+TELEPHONY_WORKER_LISTEN_POLL = env.float("TELEPHONY_WORKER_LISTEN_POLL", default=2.0)
+>>>>>>> wakeup
 TELEPHONY_STRANDED_REPLY_SECONDS = env.float("TELEPHONY_STRANDED_REPLY_SECONDS", default=10)
 # SMS pumping protection: countries we text (ISO codes; "*" for any), and the
 # most automatic replies one number gets per hour.

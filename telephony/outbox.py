@@ -605,3 +605,33 @@ def deliver_stranded_replies(older_than=10, now=None, limit=100):
     for message_id in ids:
         deliver(message_id)
     return len(ids)
+
+
+def due_outbound():
+    """Texts the telephony worker sends as soon as they are committed: queued, never tried,
+    due now, and not replies (the worker that wrote a reply sends it, in the customer's
+    order). Retries and texts held for a time (send_after: paced promotions, offers) are
+    left to their tasks, which honour run_after and priority. The trigger of migration 0008
+    wakes the worker for the same rows on PostgreSQL."""
+    return Message.objects.filter(
+        direction=Message.Direction.OUTBOUND,
+        status=Status.QUEUED,
+        next_attempt_at__isnull=True,
+        in_reply_to__isnull=True,
+        attempts=0,
+        sid__isnull=True,
+    )
+
+
+def deliver_due_outbound(limit=50, senders=None):
+    """Send the texts `due_outbound` lists, oldest first, without waiting for their tasks:
+    one after another, or through the telephony worker's `senders` (telephony/senders.py).
+    Returns how many it tried. Each still has its task: whichever runs second finds the row
+    claimed or sent and does nothing (`claim` takes it under a row lock)."""
+    ids = list(due_outbound().order_by("created_at", "id").values_list("pk", flat=True)[:limit])
+    if senders is not None:
+        senders.start(ids)
+    else:
+        for message_id in ids:
+            deliver(message_id)
+    return len(ids)

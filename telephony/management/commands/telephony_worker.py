@@ -1,15 +1,18 @@
 """The telephony worker: answers inbound texts and keeps outbound ones moving.
 
-Polls for inbound messages nobody has handled (the webhook only records them), runs
+Looks for inbound messages nobody has handled (the webhook only records them), runs
 each through the conversation (`answer_in_turn`) and hands the replies to Twilio
 itself, right after the transaction that wrote them commits (still through the
 outbox row: claimed, sent outside any transaction, retried by a task when Twilio
-fails). Every few seconds it sends replies a dead worker queued but never sent
-(`deliver_stranded_replies`); every minute it re-queues due retries and the texts
-and voice requests a dead worker left behind, and runs the other apps' sweeps
-(settings.TELEPHONY_SWEEPS: the support line ends calls whose final status Twilio
-never sent). Run one or more beside db_worker: each customer's texts are answered
-one at a time, in order, whichever worker takes them (README, "Scaling out").
+fails). It also sends other fresh outbound texts (a staff move's) without waiting for
+their task (`deliver_due_outbound`). When idle it waits for a notification on
+PostgreSQL, or polls elsewhere (telephony/wakeup.py). Every few seconds it sends
+replies a dead worker queued but never sent (`deliver_stranded_replies`); every
+minute it re-queues due retries and the texts and voice requests a dead worker left
+behind, and runs the other apps' sweeps (settings.TELEPHONY_SWEEPS: the support line
+ends calls whose final status Twilio never sent). Run one or more beside db_worker:
+each customer's texts are answered one at a time, in order, whichever worker takes
+them (README, "Scaling out").
 """
 
 import logging
@@ -20,10 +23,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
+from telephony import wakeup
 from telephony.handlers import run_sweeps
 from telephony.inbound import answer_in_turn
 from telephony.models import Message
 from telephony.outbox import (
+    deliver_due_outbound,
     deliver_stranded_replies,
     requeue_due_messages,
     requeue_due_requests,
@@ -75,7 +80,8 @@ class Command(BaseCommand):
             "--poll",
             type=float,
             default=settings.TELEPHONY_WORKER_POLL,
-            help="seconds between polls when idle (TELEPHONY_WORKER_POLL)",
+            help="seconds between polls when idle, where no notification wakes the worker "
+            "(TELEPHONY_WORKER_POLL; on PostgreSQL: TELEPHONY_WORKER_LISTEN_POLL)",
         )
         parser.add_argument("--sweep-every", type=float, default=60, help="seconds between sweeps")
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
@@ -96,10 +102,13 @@ class Command(BaseCommand):
     def _loop(self, senders, poll, sweep_every, once, until_idle):
         next_sweep = next_stranded = 0.0
         total = 0
+        if not (once or until_idle):
+            wakeup.listen()  # before the first look, so no commit after it goes unnoticed
         while self.running:
-            handled = 0
+            handled = sent = 0
             try:
                 handled = answer_pending(senders=senders)
+                sent = deliver_due_outbound(senders=senders)
                 now = time.monotonic()
                 if now >= next_stranded:
                     deliver_stranded_replies(settings.TELEPHONY_STRANDED_REPLY_SECONDS)
@@ -115,17 +124,18 @@ class Command(BaseCommand):
             total += handled
             if once or (until_idle and not handled and not senders.busy):
                 break
-            if not handled:
+            if not handled and not sent:
                 try:
                     if senders.busy:
                         senders.collect(timeout=poll)  # a reply leaving may free a turn
                     else:
-                        time.sleep(poll)
+                        wakeup.wait_for_work(poll)
                 except KeyboardInterrupt:
                     break
                 except DatabaseError:
                     logger.exception("Database error in the telephony worker; retrying")
                     close_old_connections()
+        wakeup.close()
         return total
 
     def _stop(self, signum, frame):
