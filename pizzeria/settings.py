@@ -245,13 +245,10 @@ SMS_STUCK_AFTER_SECONDS = env.int("SMS_STUCK_AFTER_SECONDS", default=300)
 # worker that died before sending it must be for another worker to send it (that
 # customer's next text waits for it meanwhile).
 TELEPHONY_WORKER_POLL = env.float("TELEPHONY_WORKER_POLL", default=0.1)
-<<<<<<< HEAD
 # Threads per telephony worker waiting for Twilio's answers to replies (telephony/senders.py):
 # at least the reply rate times Twilio's answer time (200/s x 0.15 s = 30).
 TELEPHONY_SEND_THREADS = env.int("TELEPHONY_SEND_THREADS", default=32)
-=======
 TELEPHONY_WORKER_LISTEN_POLL = env.float("TELEPHONY_WORKER_LISTEN_POLL", default=2.0)
->>>>>>> wakeup
 TELEPHONY_STRANDED_REPLY_SECONDS = env.float("TELEPHONY_STRANDED_REPLY_SECONDS", default=10)
 # SMS pumping protection: countries we text (ISO codes; "*" for any), and the
 # most automatic replies one number gets per hour.
