@@ -1,6 +1,6 @@
 """End to end: how fast inbound texts are answered, measured from outside the shop.
 
-Starts the README's run command (`scripts/run`: runserver, db_worker, telephony
+Starts the README's run command (`scripts/run`: gunicorn, db_worker, telephony
 worker(s), the late-order sweep) on a fresh database with the real `twilio` backend
 pointed at a recording fake of Twilio's REST API (tests/fixtures/fake_twilio.py, in a
 process of its own). A load process sends signed texts at a fixed arrival rate (open
@@ -316,7 +316,7 @@ def main(argv=None):
         "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "database": vendor,
         "durability": durability(database_url),
-        "run_command": "scripts/run (runserver, db_worker --interval 0.5, "
+        "run_command": "scripts/run (gunicorn gthread 2x8, db_worker --interval 0.5, "
         f"{workers} telephony_worker)",
         "telephony_workers": workers,
         "steps": steps,

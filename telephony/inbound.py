@@ -25,6 +25,7 @@ from .reach import (
     split_channel,
 )
 from .segments import count_segments
+from .turnstile import sqlite_writer
 from .webhooks import twilio_media_url
 
 logger = logging.getLogger(__name__)
@@ -66,15 +67,16 @@ def receive_sms(params):
             else:
                 logger.warning("Dropped MediaUrl%d of %s: not on Twilio's hosts", i, sid)
     body = (params.get("Body") or "")[: MAX_BODY * 4]
-    return _insert_inbound(
-        sid=sid,
-        channel=channel,
-        from_number=(sender or raw_from)[:32],
-        to_number=split_channel(params.get("To"))[1][:32],
-        body=body,
-        media_urls=media,
-        num_segments=min(count_segments(body) or 1, 255),
-    )
+    with sqlite_writer():  # between two of the telephony worker's batches
+        return _insert_inbound(
+            sid=sid,
+            channel=channel,
+            from_number=(sender or raw_from)[:32],
+            to_number=split_channel(params.get("To"))[1][:32],
+            body=body,
+            media_urls=media,
+            num_segments=min(count_segments(body) or 1, 255),
+        )
 
 
 _INBOUND_COLUMNS = (
@@ -196,6 +198,7 @@ def _converse(message, sender):
             in_reply_to=message,
             from_=message.to_number or None,
             channel=message.channel,
+            checked=True,  # _reason_not_to_reply just now
         )
         for reply in replies
         if reply
@@ -229,8 +232,9 @@ def _reason_not_to_reply(sender):
 # --- answering in turn: the telephony worker's path -------------------------------------
 
 
-def answer_in_turn(message_id):
+def answer_in_turn(message_id, number=None):
     """Handle the oldest unhandled text of `message_id`'s sender, if it is their turn.
+    (`number`: that text's `from_number`, when the caller has it already.)
 
     Returns None when it is not: another worker is handling an older text of theirs, or
     a reply to an earlier text of theirs has not left yet (queued, sending, or waiting
@@ -249,7 +253,8 @@ def answer_in_turn(message_id):
             inbound = Message.objects.filter(
                 direction=Message.Direction.INBOUND, handled_at__isnull=True
             )
-            number = inbound.filter(pk=message_id).values_list("from_number", flat=True).first()
+            if number is None:
+                number = inbound.filter(pk=message_id).values_list("from_number", flat=True).first()
             if number is None:
                 return None
             # The sender's oldest unhandled text, locked; skip_locked and the check after

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -69,6 +70,7 @@ def send_sms(
     channel=Channel.SMS,
     priority=None,
     send_after=None,
+    checked=False,
 ):
     """Queue a text (SMS, or MMS with media; on WhatsApp with channel="whatsapp") to `to`.
     Returns the Message row.
@@ -82,6 +84,8 @@ def send_sms(
     is texted about a change that rolled back. A number that may not be texted gets a `failed`
     row saying why, and no provider call. `priority` is the delivery task's (below 0 goes
     after order texts: promotions); `send_after` holds the text until then (pacing).
+    `checked`: the caller has just found `to` textable (`reason_not_to_text`) in this
+    transaction, so it is not asked again (the telephony worker's replies).
     """
     prefixed, plain = split_channel(str(to))
     if prefixed == Channel.WHATSAPP:
@@ -103,7 +107,7 @@ def send_sms(
         next_attempt_at=send_after,
         **about_fields(about),
     )
-    reason = reason_not_to_text(number)
+    reason = None if checked else reason_not_to_text(number)
     if reason:
         message.status = Status.FAILED
         message.error_message = reason
@@ -166,6 +170,30 @@ def claim(message_id):
         message.attempts += 1
         message.save(update_fields=["status", "attempts", "updated_at"])
         return message
+
+
+def claim_fresh(messages):
+    """Claim replies the caller has just queued, and found textable, in the transaction
+    that wrote them or after: one conditional UPDATE for all of them, no row lock or
+    opt-out lookup (`claim` does both, for rows queued long ago). Returns the claimed
+    messages: all of them, unless another worker took some (`deliver_stranded_replies`)."""
+    messages = {m.pk: m for m in messages}
+    if not messages:
+        return []
+    now = timezone.now()
+    count = Message.objects.filter(
+        pk__in=messages, status=Status.QUEUED, sid__isnull=True, next_attempt_at__isnull=True
+    ).update(status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
+    ours = set(messages)
+    if count < len(messages):  # rare: tell ours from the rows another worker claimed
+        ours = set(
+            Message.objects.filter(
+                pk__in=messages, status=Status.SENDING, updated_at=now
+            ).values_list("pk", flat=True)
+        )
+    for pk in ours:
+        messages[pk].status, messages[pk].attempts = Status.SENDING, messages[pk].attempts + 1
+    return [m for pk, m in messages.items() if pk in ours]
 
 
 def retry_delay(attempt):
@@ -582,19 +610,35 @@ def requeue_due_requests(now=None):
 
 
 def deliver_stranded_replies(older_than=10, now=None, limit=100):
-    """Deliver replies `answer_in_turn` queued whose worker died before delivering them.
+    """Deliver replies whose telephony worker died before handing them to the provider.
 
-    Such a reply is `queued`, never tried, with no task, and older than `older_than`
-    seconds; its customer's next text waits for it. Delivering is safe even if its own
-    worker is at it too: `deliver` claims the row first. Returns how many were sent.
+    Such a reply is either `queued`, never tried, with no task (its worker died between
+    commit and claim), or `sending` without a SID for longer than any send can take
+    (`older_than` plus twice TWILIO_HTTP_TIMEOUT: its worker died while sending, or before
+    storing the answer); the latter is marked unclear, so it is looked up at the
+    provider before it is sent again. Either holds its customer's next text back. Safe
+    even if its own worker is still at it: `deliver` claims the row first. Returns how
+    many were tried.
     """
     now = now or timezone.now()
-    ids = list(
-        Message.objects.filter(
-            direction=Message.Direction.OUTBOUND,
-            in_reply_to__isnull=False,
+    replies = Message.objects.filter(
+        direction=Message.Direction.OUTBOUND, in_reply_to__isnull=False, sid__isnull=True
+    )
+    lost = now - timedelta(seconds=older_than + 2 * settings.TWILIO_HTTP_TIMEOUT)
+    lost_ids = list(
+        replies.filter(status=Status.SENDING, updated_at__lte=lost).values_list("pk", flat=True)[
+            :limit
+        ]
+    )
+    replies.filter(pk__in=lost_ids, status=Status.SENDING).update(
+        status=Status.QUEUED,
+        next_attempt_at=None,
+        unclear_since=Coalesce("unclear_since", "updated_at"),
+        updated_at=now,
+    )
+    ids = lost_ids + list(
+        replies.filter(
             status=Status.QUEUED,
-            sid__isnull=True,
             attempts=0,
             next_attempt_at__isnull=True,
             created_at__lte=now - timedelta(seconds=older_than),

@@ -6,17 +6,18 @@ would answer a few customers a second however fast the conversation is. So the
 worker's main thread converses and keeps the database; a pool of
 TELEPHONY_SEND_THREADS threads only waits for Twilio:
 
-1. the main thread claims each reply (`outbox.claim`: `sending`, one attempt more) in a
-   transaction of its own, right after the transaction that wrote it committed;
+1. the main thread claims the replies (`outbox.claim_fresh`: `sending`, one attempt more,
+   one UPDATE for a batch) in the transaction that wrote them;
 2. a sender thread calls the provider (`outbox.send_claimed`, which writes nothing);
 3. the main thread stores the outcome (`outbox.record_outcome`: the SID, or the failure
-   and its retry), several at a time in one transaction.
+   and its retry), several at a time, in the next batch's transaction or one of their own.
 
 The customer's next text waits until step 3 stored the SID (`inbound._reply_pending`), so
 their replies still leave in the order of their texts. A worker that dies between 1 and
-3 leaves the reply `sending` without a SID, which the sweep re-queues as unclear
-(`outbox.requeue_due_messages`): it is looked up at Twilio before being sent again, as
-after any lost answer. A stalled send ties up one thread, not the other customers.
+3 leaves the reply `sending` without a SID; another worker re-queues it as unclear once it
+is older than any send could take (`outbox.deliver_stranded_replies`), and it is looked
+up at Twilio before being sent again, as after any lost answer. A stalled send ties up
+one thread, not the other customers.
 """
 
 import logging
@@ -26,7 +27,8 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
-from .outbox import claim, deliver, record_outcome, send_claimed
+from .outbox import claim, claim_fresh, deliver, record_outcome, send_claimed
+from .turnstile import WORKER_EVERY, sqlite_writer
 
 logger = logging.getLogger(__name__)
 
@@ -48,33 +50,57 @@ class Senders:
         self._finished = []  # (message, claimed at, outcome) not stored yet
 
     def start(self, message_ids):
-        """Claim these queued replies and hand them to the sender threads."""
+        """Claim these queued texts (`outbox.claim`) and hand them to the sender threads."""
         for message_id in message_ids:
-            started = timezone.now()
-            message = claim(message_id)
-            if message is not None:
-                self._in_flight[self._pool.submit(_send, message)] = (message, started)
+            self._submit(claim(message_id))
 
-    def collect(self, timeout=0):
-        """Store the outcome of every send that has finished, waiting up to `timeout`
-        seconds for the first one. Returns how many were stored."""
+    def claim(self, replies):
+        """Claim replies queued in the caller's transaction, in it (`outbox.claim_fresh`);
+        `send` them once it has committed."""
+        return claim_fresh(replies)
+
+    def send(self, claimed):
+        for message in claimed:
+            self._submit(message)
+
+    def _submit(self, message):
+        if message is not None:
+            started = timezone.now()
+            self._in_flight[self._pool.submit(_send, message)] = (message, started)
+
+    def gather(self, timeout=0):
+        """Take in the sends that have finished, waiting up to `timeout` seconds for one."""
         if self._in_flight:
             done, _ = wait(list(self._in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
                 message, started = self._in_flight.pop(future)
                 self._finished.append((message, started, future.result()))
+
+    def store(self):
+        """Record the finished sends' outcomes in the caller's transaction; call `stored`
+        once it has committed (until then they are kept, to be stored again)."""
+        for message, started, outcome in self._finished:
+            record_outcome(message, outcome, started)
+        return len(self._finished)
+
+    def stored(self):
+        self._finished = []
+
+    def collect(self, timeout=0):
+        """`gather`, then store the outcomes in a transaction of their own. Returns how
+        many were stored."""
+        self.gather(timeout)
         if not self._finished:
             return 0
         try:
-            with transaction.atomic():
-                for message, started, outcome in self._finished:
-                    record_outcome(message, outcome, started)
+            with sqlite_writer(every=WORKER_EVERY), transaction.atomic():
+                count = self.store()
         except DatabaseError:
             logger.exception("Could not store %s send outcome(s); will retry", len(self._finished))
             close_old_connections()
             return 0
-        stored, self._finished = len(self._finished), []
-        return stored
+        self.stored()
+        return count
 
     @property
     def busy(self):
@@ -98,6 +124,21 @@ class InlineSenders:
     def start(self, message_ids):
         for message_id in message_ids:
             deliver(message_id)
+
+    def claim(self, replies):
+        return list(replies)  # `deliver` claims each
+
+    def send(self, replies):
+        self.start(reply.pk for reply in replies)
+
+    def gather(self, timeout=0):
+        pass
+
+    def store(self):
+        return 0
+
+    def stored(self):
+        pass
 
     def collect(self, timeout=0):
         return 0

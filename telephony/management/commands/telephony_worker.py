@@ -21,7 +21,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, transaction
 
 from telephony import wakeup
 from telephony.handlers import run_sweeps
@@ -34,11 +34,12 @@ from telephony.outbox import (
     requeue_due_requests,
 )
 from telephony.senders import InlineSenders, Senders
+from telephony.turnstile import WORKER_EVERY, sqlite_writer
 
 logger = logging.getLogger(__name__)
 
 
-def answer_pending(limit=100, senders=None):
+def answer_pending(limit=100, senders=None, batch_seconds=None):
     """Answer the texts waiting, oldest first. Returns how many were handled.
 
     Each sender's texts are answered in order, a text once the reply to the one
@@ -47,29 +48,64 @@ def answer_pending(limit=100, senders=None):
     until the next round. A text whose handling fails stays unhandled and is tried
     again. The replies go to `senders` (telephony/senders.py; by default each is sent
     before the next text is read).
+
+    Texts are answered in batches: as many as `batch_seconds` (TELEPHONY_BATCH_SECONDS)
+    allow in one transaction, each in a savepoint of its own, so a backlog costs one
+    commit per batch rather than per text (on PostgreSQL with synchronous_commit, a
+    wait for the disk each). On SQLite a batch holds the one write lock, and the
+    webhook's inserts get in between two batches (telephony/turnstile.py).
     """
     senders = senders or InlineSenders()
-    waiting = (
+    if batch_seconds is None:
+        batch_seconds = settings.TELEPHONY_BATCH_SECONDS
+    waiting = list(
         Message.objects.filter(direction=Message.Direction.INBOUND, handled_at__isnull=True)
         .order_by("created_at", "id")
         .values_list("pk", "from_number")[:limit]
     )
     passed_over, handled = set(), 0
-    for message_id, number in waiting:
+    while waiting:
+        senders.gather()
+        try:
+            with sqlite_writer(every=WORKER_EVERY), transaction.atomic():
+                senders.store()  # the sends that finished meanwhile, in the same commit
+                replies, answered = _answer_batch(waiting, passed_over, batch_seconds)
+                claimed = senders.claim(r for r in replies if r.status == Message.Status.QUEUED)
+        except DatabaseError:  # the commit itself failed: the texts are tried again
+            logger.exception("A batch of inbound messages not handled; will try again")
+            close_old_connections()
+            break
+        senders.stored()
+        handled += answered
+        senders.send(claimed)  # committed: they leave now
+    return handled
+
+
+def _answer_batch(waiting, passed_over, seconds):
+    """Answer texts from the front of `waiting` (consumed), each in a savepoint, for up to
+    `seconds`. Returns the replies queued and how many texts were handled."""
+    deadline = time.monotonic() + seconds
+    queued, answered, numbers = [], 0, set()
+    while waiting:
+        if waiting[0][1] in numbers:
+            break  # their next text, once this batch's reply to them has left
+        message_id, number = waiting.pop(0)
         if number in passed_over:
             continue
         try:
-            replies = answer_in_turn(message_id)
+            replies = answer_in_turn(message_id, number)
         except DatabaseError:
             logger.exception("Inbound message %s not handled; will try again", message_id)
             replies = None
         if replies is None:
             passed_over.add(number)
             continue
-        handled += 1
-        senders.start(reply.pk for reply in replies)  # committed: they leave now
-        senders.collect()
-    return handled
+        queued += replies
+        answered += 1
+        numbers.add(number)
+        if time.monotonic() >= deadline:
+            break
+    return queued, answered
 
 
 class Command(BaseCommand):

@@ -1,0 +1,158 @@
+"""The telephony worker's sender threads (telephony/senders.py) and the SQLite turnstile.
+
+Replies wait for Twilio's answer in a pool of threads, so one slow answer holds up its
+own customer only; a reply whose worker died while sending is looked up at Twilio before
+it is sent again; and the turnstile lets one writer at a time through.
+"""
+
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from telephony import turnstile
+from telephony.inbound import receive_sms
+from telephony.management.commands.telephony_worker import answer_pending
+from telephony.models import Message
+from telephony.outbox import deliver_stranded_replies, send_claimed
+from telephony.senders import Senders
+from telephony.simulator import sms_params
+
+ANN, BOB = "+14155550123", "+14155550177"
+Status = Message.Status
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def echo_conversation(settings):
+    settings.TELEPHONY_SMS_HANDLERS = ["tests.test_telephony_worker_order.echo"]
+
+
+def reply_to(number):
+    return Message.objects.get(direction="out", to_number=number)
+
+
+def collect_until(senders, condition, timeout=5):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not reached in time"
+        senders.collect(timeout=0.05)
+
+
+def test_a_slow_answer_from_twilio_holds_up_only_its_own_customer(echo_conversation, fake_twilio):
+    fake_twilio.stall_next(1, 0.45)  # Ann's reply: until released (the timeout is 0.5 s)
+    senders = Senders(threads=4)
+    try:
+        receive_sms(sms_params(ANN, "first"))
+        assert answer_pending(senders=senders) == 1
+        fake_twilio.wait_for(lambda: len(fake_twilio.requests) == 1)  # Ann's, stalled
+        receive_sms(sms_params(BOB, "hello"))
+        assert answer_pending(senders=senders) == 1
+
+        collect_until(senders, lambda: reply_to(BOB).sid is not None)
+        assert reply_to(ANN).status == Status.SENDING and reply_to(ANN).sid is None
+        fake_twilio.release()
+        collect_until(senders, lambda: reply_to(ANN).sid is not None)
+    finally:
+        senders.close()
+
+    assert [m.To for m in fake_twilio.messages] == [ANN, BOB]
+    assert {reply_to(ANN).attempts, reply_to(BOB).attempts} == {1}
+
+
+def test_a_customers_next_text_waits_while_their_reply_is_in_flight(echo_conversation, fake_twilio):
+    fake_twilio.stall_next(1, 0.45)
+    receive_sms(sms_params(ANN, "first"))
+    receive_sms(sms_params(ANN, "second"))
+    senders = Senders(threads=4)
+    try:
+        assert answer_pending(senders=senders) == 1
+        assert answer_pending(senders=senders) == 0  # "second" waits for the first reply
+        fake_twilio.release()
+        collect_until(
+            senders, lambda: Message.objects.filter(direction="out", sid__isnull=False).count() == 1
+        )
+        assert answer_pending(senders=senders) == 1
+        collect_until(
+            senders, lambda: Message.objects.filter(direction="out", sid__isnull=False).count() == 2
+        )
+    finally:
+        senders.close()
+
+    assert [m.Body for m in fake_twilio.messages] == ["You said: first", "You said: second"]
+
+
+def sent_but_never_recorded(number):
+    """A reply claimed and handed to Twilio by a worker that died before storing the SID."""
+    receive_sms(sms_params(number, "first"))
+    senders = Senders(threads=1)
+    replies = []
+    senders.send = replies.extend  # the worker dies before its threads send
+    answer_pending(senders=senders)
+    senders.close()
+    (reply,) = replies
+    assert reply.status == Status.SENDING
+    return reply
+
+
+def long_ago(reply, settings):
+    seconds = settings.TELEPHONY_STRANDED_REPLY_SECONDS + 2 * settings.TWILIO_HTTP_TIMEOUT + 1
+    Message.objects.filter(pk=reply.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def test_a_reply_whose_worker_died_after_twilio_took_it_is_adopted_not_sent_again(
+    echo_conversation, fake_twilio, settings
+):
+    reply = sent_but_never_recorded(ANN)
+    accepted_sid = send_claimed(reply).sid  # Twilio took it; the worker died here
+    long_ago(reply, settings)
+
+    assert deliver_stranded_replies(settings.TELEPHONY_STRANDED_REPLY_SECONDS) == 1
+
+    assert reply_to(ANN).sid == accepted_sid
+    assert len(fake_twilio.messages) == 1
+
+
+def test_a_reply_whose_worker_died_before_sending_it_is_sent_once(
+    echo_conversation, fake_twilio, settings
+):
+    reply = sent_but_never_recorded(ANN)
+    assert deliver_stranded_replies(settings.TELEPHONY_STRANDED_REPLY_SECONDS) == 0  # too soon
+    long_ago(reply, settings)
+
+    assert deliver_stranded_replies(settings.TELEPHONY_STRANDED_REPLY_SECONDS) == 1
+
+    assert reply_to(ANN).sid is not None
+    assert len(fake_twilio.messages) == 1
+
+
+HOLD = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(0.3)
+open(sys.argv[2], "w").close()
+fcntl.flock(fd, fcntl.LOCK_UN)
+"""
+
+
+def test_the_turnstile_lets_one_process_through_at_a_time(tmp_path, monkeypatch):
+    database = tmp_path / "shop.sqlite3"
+    monkeypatch.setattr(turnstile, "_database_file", lambda using: str(database))
+    released = tmp_path / "released"
+    other = subprocess.Popen(
+        [sys.executable, "-c", HOLD, f"{database}-turnstile", str(released)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert other.stdout.readline().strip() == "held"
+
+    with turnstile.sqlite_writer():
+        assert released.exists(), "went through while another process held the turnstile"
+    other.wait(timeout=5)
