@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
+from .backends import UnclearProviderError
 from .outbox import claim, claim_fresh, deliver, record_outcome, send_claimed
 from .turnstile import WORKER_EVERY, sqlite_writer
 
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 def _send(message):
     try:
         return send_claimed(message)
+    except Exception as exc:  # a bug must not stop the worker: unclear, looked up, retried
+        logger.exception("Sending SMS %s failed unexpectedly", message.pk)
+        return UnclearProviderError(f"unexpected error: {exc!r}"[:500])
     finally:
         close_old_connections()  # only an unclear message's lookup opens one here
 

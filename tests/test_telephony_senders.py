@@ -85,6 +85,26 @@ def test_a_customers_next_text_waits_while_their_reply_is_in_flight(echo_convers
     assert [m.Body for m in fake_twilio.messages] == ["You said: first", "You said: second"]
 
 
+def test_an_unexpected_error_while_sending_is_retried_not_the_end_of_the_worker(
+    echo_conversation, fake_twilio, monkeypatch
+):
+    def broken(message):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("telephony.senders.send_claimed", broken)
+    receive_sms(sms_params(ANN, "first"))
+    senders = Senders(threads=1)
+    try:
+        answer_pending(senders=senders)
+        collect_until(senders, lambda: reply_to(ANN).status == Status.QUEUED)
+    finally:
+        senders.close()
+
+    reply = reply_to(ANN)
+    assert reply.unclear_since is not None  # looked up at Twilio before the retry
+    assert reply.next_attempt_at is not None and reply.sid is None
+
+
 def sent_but_never_recorded(number):
     """A reply claimed and handed to Twilio by a worker that died before storing the SID."""
     receive_sms(sms_params(number, "first"))
