@@ -334,6 +334,35 @@ def _record_failure(message, exc, *, retry):
     return None
 
 
+def _requeue_stuck(rows, states, stuck_since, now, limit=1000):
+    """Put back in the queue the outbox `rows` (texts or voice requests; `states` is their
+    Status) a dead worker left `sending` since before `stuck_since`, marked unclear since
+    they were claimed, so they are looked up at the provider before being sent again.
+    Returns their ids."""
+    ids = list(
+        rows.filter(status=states.SENDING, updated_at__lte=stuck_since).values_list(
+            "pk", flat=True
+        )[:limit]
+    )
+    rows.filter(pk__in=ids, status=states.SENDING).update(
+        status=states.QUEUED,
+        next_attempt_at=None,
+        unclear_since=Coalesce("unclear_since", "updated_at"),
+        updated_at=now,
+    )
+    return ids
+
+
+def _due_ids(rows, states, due_since, limit=1000):
+    """The ids of queued `rows` whose retry (or first send) was due before `due_since`."""
+    return list(
+        rows.filter(status=states.QUEUED)
+        .alias(due_at=Coalesce("next_attempt_at", "created_at"))
+        .filter(due_at__lte=due_since)
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def requeue_due_messages(now=None):
     """Put back in the queue what no task will send: retries that are due and rows a
     dead worker left in `sending`. Returns how many were re-queued.
@@ -345,23 +374,8 @@ def requeue_due_messages(now=None):
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
     pending = Message.objects.filter(direction=Message.Direction.OUTBOUND, sid__isnull=True)
-    stuck_ids = list(
-        pending.filter(status=Status.SENDING, updated_at__lte=limit).values_list("pk", flat=True)[
-            :1000
-        ]
-    )
-    pending.filter(pk__in=stuck_ids, status=Status.SENDING).update(
-        status=Status.QUEUED,
-        next_attempt_at=None,
-        unclear_since=Coalesce("unclear_since", "updated_at"),
-        updated_at=now,
-    )
-    due_ids = list(
-        pending.filter(status=Status.QUEUED)
-        .alias(due_at=Coalesce("next_attempt_at", "created_at"))
-        .filter(due_at__lte=limit)
-        .values_list("pk", flat=True)[:1000]
-    )
+    stuck_ids = _requeue_stuck(pending, Status, limit, now)
+    due_ids = _due_ids(pending, Status, limit)
     ids = sorted(set(stuck_ids) | set(due_ids))
     for message_id in ids:
         enqueue_delivery(message_id)
@@ -574,23 +588,8 @@ def requeue_due_requests(now=None):
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
     pending = ProviderRequest.objects.all()
-    stuck_ids = list(
-        pending.filter(status=RequestStatus.SENDING, updated_at__lte=limit).values_list(
-            "pk", flat=True
-        )[:1000]
-    )
-    pending.filter(pk__in=stuck_ids, status=RequestStatus.SENDING).update(
-        status=RequestStatus.QUEUED,
-        next_attempt_at=None,
-        unclear_since=Coalesce("unclear_since", "updated_at"),
-        updated_at=now,
-    )
-    due_ids = list(
-        pending.filter(status=RequestStatus.QUEUED)
-        .alias(due_at=Coalesce("next_attempt_at", "created_at"))
-        .filter(due_at__lte=limit)
-        .values_list("pk", flat=True)[:1000]
-    )
+    stuck_ids = _requeue_stuck(pending, RequestStatus, limit, now)
+    due_ids = _due_ids(pending, RequestStatus, limit)
     untold = list(
         pending.filter(
             status__in=[RequestStatus.DONE, RequestStatus.FAILED],
@@ -625,17 +624,7 @@ def deliver_stranded_replies(older_than=10, now=None, limit=100):
         direction=Message.Direction.OUTBOUND, in_reply_to__isnull=False, sid__isnull=True
     )
     lost = now - timedelta(seconds=older_than + 2 * settings.TWILIO_HTTP_TIMEOUT)
-    lost_ids = list(
-        replies.filter(status=Status.SENDING, updated_at__lte=lost).values_list("pk", flat=True)[
-            :limit
-        ]
-    )
-    replies.filter(pk__in=lost_ids, status=Status.SENDING).update(
-        status=Status.QUEUED,
-        next_attempt_at=None,
-        unclear_since=Coalesce("unclear_since", "updated_at"),
-        updated_at=now,
-    )
+    lost_ids = _requeue_stuck(replies, Status, lost, now, limit)
     ids = lost_ids + list(
         replies.filter(
             status=Status.QUEUED,
