@@ -4,15 +4,17 @@ cap, and the other apps' handlers."""
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db.models import Count, Exists, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import handlers
-from .models import Message
+from .models import Message, OptOut
 from .numbers import caller_id, is_withheld, to_e164
 from .outbox import MAX_BODY, replies_delivered_by_caller, send_sms
 from .reach import (
@@ -154,7 +156,7 @@ def handle_inbound(message_id):
         return _converse(message, to_e164(message.from_number))
 
 
-def _converse(message, sender):
+def _converse(message, sender, turn=None):
     """Opt-out rules, then the handlers, for a sender we may answer.
 
     Whether we may answer is decided before the handlers run: a sender we cannot text
@@ -172,11 +174,14 @@ def _converse(message, sender):
         opt_out(sender, keyword=word)  # Twilio confirms it to the customer itself
         handlers.report_opt_out(message, word)
         return []
-    if word in OPT_IN_WORDS or (word == "YES" and is_opted_out(sender)):
+    opted_out = turn.opted_out if turn else None
+    if word in OPT_IN_WORDS or (word == "YES" and (opted_out or is_opted_out(sender))):
         opt_in(sender)
+        opted_out = False
         if word != "YES":
             return []  # Twilio confirms it to the customer itself
-    unreachable = _reason_not_to_reply(sender)
+    recent = turn.recent_replies if turn else None
+    unreachable = _reason_not_to_reply(sender, opted_out=opted_out, recent_replies=recent)
     if unreachable:
         _mark_unanswered(message, unreachable)
         handlers.report_unanswered(message, unreachable)
@@ -211,30 +216,39 @@ def _mark_unanswered(message, reason):
     logger.info("Not answering message %s from %s: %s", message.pk, message.from_number, reason)
 
 
-def _reason_not_to_reply(sender):
-    reason = reason_not_to_text(sender)
+def _reason_not_to_reply(sender, *, opted_out=None, recent_replies=None):
+    """Why `sender` gets no reply, or None. (What the caller looked up already is not
+    looked up again: whether they opted out, how many replies they had this hour.)"""
+    reason = reason_not_to_text(sender, opted_out=opted_out)
     if reason:
         return reason
-    since = timezone.now() - timedelta(hours=1)
-    recent = Message.objects.filter(
-        direction=Message.Direction.OUTBOUND,
-        to_number=sender,
-        created_at__gte=since,
-        in_reply_to__isnull=False,
-    ).count()
-    if recent >= settings.SMS_REPLIES_PER_HOUR:
+    if recent_replies is None:
+        recent_replies = _recent_replies(sender).count()
+    if recent_replies >= settings.SMS_REPLIES_PER_HOUR:
         return (
             f"reply limit reached ({settings.SMS_REPLIES_PER_HOUR} per hour, SMS_REPLIES_PER_HOUR)"
         )
     return None
 
 
+def _recent_replies(sender):
+    """Automatic replies to `sender` in the last hour (what SMS_REPLIES_PER_HOUR caps)."""
+    return Message.objects.filter(
+        direction=Message.Direction.OUTBOUND,
+        to_number=sender,
+        created_at__gte=timezone.now() - timedelta(hours=1),
+        in_reply_to__isnull=False,
+    )
+
+
 # --- answering in turn: the telephony worker's path -------------------------------------
 
 
-def answer_in_turn(message_id, number=None):
+def answer_in_turn(message_id, number=None, *, taken=None):
     """Handle the oldest unhandled text of `message_id`'s sender, if it is their turn.
-    (`number`: that text's `from_number`, when the caller has it already.)
+    (`number`: that text's `from_number`, when the caller has it already; `taken`: the
+    text itself, when the caller's transaction has locked it already, as the worker's
+    batch does, so it is not read again.)
 
     Returns None when it is not: another worker is handling an older text of theirs, or
     a reply to an earlier text of theirs has not left yet (queued, sending, or waiting
@@ -250,41 +264,65 @@ def answer_in_turn(message_id, number=None):
     token = replies_delivered_by_caller.set(True)
     try:
         with transaction.atomic():
-            inbound = Message.objects.filter(
-                direction=Message.Direction.INBOUND, handled_at__isnull=True
-            )
-            if number is None:
-                number = inbound.filter(pk=message_id).values_list("from_number", flat=True).first()
-            if number is None:
-                return None
-            # The sender's oldest unhandled text, locked; skip_locked and the check after
-            # it make a worker skip a sender whose older text another worker holds.
-            # (SQLite ignores the lock: its transactions take the write lock at BEGIN.)
-            mine = inbound.filter(from_number=number).order_by("created_at", "id")
-            message = mine.select_for_update(skip_locked=True).first()
+            message = taken or _oldest_unhandled(message_id, number)
             if message is None:
                 return None
-            if transaction.get_connection().features.has_select_for_update_skip_locked:
-                older = Q(created_at__lt=message.created_at) | Q(
-                    created_at=message.created_at, id__lt=message.pk
-                )
-                if mine.filter(older).exists():
-                    return None  # held by another worker: its turn comes first
-            sender = to_e164(number)
-            if sender and _reply_pending(sender):
-                return None
+            sender = to_e164(message.from_number)
+            turn = _turn(message, sender)
+            if turn.older_waiting or turn.reply_pending:
+                return None  # an older text, or the reply to one, goes first
             Message.objects.filter(pk=message.pk).update(handled_at=timezone.now())
-            return _converse(message, sender)
+            return _converse(message, sender, turn)
     finally:
         replies_delivered_by_caller.reset(token)
 
 
-def _reply_pending(number):
-    """Whether a reply to `number` has not left yet (queued, sending, or due a retry)."""
+def _oldest_unhandled(message_id, number):
+    """The oldest unhandled text of `message_id`'s sender that no other worker holds,
+    locked. (SQLite ignores the lock: its transactions take the write lock at BEGIN.)"""
+    inbound = Message.objects.filter(direction=Message.Direction.INBOUND, handled_at__isnull=True)
+    if number is None:
+        number = inbound.filter(pk=message_id).values_list("from_number", flat=True).first()
+    if number is None:
+        return None
+    mine = inbound.filter(from_number=number).order_by("created_at", "id")
+    return mine.select_for_update(skip_locked=True).first()
+
+
+@dataclass(frozen=True)
+class Turn:
+    older_waiting: bool  # an older unhandled text of theirs (another worker holds it)
+    reply_pending: bool  # a reply to them has not left yet
+    opted_out: bool
+    recent_replies: int  # automatic replies to them in the last hour
+
+
+def _turn(message, sender):
+    """Whether it is `message`'s turn, and whether its sender may be answered, in one
+    query (four lookups, one round trip: the worker runs this for every text)."""
+    older = Message.objects.filter(
+        Q(created_at__lt=message.created_at) | Q(created_at=message.created_at, id__lt=message.pk),
+        direction=Message.Direction.INBOUND,
+        handled_at__isnull=True,
+        from_number=message.from_number,
+    )
+    number = sender or message.from_number
+    recent = _recent_replies(number).order_by().values("to_number").annotate(n=Count("pk"))
+    row = Message.objects.filter(pk=message.pk).values(
+        older_waiting=Exists(older),
+        reply_pending=Exists(_replies_pending(number)),
+        opted_out=Exists(OptOut.objects.filter(phone_number=number)),
+        recent_replies=Coalesce(Subquery(recent.values("n")), 0),
+    )[0]
+    return Turn(**row)
+
+
+def _replies_pending(number):
+    """Replies to `number` that have not left yet (queued, sending, or due a retry)."""
     return Message.objects.filter(
         direction=Message.Direction.OUTBOUND,
         to_number=number,
         in_reply_to__isnull=False,
         status__in=[Message.Status.QUEUED, Message.Status.SENDING],
         sid__isnull=True,  # Twilio answers a send with "queued": a SID means it left
-    ).exists()
+    )

@@ -71,10 +71,13 @@ def _reason_not_to_reach(number, *, countries=True):
     return None
 
 
-def reason_not_to_text(number):
-    """Why `number` must not be texted, or None when it may be."""
+def reason_not_to_text(number, *, opted_out=None):
+    """Why `number` must not be texted, or None when it may be. (`opted_out`: whether it
+    replied STOP, when the caller has looked that up already.)"""
     reason = _reason_not_to_reach(number)
-    if reason is None and is_opted_out(number):
+    if opted_out is None and reason is None:
+        opted_out = is_opted_out(number)
+    if reason is None and opted_out:
         return "recipient opted out (replied STOP)"
     return reason
 

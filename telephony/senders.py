@@ -12,7 +12,7 @@ TELEPHONY_SEND_THREADS threads only waits for Twilio:
 3. the main thread stores the outcome (`outbox.record_outcome`: the SID, or the failure
    and its retry), several at a time, in the next batch's transaction or one of their own.
 
-The customer's next text waits until step 3 stored the SID (`inbound._reply_pending`), so
+The customer's next text waits until step 3 stored the SID (`inbound._turn`), so
 their replies still leave in the order of their texts. A worker that dies between 1 and
 3 leaves the reply `sending` without a SID; another worker re-queues it as unclear once it
 is older than any send could take (`outbox.deliver_stranded_replies`), and it is looked

@@ -40,35 +40,35 @@ logger = logging.getLogger(__name__)
 
 
 def answer_pending(limit=100, senders=None, batch_seconds=None):
-    """Answer the texts waiting, oldest first. Returns how many were handled.
+    """Answer the texts waiting, oldest first, up to `limit`. Returns how many were handled.
 
     Each sender's texts are answered in order, a text once the reply to the one
     before it has left: a sender whose turn it is not (another worker holds their
     older text, or a reply to them is in flight or waiting for a retry) is passed over
-    until the next round. A text whose handling fails stays unhandled and is tried
+    until the next call. A text whose handling fails stays unhandled and is tried
     again. The replies go to `senders` (telephony/senders.py; by default each is sent
     before the next text is read).
 
     Texts are answered in batches: as many as `batch_seconds` (TELEPHONY_BATCH_SECONDS)
     allow in one transaction, each in a savepoint of its own, so a backlog costs one
     commit per batch rather than per text (on PostgreSQL with synchronous_commit, a
-    wait for the disk each). On SQLite a batch holds the one write lock, and the
-    webhook's inserts get in between two batches (telephony/turnstile.py).
+    wait for the disk each). Each batch first takes the oldest waiting texts under a
+    row lock that other workers skip (`SKIP LOCKED`), about twice as many as the last
+    batch answered: so several workers share a backlog, each answering texts of its
+    own, instead of all trying the same oldest texts and finding them held. On SQLite
+    (no row locks) a batch holds the one write lock, and the webhook's inserts get in
+    between two batches (telephony/turnstile.py).
     """
     senders = senders or InlineSenders()
     if batch_seconds is None:
         batch_seconds = settings.TELEPHONY_BATCH_SECONDS
-    waiting = list(
-        Message.objects.filter(direction=Message.Direction.INBOUND, handled_at__isnull=True)
-        .order_by("created_at", "id")
-        .values_list("pk", "from_number")[:limit]
-    )
-    passed_over, handled = set(), 0
-    while waiting:
+    passed_over, handled, take = set(), 0, TAKE_FIRST
+    while handled < limit:
         senders.gather()
         try:
             with sqlite_writer(every=WORKER_EVERY), transaction.atomic():
                 senders.store()  # the sends that finished meanwhile, in the same commit
+                waiting = _take_waiting(min(take, limit - handled), passed_over)
                 replies, answered = _answer_batch(waiting, passed_over, batch_seconds)
                 claimed = senders.claim(r for r in replies if r.status == Message.Status.QUEUED)
         except DatabaseError:  # the commit itself failed: the texts are tried again
@@ -78,24 +78,41 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
         senders.stored()
         handled += answered
         senders.send(claimed)  # committed: they leave now
+        if not waiting:
+            break
+        take = min(max(2 * answered, TAKE_FIRST), TAKE_MOST)
     return handled
 
 
+TAKE_FIRST, TAKE_MOST = 8, 64  # texts a batch takes: at first, and at most
+
+
+def _take_waiting(count, passed_over):
+    """The oldest `count` unhandled texts no other worker holds, locked for this
+    transaction; senders in `passed_over` left out."""
+    return list(
+        Message.objects.filter(direction=Message.Direction.INBOUND, handled_at__isnull=True)
+        .exclude(from_number__in=passed_over)
+        .order_by("created_at", "id")
+        .select_for_update(skip_locked=True)[:count]
+    )
+
+
 def _answer_batch(waiting, passed_over, seconds):
-    """Answer texts from the front of `waiting` (consumed), each in a savepoint, for up to
+    """Answer texts from the front of `waiting`, each in a savepoint, for up to
     `seconds`. Returns the replies queued and how many texts were handled."""
     deadline = time.monotonic() + seconds
     queued, answered, numbers = [], 0, set()
-    while waiting:
-        if waiting[0][1] in numbers:
+    for message in waiting:
+        number = message.from_number
+        if number in numbers:
             break  # their next text, once this batch's reply to them has left
-        message_id, number = waiting.pop(0)
         if number in passed_over:
             continue
         try:
-            replies = answer_in_turn(message_id, number)
+            replies = answer_in_turn(message.pk, taken=message)
         except DatabaseError:
-            logger.exception("Inbound message %s not handled; will try again", message_id)
+            logger.exception("Inbound message %s not handled; will try again", message.pk)
             replies = None
         if replies is None:
             passed_over.add(number)
