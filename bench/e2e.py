@@ -13,6 +13,15 @@ each step waits for its replies (or --drain seconds) before the next.
     bench/run e2e [--rates 20,50,100,200] [--seconds 20] [--telephony-workers 1]
                   [--database-url URL] [--label NAME] [--drain 60]
     scripts/with-postgres --durable bench/run e2e --telephony-workers 2
+
+`--backlog N` measures the telephony workers' capacity instead, as when the web
+tier runs on other machines: the workers are started (by this script, the way
+scripts/run starts them) and warmed up, then paused (SIGSTOP) while N signed texts
+are posted and stored through the webhook, then resumed (SIGCONT); answers a second =
+N / (last reply - resume). The CPU each kind of process used during the drain is
+reported, so a ratio between worker counts shows whether the machine had cores left.
+
+    scripts/with-postgres --durable bench/run e2e --backlog 6000 --telephony-workers 2
 """
 
 import argparse
@@ -49,6 +58,58 @@ def percentile(values, p):
 
 def loadavg():
     return [round(x, 2) for x in os.getloadavg()]
+
+
+ROLES = [
+    ("telephony_worker", "telephony worker"),
+    ("gunicorn", "web (gunicorn)"),
+    ("db_worker", "task worker"),
+    ("check_late_orders", "late-order sweep"),
+    ("--serve-fake", "fake Twilio"),
+    ("bench.e2e", "load generator"),
+    ("postgres", "PostgreSQL"),
+]
+
+
+def cpu_by_process():
+    """{pid: (role, cpu seconds so far)} for every process this benchmark cares about."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        for needle, role in ROLES:
+            if needle in cmdline:
+                found[int(entry.name)] = (role, seconds)
+                break
+    return found
+
+
+def machine_busy_seconds():
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
+def cpu_used(before, after, busy_before, busy_after):
+    """CPU seconds each role used between two `cpu_by_process` readings, and the machine's."""
+    used = {}
+    for pid, (role, seconds) in after.items():
+        used[role] = used.get(role, 0) + seconds - before.get(pid, (role, 0))[1]
+    busy = busy_after[0] - busy_before[0]
+    return {
+        "cpu_seconds_by_role": {role: round(s, 2) for role, s in sorted(used.items())},
+        "machine_busy_fraction": round(busy / (busy_after[1] - busy_before[1]), 3),
+    }
 
 
 # --- the fake Twilio, in a process of its own ----------------------------------------
@@ -230,6 +291,10 @@ def main(argv=None):
     parser.add_argument("--drain", type=float, default=60, help="max wait for a step's replies")
     parser.add_argument("--label", default="")
     parser.add_argument("--senders", type=int, default=64, help="sending threads")
+    parser.add_argument(
+        "--backlog", type=int, default=0,
+        help="measure the telephony workers' capacity on a stored backlog of this many texts",
+    )  # fmt: skip
     report.add_database_url(parser)
     if argv is None and sys.argv[1:2] == ["--serve-fake"]:
         return serve_fake(sys.argv[2])
@@ -262,6 +327,9 @@ def main(argv=None):
     }
     if args.telephony_workers:
         env["TELEPHONY_WORKERS"] = str(args.telephony_workers)
+    workers = []
+    if args.backlog:
+        env["TELEPHONY_WORKERS"] = "0"  # started below, so they can be paused
     log = (folder / "run.log").open("w")
     shop = subprocess.Popen(
         [str(ROOT / "scripts" / "run")], cwd=ROOT, env=env, stdout=log,
@@ -270,6 +338,16 @@ def main(argv=None):
     steps = []
     try:
         wait_up(port, shop)
+        for _ in range((args.telephony_workers or 1) if args.backlog else 0):
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "manage.py", "telephony_worker"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )  # fmt: skip
+            )
         # Warm up: the workers have started (and imported everything) once these are answered.
         first = 5_000_000  # 415-500-0000 on: numbers a shop may text
         warm = signed_texts(base_url, first, 6)
@@ -280,7 +358,9 @@ def main(argv=None):
             if time.time() > deadline:
                 sys.exit("the warm-up texts were not answered in 180 s")
             time.sleep(0.5)
-        for rate in [float(r) for r in args.rates.split(",")]:
+        if args.backlog:
+            steps.append(drain_backlog(args, port, base_url, first, record, workers))
+        for rate in [] if args.backlog else [float(r) for r in args.rates.split(",")]:
             count = int(rate * args.seconds)
             texts = signed_texts(base_url, first, count)
             first += count
@@ -300,6 +380,14 @@ def main(argv=None):
             print(json.dumps(step), flush=True)
             steps.append(step)
     finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGCONT)
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
         os.killpg(shop.pid, signal.SIGTERM)
         try:
             shop.wait(timeout=30)
@@ -310,9 +398,10 @@ def main(argv=None):
         log.close()
     vendor = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     workers = args.telephony_workers or 1
+    mode = "backlog-" if args.backlog else ""
     result = {
-        "benchmark": "e2e",
-        "label": args.label or f"{vendor}-{workers}w",
+        "benchmark": "e2e-backlog" if args.backlog else "e2e",
+        "label": args.label or f"{mode}{vendor}-{workers}w",
         "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "database": vendor,
         "durability": durability(database_url),
@@ -326,6 +415,48 @@ def main(argv=None):
     print(json.dumps(result, indent=2))
     shutil.rmtree(folder, ignore_errors=True)
     return result
+
+
+def drain_backlog(args, port, base_url, first, record, workers):
+    """Pause the workers, store `args.backlog` texts through the webhook, time the drain."""
+    texts = signed_texts(base_url, first, args.backlog)
+    for worker in workers:
+        worker.send_signal(signal.SIGSTOP)
+    print(f"==> storing {len(texts)} texts with the telephony workers paused", flush=True)
+    results = send_open_loop(port, texts, 500, senders=args.senders)
+    acked = [r for r in results if r and r[3] == 200]
+    numbers = {t[0] for t in texts}
+    time.sleep(1)
+    load_before = loadavg()
+    cpu_before, busy_before = cpu_by_process(), machine_busy_seconds()
+    print(f"==> {len(workers)} telephony worker(s) resumed", flush=True)
+    resumed = time.time()
+    for worker in workers:
+        worker.send_signal(signal.SIGCONT)
+    deadline = resumed + args.drain
+    while time.time() < deadline:
+        if numbers <= read_replies(record).keys():
+            break
+        time.sleep(0.2)
+    cpu_after, busy_after = cpu_by_process(), machine_busy_seconds()
+    time.sleep(1)  # late duplicates, if any
+    replies = read_replies(record)
+    arrivals = [min(replies[n]) for n in numbers if n in replies]
+    last = max(arrivals, default=resumed)
+    step = {
+        "backlog": len(texts),
+        "acknowledged_200": len(acked),
+        "answered": len(arrivals),
+        "unanswered": len(numbers) - len(arrivals),
+        "answered_more_than_once": sum(len(replies.get(n, ())) > 1 for n in numbers),
+        "drain_seconds": round(last - resumed, 2),
+        "answered_per_second": round(len(arrivals) / (last - resumed), 1) if arrivals else None,
+        "load_average_before": load_before,
+        "load_average_after": loadavg(),
+        **cpu_used(cpu_before, cpu_after, busy_before, busy_after),
+    }
+    print(json.dumps(step), flush=True)
+    return step
 
 
 def durability(database_url):
