@@ -365,6 +365,7 @@ def main(argv=None):
             texts = signed_texts(base_url, first, count)
             first += count
             load_before = loadavg()
+            cpu_before, busy_before = cpu_by_process(), machine_busy_seconds()
             print(f"==> {rate:g} texts/s for {args.seconds:g} s", flush=True)
             results = send_open_loop(port, texts, rate, senders=args.senders)
             numbers = {t[0] for t in texts}
@@ -373,10 +374,12 @@ def main(argv=None):
                 if numbers <= read_replies(record).keys():
                     break
                 time.sleep(0.5)
+            cpu_after, busy_after = cpu_by_process(), machine_busy_seconds()
             time.sleep(1)  # late duplicates, if any
             step = measure(results, read_replies(record), rate, args.seconds)
             step["load_average_before"] = load_before
             step["load_average_after"] = loadavg()
+            step.update(cpu_used(cpu_before, cpu_after, busy_before, busy_after))
             print(json.dumps(step), flush=True)
             steps.append(step)
     finally:
