@@ -97,7 +97,7 @@ class Senders:
         if not self._finished:
             return 0
         try:
-            with sqlite_writer(every=WORKER_EVERY), transaction.atomic():
+            with sqlite_writer(every=WORKER_EVERY, first=False), transaction.atomic():
                 count = self.store()
         except DatabaseError:
             logger.exception("Could not store %s send outcome(s); will retry", len(self._finished))

@@ -5,8 +5,13 @@ SQLite's busy handler (1, 2, 5, 10 ... 100 ms between tries), so a telephony wor
 commits batch after batch can keep the webhook's insert waiting for hundreds of
 milliseconds: it finds the lock taken at every try. Here both take an `flock` on a file
 beside the database before they write, and a waiter tries again every half
-millisecond instead, with the webhook trying more often than the worker: the inbound
-text is stored, and Twilio answered, between two of the worker's batches.
+millisecond instead. The webhook goes first: while one waits it holds a shared lock on
+a second file (`-waiting`), and the worker, before each batch, lets every such waiter
+through (up to WORKER_DEFERS_AT_MOST seconds, so a flood of webhooks cannot stop it):
+the inbound text is stored, and Twilio answered, between two of the worker's batches.
+Without that the worker, retaking the turnstile the moment it let go, won nearly every
+time, and the webhook's threads spent two thirds of their time waiting (py-spy at 150
+texts a second: acks p50 0.5 s, which held the sender back; bench/README.md).
 
 Only these two take it; other writers (the admin, db_worker, status callbacks) meet the
 busy handler as before. With PostgreSQL, or an in-memory SQLite database (the tests),
@@ -24,10 +29,13 @@ from django.conf import settings
 from django.db import connections
 
 WORKER_EVERY = 0.002  # the telephony worker's tries: four times fewer than the webhook's
+WORKER_DEFERS_AT_MOST = 0.02  # seconds a worker's batch waits for webhooks to go first
 
 _files = {}
 _files_lock = threading.Lock()
 _threads = threading.Lock()  # flock is per open file, which a process's threads share
+_waiting = 0  # this process's threads waiting to write first (they share one shared lock)
+_waiting_lock = threading.Lock()
 
 
 def _database_file(using):
@@ -41,25 +49,70 @@ def _database_file(using):
     return name
 
 
-def _lock_file(using):
+def _lock_file(using, suffix="-turnstile"):
     if (name := _database_file(using)) is None:
         return None
     with _files_lock:
-        if (fd := _files.get(name)) is None:
-            fd = _files[name] = os.open(f"{name}-turnstile", os.O_RDWR | os.O_CREAT, 0o600)
+        if (fd := _files.get(name + suffix)) is None:
+            fd = _files[name + suffix] = os.open(name + suffix, os.O_RDWR | os.O_CREAT, 0o600)
     return fd
 
 
 @contextmanager
-def sqlite_writer(*, every=0.0005, using="default"):
+def _first_in_line(fd):
+    """Say (a shared lock on the `-waiting` file) that this thread waits to write first."""
+    global _waiting
+    with _waiting_lock:
+        _waiting += 1
+        if _waiting == 1:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        with _waiting_lock:
+            _waiting -= 1
+            if _waiting == 0:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _let_first_through(fd, every):
+    """Wait while a writer that goes first waits, for WORKER_DEFERS_AT_MOST at most."""
+    deadline = time.monotonic() + WORKER_DEFERS_AT_MOST
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(every)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return
+
+
+@contextmanager
+def sqlite_writer(*, every=0.0005, first=True, using="default"):
     """Hold the turnstile while the block writes (nothing but SQLite files on disk).
 
-    `every`: seconds between tries while another holds it; the worker passes a longer
-    one than the webhook, so the webhook gets through first."""
+    `every`: seconds between tries while another holds it. `first`: this writer goes
+    before those that pass `first=False` (the webhook's insert before the worker's
+    batch), which wait for it up to WORKER_DEFERS_AT_MOST."""
     fd = _lock_file(using)
     if fd is None:
         yield
         return
+    waiting = _lock_file(using, "-waiting")
+    if first:
+        with _first_in_line(waiting), _turnstile(fd, every):
+            yield
+    else:
+        _let_first_through(waiting, every)
+        with _turnstile(fd, every):
+            yield
+
+
+@contextmanager
+def _turnstile(fd, every):
     deadline = time.monotonic() + settings.DATABASE_LOCK_TIMEOUT
     mine = _threads.acquire(timeout=settings.DATABASE_LOCK_TIMEOUT)
     held = False

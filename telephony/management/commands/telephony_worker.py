@@ -66,7 +66,7 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
     while handled < limit:
         senders.gather()
         try:
-            with sqlite_writer(every=WORKER_EVERY), transaction.atomic():
+            with sqlite_writer(every=WORKER_EVERY, first=False), transaction.atomic():
                 senders.store()  # the sends that finished meanwhile, in the same commit
                 waiting = _take_waiting(min(take, limit - handled), passed_over)
                 replies, answered = _answer_batch(waiting, passed_over, batch_seconds)
