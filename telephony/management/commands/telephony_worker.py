@@ -68,7 +68,8 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
         try:
             with sqlite_writer(every=WORKER_EVERY, first=False), transaction.atomic():
                 senders.store()  # the sends that finished meanwhile, in the same commit
-                waiting = _take_waiting(min(take, limit - handled), passed_over)
+                asked = min(take, limit - handled)
+                waiting = _take_waiting(asked, passed_over)
                 replies, answered = _answer_batch(waiting, passed_over, batch_seconds)
                 claimed = senders.claim(r for r in replies if r.status == Message.Status.QUEUED)
         except DatabaseError:  # the commit itself failed: the texts are tried again
@@ -78,8 +79,8 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
         senders.stored()
         handled += answered
         senders.send(claimed)  # committed: they leave now
-        if not waiting:
-            break
+        if len(waiting) < asked:
+            break  # all there was: the next call looks again (one empty transaction fewer)
         take = min(max(2 * answered, TAKE_FIRST), TAKE_MOST)
     return handled
 
