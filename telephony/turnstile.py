@@ -75,19 +75,14 @@ def _first_in_line(fd):
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _let_first_through(fd, every):
-    """Wait while a writer that goes first waits, for WORKER_DEFERS_AT_MOST at most."""
-    deadline = time.monotonic() + WORKER_DEFERS_AT_MOST
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return
-            time.sleep(every)
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return
+def _first_waiting(fd):
+    """Whether a writer that goes first is waiting (holds the `-waiting` file shared)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return False
 
 
 @contextmanager
@@ -106,17 +101,24 @@ def sqlite_writer(*, every=0.0005, first=True, using="default"):
         with _first_in_line(waiting), _turnstile(fd, every):
             yield
     else:
-        _let_first_through(waiting, every)
-        with _turnstile(fd, every):
+        with _turnstile(fd, every, after=waiting):
             yield
 
 
 @contextmanager
-def _turnstile(fd, every):
-    deadline = time.monotonic() + settings.DATABASE_LOCK_TIMEOUT
+def _turnstile(fd, every, after=None):
+    """Take the turnstile `fd`; with `after`, only once no writer that goes first waits
+    on it (or WORKER_DEFERS_AT_MOST has passed), checked at every try: so of two workers,
+    the one that finds the turnstile free does not slip in ahead of a waiting webhook."""
+    now = time.monotonic()
+    deadline = now + settings.DATABASE_LOCK_TIMEOUT
+    defer_until = now + WORKER_DEFERS_AT_MOST if after is not None else now
     mine = _threads.acquire(timeout=settings.DATABASE_LOCK_TIMEOUT)
     held = False
     while mine:
+        if time.monotonic() < defer_until and _first_waiting(after):
+            time.sleep(every)
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             held = True
