@@ -79,8 +79,8 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
         senders.stored()
         handled += answered
         senders.send(claimed)  # committed: they leave now
-        if len(waiting) < asked:
-            break  # all there was: the next call looks again (one empty transaction fewer)
+        if answered == len(waiting) < asked:
+            break  # all there was, answered: the next call looks again (a transaction fewer)
         take = min(max(2 * answered, TAKE_FIRST), TAKE_MOST)
     return handled
 
