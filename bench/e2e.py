@@ -409,7 +409,11 @@ def main(argv=None):
         "database": vendor,
         "durability": durability(database_url),
         "run_command": "scripts/run (gunicorn gthread 2x8, db_worker --interval 0.5, "
-        f"{workers} telephony_worker)",
+        + (
+            f"TELEPHONY_WORKERS=0; {workers} telephony_worker started by the benchmark)"
+            if args.backlog
+            else f"{workers} telephony_worker)"
+        ),
         "telephony_workers": workers,
         "steps": steps,
         "machine": report.machine(),
