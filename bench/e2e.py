@@ -62,6 +62,7 @@ def loadavg():
 
 ROLES = [
     ("telephony_worker", "telephony worker"),
+    ("spawn_main", "telephony worker's sender process"),
     ("gunicorn", "web (gunicorn)"),
     ("db_worker", "task worker"),
     ("check_late_orders", "late-order sweep"),
