@@ -62,7 +62,6 @@ def loadavg():
 
 ROLES = [
     ("telephony_worker", "telephony worker"),
-    ("spawn_main", "telephony worker's sender process"),
     ("gunicorn", "web (gunicorn)"),
     ("db_worker", "task worker"),
     ("check_late_orders", "late-order sweep"),

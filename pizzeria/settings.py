@@ -248,9 +248,6 @@ TELEPHONY_WORKER_POLL = env.float("TELEPHONY_WORKER_POLL", default=0.1)
 # Threads per telephony worker waiting for Twilio's answers to replies (telephony/senders.py):
 # at least the reply rate times Twilio's answer time (200/s x 0.15 s = 30).
 TELEPHONY_SEND_THREADS = env.int("TELEPHONY_SEND_THREADS", default=32)
-# ... in a child process of each telephony worker, so the Twilio SDK's CPU runs on another
-# core than the conversation (telephony/senders.py, ProcessSenders); false: in the worker.
-TELEPHONY_SEND_PROCESS = env.bool("TELEPHONY_SEND_PROCESS", default=True)
 # Longest a telephony worker answers texts in one transaction (one commit for a batch).
 TELEPHONY_BATCH_SECONDS = env.float("TELEPHONY_BATCH_SECONDS", default=0.02)
 TELEPHONY_WORKER_LISTEN_POLL = env.float("TELEPHONY_WORKER_LISTEN_POLL", default=2.0)

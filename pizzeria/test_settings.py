@@ -11,9 +11,6 @@ from pizzeria.settings import *  # noqa: E402, F403
 from pizzeria.settings import BASE_DIR, DATABASES, STORAGES, TASKS, env  # noqa: E402
 
 TELEPHONY_BACKEND = env("TEST_TELEPHONY_BACKEND", default="locmem")
-# Workers the tests run send from threads of their own (a child process would not see the
-# test database or the locmem outbox); tests/test_telephony_senders.py tests the child.
-TELEPHONY_SEND_PROCESS = env.bool("TEST_TELEPHONY_SEND_PROCESS", default=False)
 TASKS["default"]["BACKEND"] = env(
     "TEST_TASK_BACKEND", default="django.tasks.backends.immediate.ImmediateBackend"
 )

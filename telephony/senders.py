@@ -20,17 +20,13 @@ up at Twilio before being sent again, as after any lost answer. A stalled send t
 one thread, not the other customers.
 """
 
-import contextlib
 import logging
-import multiprocessing
-import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
-from . import send_child
 from .backends import UnclearProviderError
 from .outbox import claim, claim_fresh, deliver, record_outcome, send_claimed
 from .turnstile import WORKER_EVERY, sqlite_writer
@@ -116,95 +112,11 @@ class Senders:
 
     def close(self):
         """Wait for every send in flight and store its outcome."""
-        self._drain()
-        self._pool.shutdown()
-
-    def _drain(self):
         for _ in range(120):  # a database that stays down: give up after about two minutes
             if not self.busy:
                 break
             self.collect(timeout=1)
-
-
-class ProcessSenders(Senders):
-    """The same, with the sender threads in a child process of their own
-    (TELEPHONY_SEND_PROCESS, on by default for `manage.py telephony_worker`).
-
-    The Twilio SDK spends about a millisecond of CPU on each send. In the worker's own
-    process that is time the conversation cannot run (one interpreter, one core at a
-    time), and on SQLite it lengthens the batches that hold the write lock; in a child
-    process it runs on another core. The main thread claims and stores outcomes exactly
-    as with threads; only `send_claimed` runs in the child, which gets each claimed
-    message through a pipe and answers with the outcome (what the SDK returned, or the
-    ProviderError). A child that dies leaves its sends unclear: they are looked up at
-    Twilio before being sent again, as after any lost answer, and a new child starts.
-    The child ignores SIGINT and SIGTERM: the worker stops it (after its sends are
-    stored), or it stops by itself when the worker's end of the pipe closes.
-    """
-
-    def __init__(self, threads=None):
-        self.threads = threads or settings.TELEPHONY_SEND_THREADS
-        self._in_flight = {}  # future -> (message, claimed at)
-        self._finished = []  # (message, claimed at, outcome) not stored yet
-        self._start_child()  # now, not at the first reply: it takes a second to start
-
-    def _start_child(self):
-        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked locks
-        ours, theirs = context.Pipe()
-        self._child = context.Process(
-            target=send_child.serve, args=(theirs, self.threads), name="telephony-send", daemon=True
-        )
-        self._child.start()
-        theirs.close()
-        self._pipe, self._waiting, self._gone = ours, {}, threading.Event()
-        threading.Thread(
-            target=self._read,
-            args=(ours, self._waiting, self._gone),
-            name="telephony-send-read",
-            daemon=True,
-        ).start()
-
-    def _submit(self, message):
-        if message is None:
-            return
-        if not self._child.is_alive():
-            self._start_child()
-        future = Future()
-        self._in_flight[future] = (message, timezone.now())
-        self._waiting[message.pk] = future
-        with contextlib.suppress(OSError, ValueError):  # gone: settled as unclear below
-            self._pipe.send((message.pk, message))
-        if self._gone.is_set():  # the child died, and _read may have settled all before this
-            _settle_unclear(self._waiting)
-
-    @staticmethod
-    def _read(pipe, waiting, gone):
-        """Settle each send's future as the child answers; all of them if it dies."""
-        while True:
-            try:
-                key, outcome = pipe.recv()
-            except (EOFError, OSError):
-                break
-            if (future := waiting.pop(key, None)) is not None:
-                future.set_result(outcome)
-        gone.set()  # before settling: a send added after this settles itself (_submit)
-        _settle_unclear(waiting)
-
-    def close(self):
-        self._drain()
-        with contextlib.suppress(OSError, ValueError):
-            self._pipe.send(None)
-        self._child.join(timeout=10)
-        if self._child.is_alive():
-            self._child.kill()
-
-
-def _settle_unclear(waiting):
-    """Sends a dead child held: their outcome is unknown (looked up before a retry)."""
-    for key in list(waiting):
-        if (future := waiting.pop(key, None)) is not None:  # pop: settled once, by one
-            logger.warning("SMS %s: the sender process stopped; it will be looked up", key)
-            future.set_result(UnclearProviderError("the sender process stopped"))
+        self._pool.shutdown()
 
 
 class InlineSenders:

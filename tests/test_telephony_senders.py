@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from telephony import send_child, turnstile
+from telephony import turnstile
 from telephony.inbound import receive_sms
 from telephony.management.commands.telephony_worker import answer_pending
 from telephony.models import Message
 from telephony.outbox import deliver_stranded_replies, send_claimed
-from telephony.senders import ProcessSenders, Senders
+from telephony.senders import Senders
 from telephony.simulator import sms_params
 
 ANN, BOB = "+14155550123", "+14155550177"
@@ -61,32 +61,6 @@ def test_a_slow_answer_from_twilio_holds_up_only_its_own_customer(echo_conversat
 
     assert [m.To for m in fake_twilio.messages] == [ANN, BOB]
     assert {reply_to(ANN).attempts, reply_to(BOB).attempts} == {1}
-
-
-def test_a_sender_process_that_dies_leaves_its_sends_unclear_and_a_new_one_starts(
-    echo_conversation, monkeypatch
-):
-    from tests.fixtures import dying_sender
-
-    monkeypatch.setattr(send_child, "serve", dying_sender.serve)
-    senders = ProcessSenders(threads=2)
-    try:
-        receive_sms(sms_params(ANN, "first"))
-        assert answer_pending(senders=senders) == 1
-        first_child = senders._child
-        collect_until(senders, lambda: reply_to(ANN).unclear_since is not None)
-        reply = reply_to(ANN)
-        # Not lost, not sent twice blindly: looked up at Twilio before its retry.
-        assert reply.sid is None and reply.status == Status.QUEUED
-        assert reply.next_attempt_at is not None and "sender process" in reply.error_message
-        assert not first_child.is_alive()
-
-        receive_sms(sms_params(BOB, "hello"))
-        assert answer_pending(senders=senders) == 1
-        assert senders._child is not first_child  # a new child took Bob's reply
-        collect_until(senders, lambda: reply_to(BOB).unclear_since is not None)
-    finally:
-        senders.close()
 
 
 def test_a_customers_next_text_waits_while_their_reply_is_in_flight(echo_conversation, fake_twilio):

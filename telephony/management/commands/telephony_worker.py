@@ -33,7 +33,7 @@ from telephony.outbox import (
     requeue_due_messages,
     requeue_due_requests,
 )
-from telephony.senders import InlineSenders, ProcessSenders, Senders
+from telephony.senders import InlineSenders, Senders
 from telephony.turnstile import WORKER_EVERY, sqlite_writer
 
 logger = logging.getLogger(__name__)
@@ -146,10 +146,7 @@ class Command(BaseCommand):
     def handle(self, poll, sweep_every, once, until_idle, **options):
         self.running = True
         signal.signal(signal.SIGTERM, self._stop)
-        if once:
-            senders = InlineSenders()
-        else:
-            senders = ProcessSenders() if settings.TELEPHONY_SEND_PROCESS else Senders()
+        senders = InlineSenders() if once else Senders()
         try:
             total = self._loop(senders, poll, sweep_every, once, until_idle)
         finally:
