@@ -35,6 +35,7 @@ _files = {}
 _files_lock = threading.Lock()
 _threads = threading.Lock()  # flock is per open file, which a process's threads share
 _waiting = 0  # this process's threads waiting to write first (they share one shared lock)
+_announced = False  # whether this process holds that shared lock
 _waiting_lock = threading.Lock()
 
 
@@ -60,19 +61,34 @@ def _lock_file(using, suffix="-turnstile"):
 
 @contextmanager
 def _first_in_line(fd):
-    """Say (a shared lock on the `-waiting` file) that this thread waits to write first."""
-    global _waiting
+    """Say (a shared lock on the `-waiting` file) that this thread waits to write first.
+
+    Never waits long for it: a worker holds the file only for a look (`_first_waiting`),
+    but one stopped in that instant (SIGSTOP) must not stop the webhook, which then goes
+    on unannounced, as before there was a `-waiting` file."""
+    global _waiting, _announced
     with _waiting_lock:
         _waiting += 1
         if _waiting == 1:
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            _announced = _try(fd, fcntl.LOCK_SH, tries=20)
     try:
         yield
     finally:
         with _waiting_lock:
             _waiting -= 1
-            if _waiting == 0:
+            if _waiting == 0 and _announced:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+                _announced = False
+
+
+def _try(fd, operation, *, tries):
+    for _ in range(tries):
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            time.sleep(0.0001)
+    return False
 
 
 def _first_waiting(fd):

@@ -206,3 +206,12 @@ def test_the_worker_waits_for_webhooks_a_bounded_time_only(database, tmp_path, m
     with turnstile.sqlite_writer(first=False):
         assert not released.exists(), "a flood of webhooks kept the worker out"
     webhooks.kill()
+
+
+def test_a_worker_stopped_while_looking_for_webhooks_does_not_stop_the_webhook(database, tmp_path):
+    released = tmp_path / "released"
+    stopped = another_process_holds(f"{database}-waiting", released, seconds=30)  # exclusive
+
+    with turnstile.sqlite_writer():
+        assert not released.exists()  # went through without announcing itself
+    stopped.kill()
