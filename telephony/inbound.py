@@ -84,7 +84,26 @@ _INBOUND_COLUMNS = (
     "updated_at", "sid", "channel", "from_number", "to_number", "body", "media_urls",
     "num_segments",
 )  # fmt: skip
-_insert_sql = {}
+_sql_by_vendor = {}
+
+
+def _sql_for(connection, build):
+    """The statement `build(connection)` writes, built once per database vendor (names
+    quoted its way): the hot paths below run it with a cursor, not through the ORM."""
+    key = (build, connection.vendor)
+    if (sql := _sql_by_vendor.get(key)) is None:
+        sql = _sql_by_vendor[key] = build(connection)
+    return sql
+
+
+def _insert_sql(connection):
+    quote, meta = connection.ops.quote_name, Message._meta
+    columns = ", ".join(quote(meta.get_field(name).column) for name in _INBOUND_COLUMNS)
+    values = ", ".join(["%s"] * len(_INBOUND_COLUMNS))
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values}) "
+        "ON CONFLICT (sid) DO NOTHING"
+    )
 
 
 def _insert_inbound(*, sid, channel, from_number, to_number, body, media_urls, num_segments):
@@ -96,15 +115,7 @@ def _insert_inbound(*, sid, channel, from_number, to_number, body, media_urls, n
     itself (profiled: bench/README.md). Columns not named keep their defaults.
     """
     connection = transaction.get_connection()
-    sql = _insert_sql.get(connection.vendor)
-    if sql is None:
-        quote, meta = connection.ops.quote_name, Message._meta
-        columns = ", ".join(quote(meta.get_field(name).column) for name in _INBOUND_COLUMNS)
-        values = ", ".join(["%s"] * len(_INBOUND_COLUMNS))
-        sql = _insert_sql[connection.vendor] = (
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values}) "
-            "ON CONFLICT (sid) DO NOTHING"
-        )
+    sql = _sql_for(connection, _insert_sql)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = [
         Message.Direction.INBOUND.value, Status.RECEIVED.value, "", 0, "", now, now,
@@ -305,9 +316,7 @@ def _turn(message, sender):
     150 texts/s, bench/README.md). tests/test_inbound_turn.py checks it against the
     ORM's querysets it stands for (`_replies_pending`, `_recent_replies`)."""
     connection = transaction.get_connection()
-    sql = _turn_sqls.get(connection.vendor) or _turn_sqls.setdefault(
-        connection.vendor, _turn_sql(connection)
-    )
+    sql = _sql_for(connection, _turn_sql)
     number = sender or message.from_number
     adapt = connection.ops.adapt_datetimefield_value
     created_at = adapt(message.created_at)
@@ -318,9 +327,6 @@ def _turn(message, sender):
         cursor.execute(sql, params)
         older, pending, opted_out, recent = cursor.fetchone()
     return Turn(bool(older), bool(pending), bool(opted_out), recent)
-
-
-_turn_sqls = {}
 
 
 def _turn_sql(connection):
