@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from . import handlers
+from . import handlers, sql
 from .models import Message, OptOut
 from .numbers import caller_id, is_withheld, to_e164
 from .outbox import MAX_BODY, replies_delivered_by_caller, send_sms
@@ -84,16 +84,6 @@ _INBOUND_COLUMNS = (
     "updated_at", "sid", "channel", "from_number", "to_number", "body", "media_urls",
     "num_segments",
 )  # fmt: skip
-_sql_by_vendor = {}
-
-
-def _sql_for(connection, build):
-    """The statement `build(connection)` writes, built once per database vendor (names
-    quoted its way): the hot paths below run it with a cursor, not through the ORM."""
-    key = (build, connection.vendor)
-    if (sql := _sql_by_vendor.get(key)) is None:
-        sql = _sql_by_vendor[key] = build(connection)
-    return sql
 
 
 def _insert_sql(connection):
@@ -115,7 +105,7 @@ def _insert_inbound(*, sid, channel, from_number, to_number, body, media_urls, n
     itself (profiled: bench/README.md). Columns not named keep their defaults.
     """
     connection = transaction.get_connection()
-    sql = _sql_for(connection, _insert_sql)
+    statement = sql.statement(connection, _insert_sql)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = [
         Message.Direction.INBOUND.value, Status.RECEIVED.value, "", 0, "", now, now,
@@ -123,7 +113,7 @@ def _insert_inbound(*, sid, channel, from_number, to_number, body, media_urls, n
         num_segments,
     ]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         return cursor.rowcount == 1
 
 
@@ -280,7 +270,7 @@ def answer_in_turn(message_id, number=None, *, taken=None):
             turn = _turn(message, sender)
             if turn.older_waiting or turn.reply_pending:
                 return None  # an older text, or the reply to one, goes first
-            Message.objects.filter(pk=message.pk).update(handled_at=timezone.now())
+            sql.update(Message, [(message.pk, {"handled_at": timezone.now()})])
             return _converse(message, sender, turn)
     finally:
         replies_delivered_by_caller.reset(token)
@@ -316,7 +306,7 @@ def _turn(message, sender):
     150 texts/s, bench/README.md). tests/test_inbound_turn.py checks it against the
     ORM's querysets it stands for (`_replies_pending`, `_recent_replies`)."""
     connection = transaction.get_connection()
-    sql = _sql_for(connection, _turn_sql)
+    statement = sql.statement(connection, _turn_sql)
     number = sender or message.from_number
     adapt = connection.ops.adapt_datetimefield_value
     created_at = adapt(message.created_at)
@@ -324,7 +314,7 @@ def _turn(message, sender):
     params = [message.from_number, created_at, created_at, message.pk]
     params += [number, number, number, since]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         older, pending, opted_out, recent = cursor.fetchone()
     return Turn(bool(older), bool(pending), bool(opted_out), recent)
 

@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from . import handlers
+from . import handlers, sql
 from .backends import (
     PermanentProviderError,
     ProviderError,
@@ -114,7 +114,7 @@ def send_sms(
         message.save()
         logger.info("Not texting %s: %s", message.to_number, reason)
         return message
-    message.save()
+    sql.insert(message)  # message.save(), a statement the worker runs for every reply
     if in_reply_to is None or not replies_delivered_by_caller.get():
         enqueue_with_transaction(enqueue_delivery, message.pk, send_after, priority)
     return message
@@ -288,23 +288,42 @@ def _find_sent(message, service_sid):
     return unknown[-1] if unknown else None  # newest first: the earliest attempt
 
 
+def record_outcomes(finished):
+    """`record_outcome` for several sends, (message, outcome, started) each: the SIDs of
+    those that were sent stored in one statement (the telephony worker's senders store
+    every reply's). Returns how many were stored."""
+    sent = {}
+    for message, outcome, started in finished:
+        if isinstance(outcome, ProviderError):
+            record_outcome(message, outcome, started)
+        else:
+            fields = _sent_fields(outcome)
+            sent.setdefault(tuple(fields), []).append((message.pk, fields))
+    for rows in sent.values():
+        sql.update(Message, rows)
+    return len(finished)
+
+
 def _record_sent(message, result):
-    updates = {
+    sql.update(Message, [(message.pk, _sent_fields(result))])
+    return result.sid
+
+
+def _sent_fields(result):
+    # A status callback may not have arrived yet (it needs the SID we are storing now).
+    now = timezone.now()
+    fields = {
+        "status": result.status if result.status in Status.values else Status.SENT,
+        "updated_at": now,
         "sid": result.sid,
-        "sent_at": timezone.now(),
+        "sent_at": now,
         "error_code": None,
         "error_message": "",
         "unclear_since": None,
     }
     if result.num_segments:
-        updates["num_segments"] = result.num_segments
-    # A status callback may not have arrived yet (it needs the SID we are storing now).
-    Message.objects.filter(pk=message.pk).update(
-        status=result.status if result.status in Status.values else Status.SENT,
-        updated_at=timezone.now(),
-        **updates,
-    )
-    return result.sid
+        fields["num_segments"] = result.num_segments
+    return fields
 
 
 def _record_failure(message, exc, *, retry):

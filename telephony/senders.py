@@ -28,7 +28,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
 from .backends import UnclearProviderError
-from .outbox import claim, claim_fresh, deliver, record_outcome, send_claimed
+from .outbox import claim, claim_fresh, deliver, record_outcomes, send_claimed
 from .turnstile import WORKER_EVERY, sqlite_writer
 
 logger = logging.getLogger(__name__)
@@ -83,9 +83,7 @@ class Senders:
     def store(self):
         """Record the finished sends' outcomes in the caller's transaction; call `stored`
         once it has committed (until then they are kept, to be stored again)."""
-        for message, started, outcome in self._finished:
-            record_outcome(message, outcome, started)
-        return len(self._finished)
+        return record_outcomes([(m, outcome, started) for m, started, outcome in self._finished])
 
     def stored(self):
         self._finished = []
