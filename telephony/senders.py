@@ -8,7 +8,9 @@ TELEPHONY_SEND_THREADS threads only waits for Twilio:
 
 1. the main thread claims the replies (`outbox.claim_fresh`: `sending`, one attempt more,
    one UPDATE for a batch) in the transaction that wrote them;
-2. a sender thread calls the provider (`outbox.send_claimed`, which writes nothing);
+2. a sender thread calls the provider (`outbox.send_claimed`, which writes nothing), or,
+   with a backend that can (twilio), a coroutine on the senders' event loop does
+   (`outbox.send_claimed_async`: a third of the CPU a send, bench/README.md);
 3. the main thread stores the outcome (`outbox.record_outcome`: the SID, or the failure
    and its retry), several at a time, in the next batch's transaction or one of their own.
 
@@ -20,15 +22,24 @@ up at Twilio before being sent again, as after any lost answer. A stalled send t
 one thread, not the other customers.
 """
 
+import asyncio
 import logging
+import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
-from .backends import UnclearProviderError
-from .outbox import claim, claim_fresh, deliver, record_outcomes, send_claimed
+from .backends import UnclearProviderError, get_backend
+from .outbox import (
+    claim,
+    claim_fresh,
+    deliver,
+    record_outcomes,
+    send_claimed,
+    send_claimed_async,
+)
 from .turnstile import WORKER_EVERY, sqlite_writer
 
 logger = logging.getLogger(__name__)
@@ -38,10 +49,22 @@ def _send(message):
     try:
         return send_claimed(message)
     except Exception as exc:  # a bug must not stop the worker: unclear, looked up, retried
-        logger.exception("Sending SMS %s failed unexpectedly", message.pk)
-        return UnclearProviderError(f"unexpected error: {exc!r}"[:500])
+        return _unexpected(message, exc)
     finally:
         close_old_connections()  # only an unclear message's lookup opens one here
+
+
+async def _send_async(message, at_once):
+    async with at_once:
+        try:
+            return await send_claimed_async(message)
+        except Exception as exc:
+            return _unexpected(message, exc)
+
+
+def _unexpected(message, exc):
+    logger.exception("Sending SMS %s failed unexpectedly", message.pk)
+    return UnclearProviderError(f"unexpected error: {exc!r}"[:500])
 
 
 class Senders:
@@ -50,6 +73,17 @@ class Senders:
     def __init__(self, threads=None):
         self.threads = threads or settings.TELEPHONY_SEND_THREADS
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="telephony-send")
+        # A backend that can send from a coroutine (twilio) waits for its answers on one
+        # event loop instead, at most `threads` at once; the pool then only looks up and
+        # resends texts whose earlier attempt is unclear.
+        self._loop = None
+        if hasattr(get_backend(), "send_sms_async"):
+            self._loop = asyncio.new_event_loop()
+            self._at_once = asyncio.Semaphore(self.threads)
+            self._loop_thread = threading.Thread(
+                target=self._loop.run_forever, name="telephony-send-loop", daemon=True
+            )
+            self._loop_thread.start()
         self._in_flight = {}  # future -> (message, claimed at)
         self._finished = []  # (message, claimed at, outcome) not stored yet
 
@@ -68,9 +102,15 @@ class Senders:
             self._submit(message)
 
     def _submit(self, message):
-        if message is not None:
-            started = timezone.now()
-            self._in_flight[self._pool.submit(_send, message)] = (message, started)
+        if message is None:
+            return
+        started = timezone.now()
+        if self._loop is not None and not message.unclear_since:
+            coroutine = _send_async(message, self._at_once)
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        else:
+            future = self._pool.submit(_send, message)
+        self._in_flight[future] = (message, started)
 
     def gather(self, timeout=0):
         """Take in the sends that have finished, waiting up to `timeout` seconds for one."""
@@ -115,6 +155,17 @@ class Senders:
                 break
             self.collect(timeout=1)
         self._pool.shutdown()
+        if self._loop is not None:
+            backend = get_backend()
+            if hasattr(backend, "close_async"):
+                try:
+                    closing = asyncio.run_coroutine_threadsafe(backend.close_async(), self._loop)
+                    closing.result(timeout=5)
+                except Exception:
+                    logger.exception("Could not close the connections to the provider")
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop_thread.join(timeout=5)
+            self._loop.close()
 
 
 class InlineSenders:

@@ -4,12 +4,18 @@ Every test drives the real `twilio` backend (the official SDK) against a local f
 Twilio's REST API (tests/fixtures/fake_twilio.py) that fails or stalls on cue.
 """
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from telephony.backends import PermanentProviderError, TransientProviderError, get_backend
+from telephony.backends import (
+    PermanentProviderError,
+    ProviderError,
+    TransientProviderError,
+    get_backend,
+)
 from telephony.models import Message, OptOut
 from telephony.outbox import deliver, requeue_due_messages
 from tests.factories import MessageFactory
@@ -198,3 +204,63 @@ def test_calls_and_call_updates_map_provider_failures_to_transient_and_permanent
     assert placed.sid.startswith("CA") and placed.status == "queued"
     assert (updated.sid, updated.status) == (placed.sid, "completed")
     assert [r.kind for r in fake_twilio.requests] == ["call", "call", "call", "update_call"]
+
+
+def send_from_a_coroutine(message):
+    """What the telephony worker's senders do with a claimed reply (outbox.send_claimed_async,
+    on the SDK's asynchronous client), in an event loop of its own."""
+    from telephony.outbox import send_claimed_async
+
+    async def send():
+        try:
+            return await send_claimed_async(message)
+        finally:
+            await get_backend().close_async()
+
+    return asyncio.run(send())
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [
+        ("unreachable", "transient"),
+        ("503", "transient"),
+        ("429", "transient"),
+        ("400", "permanent"),
+        ("timeout", "unclear"),
+        ("garbled", "unclear"),
+    ],
+)
+def test_a_send_from_a_coroutine_sorts_failures_as_a_send_from_a_thread_does(
+    fake_twilio, fault, kind
+):
+    message = queued_text()
+    if fault == "timeout":
+        fake_twilio.stall_next(1, seconds=5)
+    elif fault == "garbled":
+        fake_twilio.garble_next(1)
+    elif fault == "400":
+        fake_twilio.fail_next(1, status=400, code=21211)
+    else:
+        break_provider(fake_twilio, fault)
+
+    outcome = send_from_a_coroutine(message)
+
+    assert isinstance(outcome, ProviderError), outcome
+    assert (outcome.transient, outcome.unclear) == (kind != "permanent", kind == "unclear")
+    if fault in ("503", "429", "400"):
+        assert outcome.status == int(fault)
+
+
+def test_a_send_from_a_coroutine_carries_what_a_send_from_a_thread_does(fake_twilio, settings):
+    message = queued_text()
+
+    sent = send_from_a_coroutine(message)
+
+    (request,) = fake_twilio.messages
+    assert request.account_and_token == (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+    assert (request.To, request.Body, request.From) == (
+        CUSTOMER, message.body, settings.TWILIO_PHONE_NUMBER,
+    )  # fmt: skip
+    assert request.StatusCallback == "https://pizza.example.com/twilio/sms/status/"
+    assert sent.sid == request.resource["sid"] and sent.status == "queued"

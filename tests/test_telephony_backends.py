@@ -1,6 +1,7 @@
 """One contract for every telephony backend, and the twilio backend against Twilio's own
 OpenAPI description (served by the Prism mock)."""
 
+import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -187,6 +188,26 @@ class TestTwilioBackendAgainstTheSpec:
                 to="+14155550199", body="x", from_="+15005550006", status_callback="not a url"
             )
         assert error.value.status == 422
+
+    def test_a_send_from_a_coroutine_meets_the_spec_too(self, twilio_backend):
+        # The telephony worker's senders use the SDK's asynchronous client (aiohttp).
+        async def send_two():
+            try:
+                sent = await twilio_backend.send_sms_async(
+                    to="+14155550199", body="x", from_="+15005550006", status_callback=CALLBACK
+                )
+                with pytest.raises(PermanentProviderError) as refused:
+                    await twilio_backend.send_sms_async(
+                        to="+14155550199", body="x", from_="+15005550006", status_callback="x"
+                    )
+                return sent, refused.value
+            finally:
+                await twilio_backend.close_async()
+
+        sent, refused = asyncio.run(send_two())
+
+        assert sent.sid == "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"  # the spec's own example
+        assert refused.status == 422
 
     def test_a_bad_account_sid_is_refused(self, prism, settings):
         from telephony.backends.twilio import Backend

@@ -91,7 +91,11 @@ def test_an_unexpected_error_while_sending_is_retried_not_the_end_of_the_worker(
     def broken(message):
         raise RuntimeError("a bug")
 
+    async def broken_async(message):
+        raise RuntimeError("a bug")
+
     monkeypatch.setattr("telephony.senders.send_claimed", broken)
+    monkeypatch.setattr("telephony.senders.send_claimed_async", broken_async)
     receive_sms(sms_params(ANN, "first"))
     senders = Senders(threads=1)
     try:
