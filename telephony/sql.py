@@ -12,8 +12,8 @@ field's documented `pre_save` and `get_db_prep_save`, rows read back through
 field needs no change here.
 
 What these skip, like `QuerySet.bulk_create` and `update()`: `save()` overrides and the
-model signals. Only models that have neither go through here (Message, Customer; tests
-check the rows written match the ORM's).
+model signals. Only models that have neither go through here (Message, Customer, Quote;
+tests/test_telephony_sql.py checks the rows written match the ORM's).
 """
 
 from django.db import connection
