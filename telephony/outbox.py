@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -181,9 +180,7 @@ def claim_fresh(messages):
     if not messages:
         return []
     now = timezone.now()
-    count = Message.objects.filter(
-        pk__in=messages, status=Status.QUEUED, sid__isnull=True, next_attempt_at__isnull=True
-    ).update(status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
+    count = _claim_fresh_rows(list(messages), now)
     ours = set(messages)
     if count < len(messages):  # rare: tell ours from the rows another worker claimed
         ours = set(
@@ -194,6 +191,33 @@ def claim_fresh(messages):
     for pk in ours:
         messages[pk].status, messages[pk].attempts = Status.SENDING, messages[pk].attempts + 1
     return [m for pk, m in messages.items() if pk in ours]
+
+
+def _claim_fresh_rows(pks, now):
+    """Message.objects.filter(pk__in=pks, status=QUEUED, sid=None, next_attempt_at=None)
+    .update(status=SENDING, attempts=F("attempts") + 1, updated_at=now), written out
+    (telephony/sql.py says why): once a batch of replies. Returns how many it claimed."""
+    connection = transaction.get_connection()
+    statement = sql.statement(connection, _claim_fresh_sql)
+    adapt = connection.ops.adapt_datetimefield_value
+    pk_list = ", ".join(["%s"] * len(pks))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement.replace("/* pks */", pk_list),
+            [Status.SENDING.value, adapt(now), *pks, Status.QUEUED.value],
+        )
+        return cursor.rowcount
+
+
+def _claim_fresh_sql(connection):
+    quote, meta = connection.ops.quote_name, Message._meta
+    field = {f.name: quote(f.column) for f in meta.concrete_fields}
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {field['status']} = %s, "
+        f"{field['attempts']} = {field['attempts']} + 1, {field['updated_at']} = %s "
+        f"WHERE {field['id']} IN (/* pks */) AND {field['status']} = %s "
+        f"AND {field['sid']} IS NULL AND {field['next_attempt_at']} IS NULL"
+    )
 
 
 def retry_delay(attempt):
