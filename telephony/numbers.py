@@ -2,6 +2,7 @@
 apart, and mask them for logs."""
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
@@ -58,19 +59,24 @@ def caller_id(raw):
 
 def is_premium(number):
     """True for premium-rate and shared-cost numbers (+1 900, UK 09/087...), by libphonenumber."""
-    try:
-        parsed = phonenumbers.parse(str(number or ""), None)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.number_type(parsed) in PREMIUM_TYPES
+    return _facts(str(number or ""))[1] in PREMIUM_TYPES
 
 
 def country_of(number):
     """ISO country code of an E.164 number, or None."""
+    return _facts(str(number or ""))[0]
+
+
+@lru_cache(maxsize=10_000)
+def _facts(number):
+    """(country, type) of an E.164 number by libphonenumber, or (None, None). Kept per
+    number: both are asked before every reply, and each is a walk over every country that
+    shares the calling code (+1: 25 of them) that cost more than the reply's queries."""
     try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+        parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
-        return None
+        return None, None
+    return phonenumbers.region_code_for_number(parsed), phonenumbers.number_type(parsed)
 
 
 def mask(number):
