@@ -341,9 +341,9 @@ def main(argv=None):
         for _ in range((args.telephony_workers or 1) if args.backlog else 0):
             workers.append(
                 subprocess.Popen(
-                    [sys.executable, "manage.py", "telephony_worker"],
+                    [sys.executable, "manage.py", "telephony_worker", "--skip-checks"],
                     cwd=ROOT,
-                    env=env,
+                    env={**env, "DEBUG": "false"},  # as scripts/run starts them
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )  # fmt: skip
