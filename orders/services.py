@@ -150,7 +150,9 @@ def customer_for(phone):
     if is_withheld(phone):
         # Twilio's stand-in for a hidden number (+266696687...) is nobody's: no customer.
         raise ValueError("A withheld caller ID is not a customer's number.")
-    # get_or_create, in plain statements (telephony.sql): it runs for every text.
+    # get_or_create, in plain statements (telephony.sql): it runs for every text. The
+    # number is read (libphonenumber) once, not for each statement.
+    phone = Customer._meta.get_field("phone").to_python(phone)
     customer = sql.get(Customer, "phone", phone)
     if customer is None:
         customer = Customer(phone=phone)

@@ -245,8 +245,9 @@ SMS_STUCK_AFTER_SECONDS = env.int("SMS_STUCK_AFTER_SECONDS", default=300)
 # worker that died before sending it must be for another worker to send it (that
 # customer's next text waits for it meanwhile).
 TELEPHONY_WORKER_POLL = env.float("TELEPHONY_WORKER_POLL", default=0.1)
-# Threads per telephony worker waiting for Twilio's answers to replies (telephony/senders.py):
-# at least the reply rate times Twilio's answer time (200/s x 0.15 s = 30).
+# Replies a telephony worker waits for Twilio's answers to at once (telephony/senders.py:
+# coroutines on one event loop with the twilio backend, threads with the others): at least
+# the reply rate times Twilio's answer time (200/s x 0.15 s = 30).
 TELEPHONY_SEND_THREADS = env.int("TELEPHONY_SEND_THREADS", default=32)
 # Longest a telephony worker answers texts in one transaction (one commit for a batch). On
 # SQLite webhooks wait at most this long to store a text; longer batches cost fewer commits
