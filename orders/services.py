@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
@@ -151,14 +152,20 @@ def customer_for(phone):
         # Twilio's stand-in for a hidden number (+266696687...) is nobody's: no customer.
         raise ValueError("A withheld caller ID is not a customer's number.")
     # get_or_create, in plain statements (telephony.sql): it runs for every text. The
-    # number is read (libphonenumber) once, not for each statement.
-    phone = Customer._meta.get_field("phone").to_python(phone)
-    customer = sql.get(Customer, "phone", phone)
+    # number is prepared as stored once (libphonenumber), not again for each statement.
+    stored = _stored_phone(str(phone))
+    customer = sql.get(Customer, "phone", stored, prepared=True)
     if customer is None:
-        customer = Customer(phone=phone)
-        if not sql.insert(customer, on_conflict="phone"):  # another worker just added them
-            customer = sql.get(Customer, "phone", phone)
+        customer = Customer(phone=stored)
+        if not sql.insert(customer, on_conflict="phone", prepared={"phone": stored}):
+            customer = sql.get(Customer, "phone", stored, prepared=True)  # just added
     return customer
+
+
+@lru_cache(maxsize=10_000)
+def _stored_phone(phone):
+    """`phone` as Customer.phone stores it (what the field makes of it for a query)."""
+    return Customer._meta.get_field("phone").get_prep_value(phone)
 
 
 def remember_language(customer, said):

@@ -46,15 +46,22 @@ def _insert_fields(model):
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 
 
-def insert(obj, *, on_conflict=None):
+def insert(obj, *, on_conflict=None, prepared=None):
     """INSERT `obj` (an unsaved instance) as `save()` would, and set its primary key.
 
     With `on_conflict` (a unique field's name), a row that would clash with an existing
     one is not written (ON CONFLICT DO NOTHING): returns False and `obj` stays unsaved.
-    Otherwise returns True."""
+    Otherwise returns True. `prepared`: {field name: the value as stored} for fields the
+    caller has prepared already (see `get`)."""
     model = type(obj)
     sql = statement(connection, _insert_sql, model, on_conflict)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in _insert_fields(model)]
+    prepared = prepared or {}
+    params = [
+        prepared[f.name]
+        if f.name in prepared
+        else f.get_db_prep_save(f.pre_save(obj, True), connection)
+        for f in _insert_fields(model)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if connection.features.can_return_columns_from_insert:
@@ -101,8 +108,11 @@ def _get_sql(connection, model, name):
     return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {where} = %s LIMIT 1"
 
 
-def get(model, name, value):
-    """The row whose unique field `name` is `value`, or None."""
+def get(model, name, value, *, prepared=False):
+    """The row whose unique field `name` is `value`, or None. `prepared`: `value` is as
+    stored already, not to be prepared by the field again (a phone number field reads
+    the number with libphonenumber each time, which costs more than the query)."""
     sql = statement(connection, _get_sql, model, name)
-    param = model._meta.get_field(name).get_db_prep_value(value, connection)
+    field = model._meta.get_field(name)
+    param = value if prepared else field.get_db_prep_value(value, connection)
     return next(iter(model.objects.raw(sql, [param])), None)

@@ -121,3 +121,11 @@ def test_a_batch_takes_the_oldest_unhandled_texts_as_the_orm_query_would():
     assert [m.pk for m in taken] == [m.pk for m in orm]
     assert [m.pk for m in _take_waiting(1, set())] == [orm.first().pk]
     assert taken[0].created_at == orm.first().created_at  # read through the fields
+
+
+def test_a_customer_is_found_however_their_number_is_written():
+    first = customer_for("+14155550123")
+
+    assert customer_for("+1 (415) 555-0123").pk == first.pk
+    assert customer_for(first.phone).pk == first.pk  # a PhoneNumber, as the admin passes
+    assert Customer.objects.count() == 1
