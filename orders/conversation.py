@@ -193,7 +193,7 @@ class Conversation:
         return render_sms("declined" if dropped else "nothing_pending")
 
     def on_status(self, command):
-        orders = list(services.active_orders(self.customer).order_by("-id")[:5])
+        orders = services.latest_active_orders(self.customer, 5)
         if not orders:
             return render_sms("no_orders")
         return render_sms("status", rows=texts.status_rows(orders, self.now))
@@ -221,7 +221,7 @@ class Conversation:
         while it waits a short "added to your message"; a customer with an order in progress
         gets its status with either (what they most often ask)."""
         _, first = services.record_inquiry(self.message, self.customer)
-        orders = list(services.active_orders(self.customer).order_by("-id")[:3])
+        orders = services.latest_active_orders(self.customer, 3)
         if orders:
             rows = texts.status_rows(orders, self.now)
             return render_sms("chat_with_order", rows=rows, again=not first)

@@ -215,9 +215,7 @@ def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None)
         check_delivery(address, food)
     bill = Bill.for_food(food, delivery=bool(address))
     ready = schedule(scheduled_for, fulfilment, now)[0] if scheduled_for else None
-    Quote.objects.filter(customer=customer, state=Quote.State.PENDING).update(
-        state=Quote.State.REPLACED
-    )
+    _replace_pending_quotes(customer)
     quote = Quote(
         customer=customer,
         lines=priced,
@@ -232,6 +230,23 @@ def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None)
     )
     sql.insert(quote)  # Quote.objects.create, a statement the worker runs for every ORDER
     return quote
+
+
+def _replace_pending_quotes(customer):
+    """Quote.objects.filter(customer=customer, state=PENDING).update(state=REPLACED),
+    written out once (telephony/sql.py says why): every ORDER runs it."""
+    connection = transaction.get_connection()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.statement(connection, _replace_pending_sql),
+            [Quote.State.REPLACED.value, customer.pk, Quote.State.PENDING.value],
+        )
+
+
+def _replace_pending_sql(connection):
+    quote, meta = connection.ops.quote_name, Quote._meta
+    state, customer = (quote(meta.get_field(name).column) for name in ("state", "customer"))
+    return f"UPDATE {quote(meta.db_table)} SET {state} = %s WHERE {customer} = %s AND {state} = %s"
 
 
 def pending_quote(customer, now=None):
@@ -623,6 +638,25 @@ def link_message(message, obj):
     for name, value in about_fields(obj).items():
         setattr(message, name, value)
     Message.objects.filter(pk=message.pk).update(**about_fields(obj))
+
+
+def latest_active_orders(customer, count):
+    """active_orders(customer).order_by("-id")[:count] as a list, written out once
+    (telephony/sql.py says why): the STATUS reply, and every text kept for staff, read it."""
+    connection = transaction.get_connection()
+    statement = sql.statement(connection, _latest_active_sql)
+    return list(Order.objects.raw(statement, [*ACTIVE, customer.pk, count]))
+
+
+def _latest_active_sql(connection):
+    quote, meta = connection.ops.quote_name, Order._meta
+    field = {f.name: quote(f.column) for f in meta.concrete_fields}
+    statuses = ", ".join(["%s"] * len(ACTIVE))
+    return (
+        f"SELECT {', '.join(field.values())} FROM {quote(meta.db_table)} "
+        f"WHERE {field['status']} IN ({statuses}) AND {field['customer']} = %s "
+        f"ORDER BY {field['id']} DESC LIMIT %s"
+    )
 
 
 def active_orders(customer_or_phone):

@@ -129,3 +129,19 @@ def test_a_customer_is_found_however_their_number_is_written():
     assert customer_for("+1 (415) 555-0123").pk == first.pk
     assert customer_for(first.phone).pk == first.pk  # a PhoneNumber, as the admin passes
     assert Customer.objects.count() == 1
+
+
+def test_the_latest_active_orders_are_the_orm_querys():
+    from orders.services import active_orders, latest_active_orders
+    from tests.factories import OrderFactory
+
+    ann = customer_for("+14155550123")
+    for status in ("received", "delivered", "baking", "cancelled", "ready_for_pickup", "baking"):
+        OrderFactory(customer=ann, status=status)
+    OrderFactory(customer=customer_for("+14155550177"), status="baking")  # someone else's
+
+    for count in (1, 3, 5):
+        expected = list(active_orders(ann).order_by("-id")[:count])
+        assert latest_active_orders(ann, count) == expected
+    (latest,) = latest_active_orders(ann, 1)
+    assert (latest.status, latest.promised_at) == (expected[0].status, expected[0].promised_at)
