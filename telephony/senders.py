@@ -11,15 +11,16 @@ TELEPHONY_SEND_THREADS threads only waits for Twilio:
 2. a sender thread calls the provider (`outbox.send_claimed`, which writes nothing), or,
    with a backend that can (twilio), a coroutine on the senders' event loop does
    (`outbox.send_claimed_async`: a third of the CPU a send, bench/README.md);
-3. the main thread stores the outcome (`outbox.record_outcome`: the SID, or the failure
-   and its retry), several at a time, in the next batch's transaction or one of their own.
+3. the main thread stores the outcomes (`outbox.record_outcomes`: the SIDs in one
+   statement; a failure and its retry each), in the next batch's transaction or one of
+   their own.
 
 The customer's next text waits until step 3 stored the SID (`inbound._turn`), so
 their replies still leave in the order of their texts. A worker that dies between 1 and
 3 leaves the reply `sending` without a SID; another worker re-queues it as unclear once it
 is older than any send could take (`outbox.deliver_stranded_replies`), and it is looked
 up at Twilio before being sent again, as after any lost answer. A stalled send ties up
-one thread, not the other customers.
+one thread, or one of the loop's TELEPHONY_SEND_THREADS places, not the other customers.
 """
 
 import asyncio
