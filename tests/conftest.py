@@ -1,10 +1,12 @@
 """Shared fixtures: signed Twilio webhooks, the locmem outbox, the Prism mock."""
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import hypothesis
@@ -123,6 +125,14 @@ def sms(twilio, django_capture_on_commit_callbacks):
         return response
 
     return send
+
+
+def run_in_an_event_loop(coroutine_function):
+    """Run `coroutine_function()` to its end in an event loop of its own, on a thread of
+    its own, as the telephony worker's senders do (asyncio.run here would fail after a
+    browser test: Playwright leaves a loop running in the main thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine_function()).result()
 
 
 def free_port():

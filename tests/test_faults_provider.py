@@ -4,7 +4,6 @@ Every test drives the real `twilio` backend (the official SDK) against a local f
 Twilio's REST API (tests/fixtures/fake_twilio.py) that fails or stalls on cue.
 """
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from telephony.backends import (
 )
 from telephony.models import Message, OptOut
 from telephony.outbox import deliver, requeue_due_messages
+from tests.conftest import run_in_an_event_loop
 from tests.factories import MessageFactory
 
 CUSTOMER = "+14155550123"
@@ -217,7 +217,7 @@ def send_from_a_coroutine(message):
         finally:
             await get_backend().close_async()
 
-    return asyncio.run(send())
+    return run_in_an_event_loop(send)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
 """One contract for every telephony backend, and the twilio backend against Twilio's own
 OpenAPI description (served by the Prism mock)."""
 
-import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +9,7 @@ from django.test import override_settings
 
 from telephony.backends import PermanentProviderError, TransientProviderError, get_backend
 from telephony.backends.base import NumberConfiguration, PlacedCall, SentMessage
+from tests.conftest import run_in_an_event_loop
 
 CALLBACK = "https://pizza.example.com/twilio/sms/status/"
 
@@ -204,7 +204,7 @@ class TestTwilioBackendAgainstTheSpec:
             finally:
                 await twilio_backend.close_async()
 
-        sent, refused = asyncio.run(send_two())
+        sent, refused = run_in_an_event_loop(send_two)
 
         assert sent.sid == "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"  # the spec's own example
         assert refused.status == 422
