@@ -16,6 +16,8 @@ model signals. Only models that have neither go through here (Message, Customer,
 tests/test_telephony_sql.py checks the rows written match the ORM's).
 """
 
+from functools import lru_cache
+
 from django.db import connection
 
 _built = {}
@@ -42,6 +44,7 @@ def _insert_sql(connection, model, conflict):
     return sql
 
 
+@lru_cache
 def _insert_fields(model):
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 

@@ -47,17 +47,24 @@ def sweep():
     return requeue_due_messages()
 
 
-def test_a_text_is_sent_with_the_account_credentials_and_a_status_callback(fake_twilio, settings):
-    message = queued_text()
-
-    sid = deliver(message.pk)
-
+def assert_sent_once_as_twilio_wants(fake_twilio, message, settings):
+    """The one request for `message`: the account's credentials, our number, a status
+    callback. Returns it."""
     (request,) = fake_twilio.messages
     assert request.account_and_token == (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
     assert (request.To, request.Body, request.From) == (
         CUSTOMER, message.body, settings.TWILIO_PHONE_NUMBER,
     )  # fmt: skip
     assert request.StatusCallback == "https://pizza.example.com/twilio/sms/status/"
+    return request
+
+
+def test_a_text_is_sent_with_the_account_credentials_and_a_status_callback(fake_twilio, settings):
+    message = queued_text()
+
+    sid = deliver(message.pk)
+
+    assert_sent_once_as_twilio_wants(fake_twilio, message, settings)
     message.refresh_from_db()
     assert (message.sid, message.status, message.attempts) == (sid, Status.QUEUED, 1)
     assert sid.startswith("SM") and len(sid) == 34
@@ -257,10 +264,5 @@ def test_a_send_from_a_coroutine_carries_what_a_send_from_a_thread_does(fake_twi
 
     sent = send_from_a_coroutine(message)
 
-    (request,) = fake_twilio.messages
-    assert request.account_and_token == (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
-    assert (request.To, request.Body, request.From) == (
-        CUSTOMER, message.body, settings.TWILIO_PHONE_NUMBER,
-    )  # fmt: skip
-    assert request.StatusCallback == "https://pizza.example.com/twilio/sms/status/"
+    request = assert_sent_once_as_twilio_wants(fake_twilio, message, settings)
     assert sent.sid == request.resource["sid"] and sent.status == "queued"
