@@ -97,8 +97,10 @@ def test_cancelling_from_a_phone_asks_first(page, live_server, violations):  # n
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/o/{order.token}/")
     page.get_by_role("link", name="Cancel order…").click()
+    confirm = page.get_by_role("button", name="Yes, cancel it")
+    confirm.wait_for()  # the click navigates: measure the confirmation page once it is there
     assert overflow(page) <= 0
-    page.get_by_role("button", name="Yes, cancel it").click()
+    confirm.click()
     page.get_by_text("This order is cancelled.").wait_for()
     order.refresh_from_db()
     assert order.status == S.CANCELLED
