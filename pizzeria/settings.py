@@ -36,9 +36,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_fsm",
+    "telephony",  # before django_tasks_db: its db_worker command replaces the library's
     "django_tasks_db",
     "phonenumber_field",
-    "telephony",
     "orders",
     "support",
     "campaigns",

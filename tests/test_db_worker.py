@@ -1,0 +1,80 @@
+"""`manage.py db_worker` stops on SIGTERM between steps, never in the middle of a database
+call (telephony/management/commands/db_worker.py: django-tasks-db's worker raised
+SystemExit out of its claim's COMMIT, exited 1 and could leave the task RUNNING)."""
+
+import signal
+
+import pytest
+from django.core.management import get_commands
+from django.db import connection
+from django.tasks import task
+from django_tasks_db.models import DBTaskResult
+
+from telephony.management.commands.db_worker import Worker
+from tests.fixtures.workers import database_url_for_workers
+
+DATABASE_BACKEND = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": [], "OPTIONS": {}}
+}
+TASK_TABLE = DBTaskResult._meta.db_table
+
+
+@task
+def a_small_job():
+    return "done"
+
+
+def a_worker(**options):
+    return Worker(
+        queue_names=["default"], interval=0, batch=True, backend_name="default",
+        startup_delay=False, max_tasks=None, worker_id="test-worker", excluded_queue_names=[],
+        **options,
+    )  # fmt: skip
+
+
+def test_the_projects_db_worker_replaces_the_librarys():
+    assert get_commands()["db_worker"] == "telephony"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_signal_during_the_claim_lets_it_finish_runs_the_task_and_ends_the_loop(settings):
+    settings.TASKS = DATABASE_BACKEND
+    queued = a_small_job.enqueue()
+    worker = a_worker()
+    claims = []
+
+    def signal_in_the_claim(execute, sql, params, many, context):
+        if TASK_TABLE in sql and sql.lstrip().upper().startswith("SELECT"):
+            claims.append(connection.in_atomic_block)
+            if len(claims) == 1:
+                worker.shutdown(signal.SIGTERM, None)  # as the handler would, mid-transaction
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(signal_in_the_claim):
+        worker.run()  # the library's worker raised SystemExit(0) out of the transaction here
+
+    assert claims == [True]  # one claim, in its transaction; no second look after the signal
+    result = DBTaskResult.objects.get(pk=queued.id)
+    assert (result.status, result.return_value) == ("SUCCESSFUL", "done")
+
+
+def test_a_second_stop_signal_stops_the_worker_at_once():
+    worker = a_worker()
+    worker.shutdown(signal.SIGTERM, None)
+    assert worker.running is False
+    with pytest.raises(SystemExit) as stopped:
+        worker.shutdown(signal.SIGTERM, None)
+    assert stopped.value.code == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_db_worker_process_told_to_stop_exits_cleanly(settings, workers):
+    workers.env.update(
+        DATABASE_URL=database_url_for_workers(), TASK_BACKEND="django_tasks_db.DatabaseBackend"
+    )
+    workers.start(
+        "db_worker", "--interval", "0.01", "--no-reload", "--no-startup-delay",
+        ready="Starting worker",
+    )  # fmt: skip
+    assert workers.stop() == [0]
+    assert "finishing the current step, then stopping" in workers.logs()
