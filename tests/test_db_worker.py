@@ -24,11 +24,10 @@ def a_small_job():
     return "done"
 
 
-def a_worker(**options):
+def a_worker():
     return Worker(
         queue_names=["default"], interval=0, batch=True, backend_name="default",
         startup_delay=False, max_tasks=None, worker_id="test-worker", excluded_queue_names=[],
-        **options,
     )  # fmt: skip
 
 
@@ -68,7 +67,7 @@ def test_a_second_stop_signal_stops_the_worker_at_once():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_db_worker_process_told_to_stop_exits_cleanly(settings, workers):
+def test_a_db_worker_process_told_to_stop_exits_cleanly(workers):
     workers.env.update(
         DATABASE_URL=database_url_for_workers(), TASK_BACKEND="django_tasks_db.DatabaseBackend"
     )
