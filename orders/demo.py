@@ -5,18 +5,24 @@ from decimal import Decimal
 from .menu import menu_changed
 from .models import Crust, MenuItem, MenuPrice, Topping
 
+
+def _sml(small, medium, large):
+    return {"S": small, "M": medium, "L": large}
+
+
 # code, name, category, aliases, prices ({size: price}; "" for one size)
 MENU = [
-    ("PEP", "Pepperoni", "pizza", "pepperoni pizza, roni", {"S": "10", "M": "13", "L": "16"}),
-    ("MARG", "Margherita", "pizza", "margarita, marg", {"S": "9", "M": "12", "L": "15"}),
-    ("HAW", "Hawaiian", "pizza", "ham and pineapple, pineapple", {"S": "11", "M": "14", "L": "17"}),
-    ("VEG", "Veggie Supreme", "pizza", "veggie, vegetarian", {"S": "11", "M": "14", "L": "17"}),
-    ("MEAT", "Meat Feast", "pizza", "meat lovers, meat", {"S": "12", "M": "15", "L": "18"}),
-    ("BBQ", "BBQ Chicken", "pizza", "bbq, barbecue chicken", {"S": "12", "M": "15", "L": "18"}),
-    ("FCH", "Four Cheese", "pizza", "cheese, quattro formaggi", {"S": "11", "M": "14", "L": "17"}),
-    ("GBR", "Garlic Bread", "side", "garlic, garlic knots", {"": "5"}),
-    ("WNG", "Chicken Wings (8)", "side", "wings, chicken wings", {"": "9"}),
-    ("SAL", "Caesar Salad", "side", "salad, caesar", {"": "7"}),
+    ("PEP", "Pepperoni", "pizza", "pepperoni pizza, roni", _sml("10", "13", "16")),
+    ("CHZ", "Cheese", "pizza", "cheese pizza, plain, queso, pizza de queso", _sml("9", "11", "14")),
+    ("MARG", "Margherita", "pizza", "margarita, marg", _sml("9", "12", "15")),
+    ("HAW", "Hawaiian", "pizza", "ham and pineapple, pineapple, hawaiana", _sml("11", "14", "17")),
+    ("VEG", "Veggie Supreme", "pizza", "veggie, vegetarian, vegetariana", _sml("11", "14", "17")),
+    ("MEAT", "Meat Feast", "pizza", "meat lovers, meat, carnes", _sml("12", "15", "18")),
+    ("BBQ", "BBQ Chicken", "pizza", "bbq, barbecue chicken, pollo bbq", _sml("12", "15", "18")),
+    ("FCH", "Four Cheese", "pizza", "quattro formaggi, cuatro quesos", _sml("11", "14", "17")),
+    ("GBR", "Garlic Bread", "side", "garlic, garlic knots, pan de ajo", {"": "5"}),
+    ("WNG", "Chicken Wings (8)", "side", "wings, chicken wings, alitas", {"": "9"}),
+    ("SAL", "Caesar Salad", "side", "salad, caesar, ensalada", {"": "7"}),
     ("COKE", "Coke", "drink", "coca cola, cola, coca, coke zero", {"": "2.50"}),
     ("SPR", "Sprite", "drink", "lemonade, 7up", {"": "2.50"}),
     ("WTR", "Water", "drink", "bottled water, agua", {"": "1.50"}),

@@ -13,12 +13,14 @@ worst, and read again at the next text.
 `unit_price` is pure: unit price = the item's price for the size + each topping's price for
 that size + the crust's surcharge for that size. A half-and-half pizza costs what the dearer
 half costs, as in most pizzerias (naming a cheap half does not make a pizza cheaper), with its
-toppings and crust on top once.
+toppings and crust on top once. A topping on one half only costs half its price, rounded up
+to the cent ("half pepperoni, half mushroom" on a plain large: the plain's price + half of
+each topping's).
 """
 
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from functools import cached_property
 
 from django.db import transaction
@@ -184,11 +186,12 @@ def choose_size(prices, size):
     return sorted(prices, key=SIZE_ORDER.find)[len(prices) // 2]
 
 
-def unit_price(prices, size, toppings=(), crust=None, half=None):
+def unit_price(prices, size, toppings=(), crust=None, half=None, halves=()):
     """(size, unit price) of one line, or (None, None) when the item has no price.
 
     `prices` {size: Decimal} of the item; `toppings` a list of {size: Decimal}; `crust`
-    {size: Decimal} surcharges or None; `half` the other half's {size: Decimal} or None.
+    {size: Decimal} surcharges or None; `half` the other half's {size: Decimal} or None;
+    `halves` a list of {size: Decimal} of toppings on one half only (half price each).
     Modifiers of an item in one size (size "") are priced at their medium price."""
     chosen = choose_size(prices, size)
     if chosen is None:
@@ -199,9 +202,15 @@ def unit_price(prices, size, toppings=(), crust=None, half=None):
         base = max(base, other) if other is not None else base
     at = chosen or "M"
     extras = sum((t.get(at, Decimal("0")) for t in toppings), Decimal("0"))
+    extras += sum((half_price(t.get(at, Decimal("0"))) for t in halves), Decimal("0"))
     if crust:
         extras += crust.get(at, Decimal("0"))
     return chosen, base + extras
+
+
+def half_price(price):
+    """What a topping on one half costs: half its price, rounded up to the cent."""
+    return (Decimal(price) / 2).quantize(Decimal("0.01"), ROUND_UP)
 
 
 @dataclass
@@ -218,9 +227,12 @@ def price_line(item, line, by_code, modifiers):
     toppings = [modifiers.toppings[c].prices for c in line.toppings if c in modifiers.toppings]
     crust = modifiers.crusts.get(line.crust)
     half = by_code.get(line.half) if line.half else None
+    halves = [
+        modifiers.toppings[c].prices for c in (*line.left, *line.right) if c in modifiers.toppings
+    ]
     return unit_price(
         item.prices, line.size, toppings, crust.prices if crust else None,
-        half=half.prices if half else None,
+        half=half.prices if half else None, halves=halves,
     )  # fmt: skip
 
 
@@ -238,4 +250,11 @@ def line_details(line, by_code, modifiers, size):
         chosen["crust"] = {"code": crust.code, "name": crust.name, "price": str(crust.prices[at])}
     if half := by_code.get(line.half) if line.half else None:
         chosen["half"] = {"code": half.code, "name": half.name}
+    for side in ("left", "right"):
+        on_half = [modifiers.toppings[c] for c in getattr(line, side) if c in modifiers.toppings]
+        if on_half:
+            chosen[side] = [
+                {"code": t.code, "name": t.name, "price": str(half_price(t.prices[at]))}
+                for t in on_half
+            ]
     return {"modifiers": chosen, "note": line.note}

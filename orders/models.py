@@ -321,6 +321,12 @@ class OrderItem(models.Model):
         chosen = self.modifiers or {}
         parts = [f"half {chosen['half']['name']}"] if chosen.get("half") else []
         parts += [f"+{t['name']}" for t in chosen.get("toppings", [])]
+        for side, label in (("left", "one half"), ("right", "other half")):
+            if chosen.get(side):
+                names = " +".join(t["name"] for t in chosen[side])
+                parts.append(
+                    f"{label if chosen.get('left') and chosen.get('right') else 'half'}: +{names}"
+                )
         if crust := (chosen.get("crust") or {}).get("name"):
             parts.append(crust if "crust" in crust.lower() else f"{crust} crust")
         return ", ".join(parts)

@@ -135,6 +135,9 @@ def reorder_text(items):
             words += ["half", code, "half", half.get("code") or half.get("name", "")]
         else:
             words.append(code)
+            for side in ("left", "right"):
+                if mods.get(side):
+                    words += ["half", " ".join(t.get("code") or t.get("name") for t in mods[side])]
         if toppings := mods.get("toppings"):
             words += ["with", " and ".join(t.get("code") or t.get("name") for t in toppings)]
         if crust := mods.get("crust"):
@@ -152,6 +155,10 @@ def _lines(items):
         if toppings := mods.get("toppings"):
             names = ", ".join(t.get("name", "") for t in toppings)
             details.append(gettext("with %(toppings)s") % {"toppings": names})
+        for side in ("left", "right"):
+            if mods.get(side):
+                names = ", ".join(t.get("name", "") for t in mods[side])
+                details.append(gettext("%(toppings)s on half") % {"toppings": names})
         if crust := mods.get("crust"):
             name = crust.get("name", "")
             crusted = gettext("%(crust)s crust") % {"crust": name}

@@ -65,7 +65,28 @@ FILLERS = {
     "porfa", "para", "llevar", "recoger", "hola", "buenas", "buenos", "gracias", "con", "mi",
     "orden", "pedido", "tambien", "hoy", "noche", "necesito", "manda", "y", "e", "da", "das",
     "den", "send", "bring", "at", "party", "size", "unas", "unos",
+    # greetings, politeness and talk around an order ("Good morning! ... then, thanks!")
+    "good", "morning", "afternoon", "evening", "then", "cn", "cud", "wanna", "lemme", "let",
+    "us", "um", "uh", "so", "actually", "both", "all", "each", "hiya", "yall", "sir", "maam",
+    "dias", "tardes", "noches", "porfavor", "ambas", "ambos", "todas", "todos", "cada",
+    "entonces", "pues", "bueno", "oye", "ordering", "ready",
 }  # fmt: skip
+# Words that make a size apply to every line without one: "one pep and one marg, both large".
+EVERY_WORDS = {"both", "all", "each", "ambas", "ambos", "todas", "todos", "cada"}
+# Item and topping words in Spanish, tried when a word is not on the menu as written (a
+# shop's own aliases are matched first): "una hawaiana grande", "pizza de queso".
+SPANISH_NAMES = {
+    "queso": "cheese", "quesos": "cheese", "hawaiana": "hawaiian", "vegetariana": "veggie",
+    "vegetal": "veggie", "carnes": "meat", "carne": "meat", "pollo": "chicken",
+    "alitas": "wings", "ajo": "garlic", "pan": "bread", "ensalada": "salad", "agua": "water",
+    "champinon": "mushroom", "champinones": "mushrooms", "cebolla": "onion",
+    "cebollas": "onions", "jamon": "ham", "pina": "pineapple", "tocino": "bacon",
+    "salchicha": "sausage", "aceitunas": "olives", "espinaca": "spinach", "refresco": "coke",
+    "cuatro": "four", "margarita": "margherita", "peperoni": "pepperoni",
+}  # fmt: skip
+# What a plain pizza is called, the base of "a pizza half pepperoni half mushroom".
+PLAIN_NAMES = {("cheese",), ("plain",), ("plain", "cheese"), ("queso",)}
+PLAIN_ALIASES = {("cheese", "pizza"), ("plain",), ("plain", "cheese"), ("plain", "pizza")}
 # Words that say the text is a request, so unmatched words in it are named back, not ignored.
 REQUEST_WORDS = {
     "want", "like", "get", "have", "order", "need", "ill", "gimme", "give", "send", "bring",
@@ -124,7 +145,10 @@ class Line:
     """One line of an order. `size` is "S", "M", "L" or "" (unsized item, or size not given:
     see Command.unsized). `toppings` are topping codes in the order named; `crust` a crust
     code or "" (the house crust); `half` the code of the other half of a half-and-half pizza
-    or ""; `note` the customer's own words for the kitchen ("well done; no onions")."""
+    or ""; `note` the customer's own words for the kitchen ("well done; no onions");
+    `left` and `right` toppings on one half only: `left` on the half that is `code`, `right`
+    on the other (`half`'s, when there is one): "a pizza half pepperoni half mushroom" is
+    the plain pizza with left ("TPEP",) and right ("MUSH",)."""
 
     code: str
     quantity: int
@@ -133,6 +157,8 @@ class Line:
     crust: str = ""
     half: str = ""
     note: str = ""
+    left: tuple[str, ...] = ()
+    right: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -290,6 +316,25 @@ class MenuIndex:
             for e in menu.items
             if e.category == "pizza" or (not e.category and e.has_sizes)
         )
+        # A name or alias with "pizza" in it, as staff wrote it, wins over a shorter one
+        # without it: "cheese pizza" (the plain one's alias) is not "cheese" (Four Cheese).
+        self.exact = {}
+        for entry in menu.items:
+            for name in (entry.name, *entry.aliases):
+                words = normalize(name).split()
+                if GENERIC & set(words) and len(words) > 1:
+                    meanings = self.exact.setdefault(tuple(_singular(w) for w in words), [])
+                    if ("item", entry.code.upper()) not in meanings:
+                        meanings.append(("item", entry.code.upper()))
+        # The plain pizza: the base of "a pizza with mushrooms" and of toppings by halves.
+        # Named Cheese or Plain, or so called by staff ("cheese pizza"); a bare alias
+        # "cheese" is not enough (shops give it to their Four Cheese).
+        plain = {
+            e.code.upper() for e in menu.items
+            if _key(normalize(e.name).split()) in PLAIN_NAMES
+            or any(tuple(normalize(a).split()) in PLAIN_ALIASES for a in e.aliases)
+        }  # fmt: skip
+        self.plain = next((code for code in self.pizzas if code in plain), None)
 
     def _add(self, name, meaning):
         key = _key(normalize(name).split())
@@ -308,7 +353,10 @@ class MenuIndex:
 
     def at(self, words, start):
         """(meanings, words used) of the longest known phrase at words[start], or (None, 0)."""
-        for length in range(min(self.longest, len(words) - start), 0, -1):
+        for length in range(min(self.longest + 1, len(words) - start), 0, -1):
+            exact = tuple(_singular(w) for w in words[start : start + length])
+            if len(exact) > 1 and exact in self.exact:
+                return self.exact[exact], length
             key = _key(words[start : start + length])
             if key and key in self.phrases and _key(words[start : start + 1]):
                 return self.phrases[key], length
@@ -432,8 +480,8 @@ def _split_items(text, index):
     """Chunks of one item each: on commas and 'and', and before a new quantity ('2 pep 1 coke'),
     unless the number starts a name ('four cheese')."""
     chunks = []
-    for part in _SPLIT.split(text):
-        words = normalize(part).split()
+    for part in _halves_together(_SPLIT.split(text)):
+        words = _times_dropped([_tidy(w) for w in normalize(part).split()])
         current = []
         seen_name = False
         for position, word in enumerate(words):
@@ -449,6 +497,44 @@ def _split_items(text, index):
         if current:
             chunks.append(current)
     return chunks
+
+
+def _tidy(word):
+    """A word typed long ("heyyy", "pleasee", "thxxx") as the word it stands for, when that
+    is one the reader knows; else `word`."""
+    if word in FILLERS or not re.search(r"(.)\1", word):
+        return word
+    for short in (re.sub(r"(.)\1{2,}", r"\1", word), re.sub(r"(.)\1+$", r"\1", word)):
+        if short in FILLERS:
+            return short
+    return word
+
+
+def _times_dropped(words):
+    """ "2 x large pep" is two large ones: an "x" after a number means "times", not extra."""
+    return [
+        w for i, w in enumerate(words)
+        if not (w in ("x", "por") and i and _quantity(words[i - 1]) is not None
+                and words[i - 1] not in ARTICLES)
+    ]  # fmt: skip
+
+
+def _halves_together(parts):
+    """ "half pepperoni and half mushroom" is one pizza: a part that starts with "half"
+    joins the part before it when that one named a half too."""
+    joined = []
+    for part in parts:
+        words = normalize(part).split()
+        if (
+            joined
+            and words[:1]
+            and words[0] in HALF_WORDS
+            and HALF_WORDS & set(normalize(joined[-1]).split())
+        ):
+            joined[-1] = f"{joined[-1]} {part}"
+        else:
+            joined.append(part)
+    return joined
 
 
 @dataclass
@@ -468,6 +554,9 @@ class _Chunk:
     generic: bool = False
     by_article: bool = False  # "a dozen": the quantity was "a", a number word may follow
     text: str = ""
+    # What each "half ..." named: (meanings by kind, words), settled by _settle_halves.
+    half_phrases: list = field(default_factory=list)
+    sides: tuple = ((), ())  # toppings on the first half and on the second
 
     @property
     def has_modifiers(self):
@@ -479,6 +568,9 @@ def _take(chunk, meanings, words, index):
     kinds = {}
     for kind, value in meanings:
         kinds.setdefault(kind, []).append(value)
+    if chunk.halves > len(chunk.half_phrases) and ("item" in kinds or "topping" in kinds):
+        chunk.half_phrases.append((kinds, " ".join(words)))
+        return
     if "badsize" in kinds:
         chunk.bad_sizes.append(" ".join(words))
     elif "note" in kinds:
@@ -504,6 +596,9 @@ def _resolve(chunk, leftover, index):
     if not key:
         return
     meanings = index.fuzzy(" ".join(key))
+    english = _key([SPANISH_NAMES.get(w, w) for w in leftover])
+    if not meanings and english != key:
+        meanings = index.phrases.get(english) or index.fuzzy(" ".join(english))
     if meanings:
         _take(chunk, meanings, leftover, index)
         return
@@ -542,6 +637,8 @@ def _read_chunk(words, index):
             or (chunk.by_article and word not in ARTICLES)
         ):
             chunk.quantity, chunk.by_article = number, word in ARTICLES
+        elif chunk.halves > len(chunk.half_phrases) and word in GENERIC:
+            pass  # "half a pizza with ham": the half's own words follow
         elif (
             (word in SIZES or _singular(word) in SIZES)
             and not chunk.size
@@ -576,7 +673,60 @@ def _read_chunk(words, index):
             leftover.append(word)
         position += 1
     _resolve(chunk, leftover, index)
+    _settle_halves(chunk, index)
     return chunk
+
+
+def _settle_halves(chunk, index):
+    """What "half X half Y" meant, now that the whole chunk is read.
+
+    - After a named pizza, a half's topping goes on that half: "pepperoni pizza, half
+      mushroom"; "cheese pizza half pepperoni half mushroom".
+    - Halves that all name toppings top the plain pizza: "a large pizza half pepperoni half
+      mushroom" (pepperoni is a pizza too; as a half of a plain pizza it is the topping).
+    - Else each half names a pizza, and a half that names only a topping is the plain pizza
+      with it: "half hawaiian half mushroom" is Hawaiian / Cheese with mushrooms."""
+    phrases, chunk.half_phrases = chunk.half_phrases, []
+    if not phrases:
+        return
+    named_before = bool(chunk.items)
+    sides = [[], []]
+
+    def item_of(kinds):
+        items = list(dict.fromkeys(kinds.get("item", [])))
+        return items[0] if len(items) == 1 else tuple(items) if items else None
+
+    if named_before or (
+        len(phrases) > 1 and all("topping" in kinds for kinds, _ in phrases) and index.plain
+    ):
+        if not named_before:
+            chunk.items.append(index.plain)
+            chunk.phrases.append("pizza")
+        for number, (kinds, words) in enumerate(phrases[:2]):
+            if "topping" in kinds:
+                sides[number if len(phrases) > 1 else 1].append(kinds["topping"][0])
+            elif item := item_of(kinds):
+                chunk.items.append(item)
+                chunk.phrases.append(words)
+        chunk.halves = 2 if len(chunk.items) > 1 else 0  # a second item: the other half
+    else:
+        for number, (kinds, words) in enumerate(phrases[:2]):
+            item = item_of(kinds)
+            if item is None and index.plain:
+                item = index.plain
+                sides[number].append(kinds["topping"][0])
+            elif item is None:
+                chunk.toppings.append(kinds["topping"][0])
+                continue
+            chunk.items.append(item)
+            chunk.phrases.append(words)
+        if len(chunk.items) == 2 and sides[0] and not sides[1]:
+            # the plain half was named first: it is the other half
+            chunk.items.reverse()
+            chunk.phrases.reverse()
+            sides = [sides[1], sides[0]]
+        chunk.halves = len(chunk.items)
+    chunk.sides = (tuple(dict.fromkeys(sides[0])), tuple(dict.fromkeys(sides[1])))
 
 
 class _Lines:
@@ -615,12 +765,14 @@ class _Lines:
             half = items.pop(0)
             phrases.pop(0)
         line = {"code": "", "quantity": quantity, "size": chunk.size, "toppings": [],
-                "crust": "", "half": half, "note": []}  # fmt: skip
+                "crust": "", "half": half, "note": [], "left": chunk.sides[0],
+                "right": chunk.sides[1]}  # fmt: skip
         self._modify(line, chunk)
         self._place(line, code, phrase)
         self.half_pending = bool(chunk.halves) and not half
         for code, phrase in zip(items, phrases, strict=True):
-            extra = {**line, "code": "", "quantity": 1, "half": "", "toppings": [], "note": []}
+            extra = {**line, "code": "", "quantity": 1, "half": "", "toppings": [], "note": [],
+                     "left": (), "right": ()}  # fmt: skip
             self._place(extra, code, phrase)
 
     def _place(self, line, code, phrase):
@@ -631,6 +783,14 @@ class _Lines:
             self.choices.append((phrase, code, line))
 
     def _add_without_item(self, chunk):
+        if chunk.size and not chunk.has_modifiers and chunk.quantity is None and self.lines:
+            # "..., both large": the size of every line without one; "..., large": the last's
+            every = EVERY_WORDS & set(chunk.text.split())
+            for line in self.lines if every else self.lines[-1:]:
+                line["size"] = line["size"] or chunk.size
+            for _, _, line in self.choices if every else ():
+                line["size"] = line["size"] or chunk.size
+            return
         if chunk.has_modifiers and chunk.quantity is None and not chunk.generic and self.lines:
             self._modify(self.lines[-1], chunk)
             return
@@ -642,6 +802,11 @@ class _Lines:
             line = {"code": "", "quantity": chunk.quantity or 1, "size": chunk.size,
                     "toppings": [], "crust": "", "half": "", "note": []}  # fmt: skip
             self._modify(line, chunk)
+            if chunk.generic and chunk.toppings and self.index.plain:
+                # "a large pizza with mushrooms": the plain pizza, topped
+                line["code"] = self.index.plain
+                self.lines.append(line)
+                return
             self.choices.append(("pizza", self.index.pizzas, line))
 
     @staticmethod
@@ -652,7 +817,25 @@ class _Lines:
         if chunk.size and not line["size"]:
             line["size"] = chunk.size
 
+    def _drop_headers(self):
+        """ "2 large pizzas: one pepperoni, one margherita": a bare count of pizzas followed by
+        the pizzas themselves is not a pizza more; its size goes to the ones without one."""
+        pizzas = set(self.index.pizzas)
+        named = [line for line in self.lines if line["code"] in pizzas]
+        if not named:
+            return
+        kept = []
+        for phrase, options, line in self.choices:
+            bare = not (line["toppings"] or line["crust"] or line["note"])
+            if phrase == "pizza" and tuple(options) == self.index.pizzas and bare:
+                for other in named:
+                    other["size"] = other["size"] or line["size"]
+            else:
+                kept.append((phrase, options, line))
+        self.choices = kept
+
     def result(self):
+        self._drop_headers()
         entries, counted, unsized = self.index.entries, {}, []
         for line in self.lines:
             entry = entries[line["code"]]
@@ -662,6 +845,8 @@ class _Lines:
                 tuple(line["toppings"]) if sized else (), line["crust"] if sized else "",
                 line["half"] if sized else "",
                 "; ".join(dict.fromkeys(line["note"]))[:MAX_NOTE],
+                tuple(line.get("left", ())) if sized else (),
+                tuple(line.get("right", ())) if sized else (),
             )  # fmt: skip
             if line["quantity"] > MAX_QUANTITY or line["quantity"] < 1:
                 self.too_many.append(entry.name)
@@ -670,11 +855,11 @@ class _Lines:
             if sized and not line["size"]:
                 unsized.append(line["code"])
         lines = []
-        for (code, size, toppings, crust, half, note), quantity in counted.items():
+        for (code, size, toppings, crust, half, note, left, right), quantity in counted.items():
             if quantity > MAX_QUANTITY:
                 self.too_many.append(entries[code].name)
             else:
-                lines.append(Line(code, quantity, size, toppings, crust, half, note))
+                lines.append(Line(code, quantity, size, toppings, crust, half, note, left, right))
         choices = tuple(
             Choice(
                 phrase, tuple(options),

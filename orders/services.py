@@ -285,6 +285,8 @@ def quote_reorder(customer, menu, now=None, scheduled_for=None):
                     (modifiers.get("crust") or {}).get("code", "").upper(),
                     (modifiers.get("half") or {}).get("code", "").upper(),
                     old.note,
+                    *(tuple(t["code"].upper() for t in modifiers.get(side, []))
+                      for side in ("left", "right")),
                 )
             )  # fmt: skip
     if not lines:

@@ -78,6 +78,8 @@ def line_words(line, priced=True):
                 "size": get("size"),
                 "half": (modifiers.get("half") or {}).get("name", ""),
                 "toppings": [t["name"] for t in modifiers.get("toppings", [])],
+                "left": [t["name"] for t in modifiers.get("left", [])],
+                "right": [t["name"] for t in modifiers.get("right", [])],
                 "crust": crust,
                 "crust_says_crust": "crust" in crust.lower(),
                 "note": get("note", "") or "",
