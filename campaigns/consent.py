@@ -18,7 +18,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
 from orders.models import Customer
-from orders.services import customer_for, remember_language
+from orders.parser import parse
+from orders.services import customer_for, pending_quote, remember_language
 from telephony.models import OptOut
 from telephony.numbers import is_withheld
 from telephony.outbox import send_sms
@@ -119,7 +120,34 @@ def handle_keyword_sms(message):
         customer = customer_for(message.from_number)
         end_consent(customer, how=words)
         return _say(GOODBYE, OPT_OUT[words])
-    return None
+    return _answer_to_offer(message)
+
+
+# How long after the offer a bare "yes" is read as its answer.
+OFFER_ANSWER_WINDOW = timedelta(hours=24)
+
+
+def _answer_to_offer(message):
+    """ "sure!", "yes", "si" right after the one-time offer is its answer (what we just
+    asked is the first reading of the next text), unless a quote waits for that YES."""
+    if parse(message.body, ()).kind != "yes":
+        return None
+    customer = customer_for(message.from_number)
+    now = timezone.now()
+    offer = ConsentOffer.objects.filter(
+        customer=customer, offered_at__gt=now - OFFER_ANSWER_WINDOW
+    ).first()
+    if offer is None or pending_quote(customer, now) is not None:
+        return None
+    if Consent.objects.filter(customer=customer, given_at__gte=offer.offered_at).exists():
+        return None  # answered already: this yes is about something else
+    language = offer.language
+    shown = f"{offer.text}\n{message.body.strip()}\n{_say(WELCOME, language)}"
+    _, created = give_consent(
+        customer, source=Consent.Source.OFFER, how=f"{_words(message.body)} (answer to the offer)",
+        text_shown=shown, language=language, message=message,
+    )  # fmt: skip
+    return _say(WELCOME if created else ALREADY, language)
 
 
 def note_opt_out(message, word):

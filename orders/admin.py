@@ -116,6 +116,11 @@ class CancelForm(forms.Form):
     )
 
 
+OPTED_OUT_WARNING = (
+    "The customer opted out after ordering: call before making (texts no longer reach them)."
+)
+
+
 class OrderAdmin(admin.ModelAdmin):
     change_form_template = "admin/orders/order/change_form.html"
     list_display = (
@@ -128,7 +133,8 @@ class OrderAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     readonly_fields = (
         "number_display", "customer", "fulfilment", "status", "subtotal", "tax", "delivery_fee",
-        "total", "start_at", "promised_at", "late_notices", "created_at", "updated_at",
+        "total", "start_at", "promised_at", "first_promised_at", "late_notices", "opted_out_at",
+        "created_at", "updated_at",
     )  # fmt: skip
     fields = readonly_fields[:4] + ("address",) + readonly_fields[4:]
     inlines = [OrderItemInline, OrderEventInline, MessageInline]
@@ -179,6 +185,8 @@ class OrderAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, order):
             moves = []
         extra_context = {**(extra_context or {}), "stage_moves": moves}
+        if order is not None and order.opted_out_at and request.method == "GET":
+            messages.warning(request, OPTED_OUT_WARNING)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def move_view(self, request, object_id, transition_name):

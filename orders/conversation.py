@@ -1,6 +1,8 @@
 """The customer's SMS conversation: MENU, ORDER, YES, STATUS, CANCEL ORDER, HELP, and
 anything else kept for staff. Every reply's wording is in templates/orders/sms/."""
 
+import re
+from dataclasses import replace
 from functools import cached_property
 
 from django.conf import settings
@@ -60,12 +62,42 @@ class Conversation:
     def reply(self):
         command = parse(self.message.body, self.entries)
         services.remember_language(self.customer, command.language_said)
+        command = self._answer_to_our_question(command)
         with translation.override(self.customer.language):
             return self._reply(command)
 
+    def _answer_to_our_question(self, command):
+        """What we just asked for is the first reading of the next text: after "Where should
+        we deliver?", a text that looks like an address (a number and a word) and is no
+        command of its own is that address, for the order we asked it for. Any other text
+        but MENU, STATUS and HELP drops the question."""
+        asked = services.question_asked(self.customer, self.now)
+        if asked is None or command.kind in ("menu", "status", "help"):
+            return command
+        services.forget_question(self.customer)
+        body = self.message.body or ""
+        if asked["what"] != "address":
+            return command
+        if command.kind == "order" and not command.lines and command.address not in ("", "?"):
+            address = command.address
+        elif command.kind in ("chat", "suggest", "order") and not command.lines:
+            address = " ".join(body.split()).strip(" .,!;:-")[:200]
+            if not (re.search(r"\d", address) and re.search(r"[^\W\d_]{2}", address)):
+                return command
+        else:
+            return command
+        ordered = parse(asked["text"], self.entries)
+        if ordered.kind != "order" or ordered.address != "?":
+            return command
+        return replace(ordered, address=address, language_said="")
+
     def _reply(self, command):
-        # Ordering ahead with a time ("1 L PEP at 7pm") works while closed.
+        # Ordering ahead with a time ("1 L PEP at 7pm") works while closed, and so does the
+        # YES to a quote for a time when we are open (what the quote promised).
         ahead = command.kind in ("order", "reorder") and command.scheduled_for is not None
+        if command.kind == "yes" and not is_open(self.now):
+            waiting = services.pending_quote(self.customer, self.now)
+            ahead = waiting is not None and waiting.scheduled_for is not None
         if command.kind not in WORKS_WHEN_CLOSED and not ahead and not is_open(self.now):
             return render_sms("closed", opens=next_opening_words(self.now))
         return getattr(self, f"on_{command.kind}")(command)
@@ -87,11 +119,12 @@ class Conversation:
             return self.refuse("sizes_we_make", **self._sizes(command))
         if command.too_many:
             return self.refuse("too_many", names=command.too_many, most=MAX_QUANTITY)
-        if command.unknown:
+        if command.unknown and not command.lines:
             return self.refuse("unknown_items", unknown=command.unknown)
         if command.ambiguous:
             return self.refuse("which_one", **self._choices(command.ambiguous[0]))
         if command.address == "?":
+            services.ask_question(self.customer, "address", self.message.body, self.now)
             return self.refuse("address_needed", saved=self.customer.address)
         try:
             quote = services.quote_order(
@@ -100,7 +133,10 @@ class Conversation:
             )  # fmt: skip
         except OrderError as error:
             return self._cannot_quote(error)
-        return self._quote_reply("quote", quote, asked=command.scheduled_for)
+        # What is clear is quoted; what we could not read is named, not a reason to refuse all.
+        return self._quote_reply(
+            "quote", quote, asked=command.scheduled_for, left_out=command.unknown
+        )
 
     def refuse(self, template, **context):
         """An ORDER we could not quote: the reply, reminding of a quote still waiting."""

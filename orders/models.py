@@ -77,6 +77,8 @@ class Customer(models.Model):
         help_text="The language of every text, call prompt and page the customer gets. Set "
         "from their texts when a text clearly says which (orders.services.remember_language).",
     )
+    # What we just asked them (orders.services.ask_question): {"what", "text", "at"} or {}.
+    asked = models.JSONField(default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -192,8 +194,18 @@ class Order(ConcurrentTransitionMixin, models.Model):
     delivery_fee = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
     promised_at = models.DateTimeField("promised time", null=True, blank=True)
+    # What the confirmation promised: lateness is measured against it, whatever new
+    # estimate the customer was given since (promised_at).
+    first_promised_at = models.DateTimeField("first promised time", null=True, blank=True)
     # Scheduled orders ("deliver at 6:30"): when the kitchen should start it; None: at once.
     start_at = models.DateTimeField("kitchen starts", null=True, blank=True)
+    opted_out_at = models.DateTimeField(
+        "customer opted out of texts",
+        null=True,
+        blank=True,
+        help_text="The customer texted STOP or CANCEL (an opt-out word) while this order was in "
+        "progress: they get no more texts, and may have meant to cancel. Call before making.",
+    )
     late_notices = models.PositiveSmallIntegerField(
         default=0, help_text="How many times the customer was texted a new estimate"
     )
@@ -346,6 +358,7 @@ class OrderEvent(models.Model):
         STATUS = "status", "Status changed"
         CANCELLED = "cancelled", "Cancelled"
         DELAYED = "delayed", "Delayed"
+        OPTED_OUT = "opted_out", "Customer opted out"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -4,7 +4,7 @@ answer customers. Every status change goes through `advance_order` / `cancel_ord
 import logging
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -168,6 +168,32 @@ def _stored_phone(phone):
     return Customer._meta.get_field("phone").get_prep_value(phone)
 
 
+def ask_question(customer, what, text, now):
+    """Remember that we just asked `customer` for `what` ("address") about the order they
+    texted as `text`: their next text is read as the answer first (orders.conversation)."""
+    customer.asked = {"what": what, "text": text[:2000], "at": now.isoformat()}
+    Customer.objects.filter(pk=customer.pk).update(asked=customer.asked)
+
+
+def question_asked(customer, now):
+    """The question we asked `customer` (a dict: what, text, at) if it is still fresh (as
+    long as a quote waits: ORDER_QUOTE_MINUTES), else None."""
+    asked = customer.asked or {}
+    try:
+        at = datetime.fromisoformat(asked["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if now - at > timedelta(minutes=settings.ORDER_QUOTE_MINUTES):
+        return None
+    return asked
+
+
+def forget_question(customer):
+    if customer.asked:
+        customer.asked = {}
+        Customer.objects.filter(pk=customer.pk).update(asked={})
+
+
 def remember_language(customer, said):
     """Keep the language a customer's text clearly `said` ("es", "en"; parser's
     `language_said`) as theirs: every text, call prompt and page they get is in it from then on.
@@ -329,6 +355,7 @@ def place_order(quote, now=None):
             delivery_fee=quote.delivery_fee,
             total=quote.total,
             promised_at=quote.scheduled_for if scheduled else now + minutes,
+            first_promised_at=quote.scheduled_for if scheduled else now + minutes,
             start_at=quote.scheduled_for - minutes if scheduled else None,
         )
         OrderItem.objects.bulk_create(
@@ -544,19 +571,27 @@ def delay_order(order, minutes, reason, by=None, now=None):
 
 
 def late_orders(now=None):
+    """Orders in progress past their promised time that have not had their late text."""
     now = now or timezone.now()
-    return Order.objects.filter(status__in=IN_PROGRESS, promised_at__lt=now)
+    return Order.objects.filter(status__in=IN_PROGRESS, promised_at__lt=now, late_notices=0)
 
 
 def check_late_orders(now=None):
     """Text each order that passed its promised time one new estimate
-    (ORDER_LATE_EXTRA_MINUTES later). Returns how many were texted."""
+    (ORDER_LATE_EXTRA_MINUTES later), once per order: when the new estimate passes too, the
+    board shows it late (against the first promise) and staff decide. Returns how many were
+    texted."""
     now = now or timezone.now()
     count = 0
     for pk in list(late_orders(now).values_list("pk", flat=True)[:500]):
         with transaction.atomic():
             order = _lock(pk)
-            if order.status not in IN_PROGRESS or not order.promised_at or order.promised_at >= now:
+            if (
+                order.status not in IN_PROGRESS
+                or not order.promised_at
+                or order.promised_at >= now
+                or order.late_notices
+            ):
                 continue  # moved on, or already given a new time, while we looked
             order.promised_at = now + timedelta(minutes=settings.ORDER_LATE_EXTRA_MINUTES)
             order.late_notices += 1
@@ -604,10 +639,23 @@ def flag_opt_out(message, word):
     """The sender of a lone opt-out word (CANCEL, END, QUIT...) has an order in progress: they
     almost always meant to cancel it, but Twilio has opted them out and blocks our texts, so
     staff are asked to call them. Returns the inquiry, or None with no active order."""
-    order = active_orders(message.from_number).select_related("customer").order_by("-id").first()
-    if order is None:
+    orders = list(active_orders(message.from_number).select_related("customer").order_by("-id"))
+    if not orders:
         return None
+    order = orders[0]
     link_message(message, order)
+    now = timezone.now()
+    # Every order in progress shows it to the kitchen (board card, admin), with a history row.
+    Order.objects.filter(pk__in=[o.pk for o in orders], opted_out_at__isnull=True).update(
+        opted_out_at=now
+    )
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=o, kind=OrderEvent.Kind.OPTED_OUT, actor=Actor.CUSTOMER,
+            reason=f"Texted {word} after ordering: no more texts reach them. Call before making.",
+        )
+        for o in orders
+    )  # fmt: skip
     note = f"texted {word}, now opted out, order #{order.number} active: call them"
     return Inquiry.objects.create(message=message, customer=order.customer, note=note[:200])
 

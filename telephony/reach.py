@@ -78,8 +78,12 @@ def reason_not_to_text(number, *, opted_out=None):
     if opted_out is None and reason is None:
         opted_out = is_opted_out(number)
     if reason is None and opted_out:
-        return "recipient opted out (replied STOP)"
+        return OPTED_OUT_REASON
     return reason
+
+
+# Why a text to a number that replied STOP was not sent (Message.error_message).
+OPTED_OUT_REASON = "recipient opted out (replied STOP)"
 
 
 def reason_not_to_call(number, *, staff=False):

@@ -147,7 +147,7 @@ def test_sms_delivery_rate_and_failures_by_error_code(tuesday):
     assert report.delivery_rate == 55.6  # 5 of the 9 whose fate is known
     assert report.failures == [
         (30003, "handset unreachable", 2),
-        (None, "refused before sending (opted out, country, invalid number)", 1),
+        (None, "refused before sending (country, invalid or premium number)", 1),
         (30007, "filtered as spam by the carrier", 1),
     ]
 

@@ -67,9 +67,21 @@ class Card:
         return ago(self.stage_since, self.now)
 
     @property
+    def first_promise(self):
+        return self.order.first_promised_at or self.order.promised_at
+
+    @property
     def due(self):
-        """The promised time in the shop's time zone, e.g. "7:45 PM"."""
-        return orders.clock(self.order.promised_at, self.now) if self.order.promised_at else ""
+        """The time first promised, in the shop's time zone, e.g. "7:45 PM"."""
+        return orders.clock(self.first_promise, self.now) if self.first_promise else ""
+
+    @property
+    def new_estimate(self):
+        """The time the customer was told since (a late text or a delay), or ""."""
+        promised = self.order.promised_at
+        if not promised or promised == self.first_promise:
+            return ""
+        return orders.clock(promised, self.now)
 
     @property
     def items(self):
@@ -77,8 +89,8 @@ class Card:
 
     @property
     def lateness(self):
-        """ "late" past the promised time, "soon" within five minutes of it, else ""."""
-        promised = self.order.promised_at
+        """ "late" past the time first promised, "soon" within five minutes of it, else ""."""
+        promised = self.first_promise
         if not promised or self.order.status not in IN_PROGRESS:
             return ""
         if promised < self.now:

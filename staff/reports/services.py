@@ -26,10 +26,11 @@ from orders.hours import shop_hours, shop_zone
 from orders.models import IN_PROGRESS, PATHS, Order, OrderEvent, Status
 from support.models import CallEvent, SupportCall
 from telephony.models import Message
+from telephony.reach import OPTED_OUT_REASON, UNSUBSCRIBED
 
 # What Twilio's delivery error codes mean, for the ones a shop meets.
 ERROR_CODES = {
-    None: "refused before sending (opted out, country, invalid number)",
+    None: "refused before sending (country, invalid or premium number)",
     21211: "invalid 'To' number",
     21408: "region not enabled",
     21610: "recipient had replied STOP",
@@ -44,6 +45,9 @@ ERROR_CODES = {
 STAGE_ORDER = list(dict.fromkeys(PATHS["pickup"][:-1] + PATHS["delivery"][:-1]))
 DELIVERED = [Message.Status.DELIVERED, Message.Status.READ]
 FAILED = [Message.Status.FAILED, Message.Status.UNDELIVERED, Message.Status.CANCELED]
+# Texts that did not go because the customer opted out (STOP, or CANCEL after ordering): the
+# customer's choice, not a delivery failure of the shop; counted on their own.
+OPTED_OUT = Q(error_code=UNSUBSCRIBED) | Q(error_code__isnull=True, error_message=OPTED_OUT_REASON)
 
 
 def today():
@@ -222,7 +226,8 @@ def sms_numbers(start, end):
     return outbound.aggregate(
         total=Count("pk"),
         delivered=Count("pk", filter=Q(status__in=DELIVERED)),
-        failed=Count("pk", filter=Q(status__in=FAILED)),
+        failed=Count("pk", filter=Q(status__in=FAILED) & ~OPTED_OUT),
+        opted_out=Count("pk", filter=Q(status__in=FAILED) & OPTED_OUT),
         segments=Sum("num_segments", default=0),
     )
 
@@ -235,6 +240,7 @@ def sms_failures(start, end):
             created_at__lt=end,
             status__in=FAILED,
         )
+        .exclude(OPTED_OUT)
         .values("error_code")
         .annotate(count=Count("pk"))
         .order_by("-count", F("error_code").asc(nulls_first=True))
