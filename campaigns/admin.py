@@ -2,6 +2,7 @@
 it brought in; the consent history, recorded by staff and exported as CSV."""
 
 import csv
+import re
 
 from django import forms
 from django.conf import settings
@@ -36,15 +37,39 @@ def results_csv(results, filename):
     return response
 
 
+# A price stated in a promotion's text: "$25", "25$", "25 dollars".
+PRICE = re.compile(r"\$\s?\d+(?:[.,]\d{1,2})?|\b\d+(?:[.,]\d{1,2})?\s?(?:\$|dollars?\b)", re.I)
+
+
 class CampaignForm(forms.ModelForm):
     class Meta:
         model = Campaign
-        fields = ["name", "body", "image", "audience", "recent_days"]
+        fields = ["name", "body", "image", "deal", "audience", "recent_days"]
         widgets = {"body": forms.Textarea(attrs={"rows": 5, "cols": 60})}
 
     def clean_body(self):
         # Browsers send a textarea's line breaks as CRLF; a text counts each \r as a character.
         return self.cleaned_data["body"].replace("\r\n", "\n").strip()
+
+    def clean(self):
+        """A promotion may not promise a price the quote will not honour: a text that states
+        one ("2 large pizzas for $25") carries a deal, and names its code."""
+        cleaned = super().clean()
+        body, deal = cleaned.get("body") or "", cleaned.get("deal")
+        if deal is None and PRICE.search(body):
+            self.add_error(
+                "body",
+                f"This text promises a price ({PRICE.search(body).group(0).strip()}) but carries "
+                "no deal, so customers who text it would be quoted the menu price. Choose the "
+                "deal (Orders > Deals) or take the price out.",
+            )
+        elif deal is not None and deal.code.upper() not in body.upper():
+            self.add_error(
+                "body",
+                f"Name the deal's code in the text (e.g. ORDER 2 L PEP {deal.code}): customers "
+                "get the deal's price when they text it with their order.",
+            )
+        return cleaned
 
 
 @admin.register(Campaign)
@@ -56,7 +81,7 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ("name", "body")
     actions = ["send_campaigns", "export_results"]
     fieldsets = [
-        (None, {"fields": ["name", "body", "image"]}),
+        (None, {"fields": ["name", "body", "image", "deal"]}),
         ("Who gets it", {"fields": ["audience", "recent_days"]}),
     ]
     sent_fields = ["state", "started_at", "started_by", "finished_at"]
@@ -69,7 +94,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None or obj.is_draft:
             return ()
-        return ["name", "body", "image", "audience", "recent_days", *self.sent_fields]
+        return ["name", "body", "image", "deal", "audience", "recent_days", *self.sent_fields]
 
     @admin.display(description="audience")
     def audience_display(self, obj):

@@ -137,7 +137,9 @@ def _answer_to_offer(message):
     offer = ConsentOffer.objects.filter(
         customer=customer, offered_at__gt=now - OFFER_ANSWER_WINDOW
     ).first()
-    if offer is None or pending_quote(customer, now) is not None:
+    if offer is None or now < offer.offered_at + OFFER_DELAY:
+        return None  # not sent yet: a second YES to the order, not an answer to the offer
+    if pending_quote(customer, now) is not None:
         return None
     if Consent.objects.filter(customer=customer, given_at__gte=offer.offered_at).exists():
         return None  # answered already: this yes is about something else

@@ -57,6 +57,11 @@ class Campaign(models.Model):
         validators=[validate_image],
         help_text="Optional JPEG, PNG or GIF up to 5 MB; sending it makes every text an MMS.",
     )
+    deal = models.ForeignKey(
+        "orders.Deal", null=True, blank=True, on_delete=models.PROTECT,
+        help_text="The price the text promises, applied when customers text its code with "
+        "their order. A text that states a price needs one.",
+    )  # fmt: skip
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
     recent_days = models.PositiveSmallIntegerField(
         "N days", null=True, blank=True, help_text="For the 'ordered in the last N days' audience."

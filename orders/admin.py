@@ -22,12 +22,14 @@ from . import hours, services, texts
 from .models import (
     Crust,
     Customer,
+    Deal,
     Inquiry,
     MenuItem,
     MenuPrice,
     Order,
     OrderEvent,
     OrderItem,
+    ShopSettings,
     Status,
     Topping,
 )
@@ -388,3 +390,49 @@ class CrustAdmin(admin.ModelAdmin):
         "surcharge_small", "surcharge_medium", "surcharge_large", "available", "position",
     )  # fmt: skip
     search_fields = ("code", "name", "aliases")
+
+
+@admin.register(ShopSettings)
+class ShopSettingsAdmin(admin.ModelAdmin):
+    """One row, edited in place: the list opens it. Each field's help says what an empty
+    field uses (the environment's value); saving takes effect at once in every process
+    (orders.shop), and the object's History lists each change with who made it."""
+
+    fields = (
+        "hours", "closed_dates", "tax_rate", "delivery_fee", "delivery_minimum",
+        "delivery_zip_codes", "address", "updated_at",
+    )  # fmt: skip
+    readonly_fields = ("updated_at",)
+    DEFAULTS = {
+        "hours": "SHOP_HOURS", "tax_rate": "SHOP_TAX_RATE", "delivery_fee": "DELIVERY_FEE",
+        "delivery_minimum": "DELIVERY_MINIMUM", "delivery_zip_codes": "DELIVERY_ZIP_CODES",
+        "address": "SHOP_ADDRESS",
+    }  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        ShopSettings.objects.get_or_create(pk=1)
+        return redirect("admin:orders_shopsettings_change", 1)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        from django.conf import settings
+
+        form = super().get_form(request, obj, change, **kwargs)
+        for name, setting in self.DEFAULTS.items():
+            value = getattr(settings, setting)
+            value = ", ".join(value) if isinstance(value, list | tuple) else value
+            field = form.base_fields[name]
+            field.help_text = f"{field.help_text} Empty: {value or '(none)'} ({setting}).".strip()
+        return form
+
+
+@admin.register(Deal)
+class DealAdmin(admin.ModelAdmin):
+    list_display = ("code", "description", "quantity", "size", "category", "price", "active")
+    list_filter = ("active",)
+    search_fields = ("code", "description")

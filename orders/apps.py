@@ -18,11 +18,15 @@ def connect_menu_changed():
     from django.db.models.signals import post_delete, post_save
 
     from .menu import menu_changed
-    from .models import Crust, MenuItem, MenuPrice, Topping
+    from .models import Crust, Deal, MenuItem, MenuPrice, Topping
 
-    for model in (MenuItem, MenuPrice, Topping, Crust):
+    for model in (MenuItem, MenuPrice, Topping, Crust, Deal):
         for signal in (post_save, post_delete):
             signal.connect(menu_changed, sender=model, dispatch_uid=f"menu_{model.__name__}")
+    from . import shop
+    from .models import ShopSettings
+
+    post_save.connect(shop.forget, sender=ShopSettings, dispatch_uid="shop_settings")
 
 
 def check_shop_settings():

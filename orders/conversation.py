@@ -11,7 +11,7 @@ from django.utils.module_loading import import_string
 
 from telephony.numbers import is_withheld
 
-from . import services, texts
+from . import services, shop, texts
 from .hours import is_open, next_opening_words
 from .models import Actor, Quote
 from .parser import MAX_QUANTITY, parse
@@ -119,6 +119,11 @@ class Conversation:
             return self.refuse("sizes_we_make", **self._sizes(command))
         if command.too_many:
             return self.refuse("too_many", names=command.too_many, most=MAX_QUANTITY)
+        deal, unknown = None, command.unknown
+        for word in command.unknown:
+            if found := self.menu.deal_for(word):
+                deal, unknown = found, tuple(w for w in unknown if w != word)
+        command = replace(command, unknown=unknown)
         if command.unknown and not command.lines:
             return self.refuse("unknown_items", unknown=command.unknown)
         if command.ambiguous:
@@ -129,14 +134,15 @@ class Conversation:
         try:
             quote = services.quote_order(
                 self.customer, command.lines, self.menu, address=command.address,
-                now=self.now, scheduled_for=command.scheduled_for,
+                now=self.now, scheduled_for=command.scheduled_for, deal=deal,
             )  # fmt: skip
         except OrderError as error:
             return self._cannot_quote(error)
         # What is clear is quoted; what we could not read is named, not a reason to refuse all.
         return self._quote_reply(
-            "quote", quote, asked=command.scheduled_for, left_out=command.unknown
-        )
+            "quote", quote, asked=command.scheduled_for, left_out=command.unknown,
+            refused=quote.deal_refused,
+        )  # fmt: skip
 
     def refuse(self, template, **context):
         """An ORDER we could not quote: the reply, reminding of a quote still waiting."""
@@ -145,12 +151,12 @@ class Conversation:
 
     def _cannot_quote(self, error):
         if isinstance(error, services.OutsideDeliveryArea):
-            zips = [z.strip() for z in settings.DELIVERY_ZIP_CODES if z.strip()]
+            zips = shop.zip_codes()
             return self.refuse("outside_area", zip=error.zip_code, zips=zips)
         if isinstance(error, services.BelowDeliveryMinimum):
             return self.refuse(
                 "below_minimum",
-                minimum=texts.money(services.amount(settings.DELIVERY_MINIMUM)),
+                minimum=texts.money(shop.delivery_minimum()),
                 subtotal=texts.money(error.subtotal),
             )
         return self.refuse("unknown_items", unknown=[])

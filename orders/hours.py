@@ -8,7 +8,7 @@ time turned into what a person reads or hears.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,26 +39,38 @@ class Span:
 
 @dataclass(frozen=True)
 class Hours:
+    """Opening hours; `closed` dates (holidays) have no opening, and an opening that starts
+    the evening before one still runs past midnight as usual."""
+
     spans: tuple[Span, ...]
     always_open: bool = False
+    closed: frozenset = frozenset()
 
     def is_open(self, when):
         """Whether the shop is open at `when` (an aware or naive local datetime)."""
         if self.always_open:
-            return True
+            return when.date() not in self.closed
         return any(start <= when < end for start, end in self._windows_around(when))
 
     def next_opening(self, when):
         """The next local datetime the shop opens after `when`, or None when it never does."""
         if self.always_open:
-            return when
-        starts = [start for start, _ in self._windows_around(when, days_ahead=8) if start > when]
+            day = when
+            for _ in range(len(self.closed) + 1):
+                if day.date() not in self.closed:
+                    return day
+                day = (day + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+            return None
+        days_ahead = 8 + len(self.closed)
+        starts = [start for start, _ in self._windows_around(when, days_ahead) if start > when]
         return min(starts, default=None)
 
     def _windows_around(self, when, days_ahead=1):
         day0 = when.replace(hour=0, minute=0, second=0, microsecond=0)
         for offset in range(-1, days_ahead + 1):
             day = day0 + timedelta(days=offset)
+            if day.date() in self.closed:
+                continue
             for span in self.spans:
                 if span.weekday == day.weekday():
                     start = day.replace(hour=span.opens.hour, minute=span.opens.minute)
@@ -180,8 +192,19 @@ def _parsed_zone(name):
 
 
 def shop_hours():
-    """SHOP_HOURS, parsed (checked at start-up by orders.apps)."""
-    return _parsed_hours(settings.SHOP_HOURS)
+    """The opening hours now: the owner's (orders.shop, set in the admin) or SHOP_HOURS,
+    parsed, without the days the owner closed."""
+    from . import shop
+
+    hours = _parsed_hours(shop.hours_text())
+    closed = shop.closed_dates()
+    return replace(hours, closed=closed) if closed else hours
+
+
+def shop_hours_text():
+    from . import shop
+
+    return shop.hours_text()
 
 
 def shop_zone():
@@ -260,6 +283,6 @@ def opening(now=None):
     upcoming = shop_hours().next_opening(here)
     return Opening(
         False,
-        hours=spoken_hours(settings.SHOP_HOURS),
+        hours=spoken_hours(shop_hours_text()),
         next_opening=describe_opening(upcoming, here) if upcoming else "",
     )

@@ -26,7 +26,7 @@ from functools import cached_property
 from django.db import transaction
 
 from . import parser
-from .models import Crust, MenuItem, MenuPrice, MenuVersion, Topping
+from .models import Crust, Deal, MenuItem, MenuPrice, MenuVersion, Topping
 from .texts import menu_sections
 
 SIZE_ORDER = "SML"
@@ -64,6 +64,12 @@ class Menu:
     items: tuple[Item, ...]
     toppings: tuple[Modifier, ...]
     crusts: tuple[Modifier, ...]
+    deals: tuple = ()  # orders.models.Deal rows marked active (their dates are checked on use)
+
+    def deal_for(self, word):
+        """The active deal whose code is `word` (any case), or None."""
+        word = (word or "").upper()
+        return next((deal for deal in self.deals if deal.code.upper() == word), None)
 
     @cached_property
     def by_code(self):
@@ -142,7 +148,7 @@ def read_version():
 
 
 def read(version):
-    """The menu's rows as a Menu (four queries whatever the menu's size)."""
+    """The menu's rows as a Menu (five queries whatever the menu's size)."""
     prices = {}
     for item_id, size, price in MenuPrice.objects.filter(item__available=True).values_list(
         "item_id", "size", "price"
@@ -159,7 +165,8 @@ def read(version):
         )
         for model in (Topping, Crust)
     )
-    return Menu(version or "", items, toppings, crusts)
+    deals = tuple(Deal.objects.filter(active=True))
+    return Menu(version or "", items, toppings, crusts, deals)
 
 
 def menu_changed(**kwargs):

@@ -1,9 +1,11 @@
 """Menu, customers, quotes, orders with their status state machine and history, inquiries."""
 
+import re
 import secrets
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import pgettext_lazy
@@ -37,6 +39,17 @@ class MenuItem(models.Model):
     @property
     def alias_list(self):
         return tuple(a.strip() for a in self.aliases.split(",") if a.strip())
+
+    def clean(self):
+        _refuse_shared_names(self)
+
+
+def _refuse_shared_names(instance):
+    """A name, code or alias another row already answers to is an error (orders.names)."""
+    from .names import conflicts
+
+    if found := conflicts(instance):
+        raise ValidationError({"aliases": found})
 
 
 class Size(models.TextChoices):
@@ -90,6 +103,39 @@ class Fulfilment(models.TextChoices):
     DELIVERY = "delivery", "Delivery"
 
 
+class Deal(models.Model):
+    """A price a promotion promises ("2 large pizzas for $25"), applied by a quote when the
+    customer texts its code with the order ("2 L PEP 2FOR25"): the `quantity` dearest units
+    of the matching pizzas (category, and size when given) cost `price` together. Limits:
+    the dates it runs, and how many orders each customer may place with it."""
+
+    code = models.CharField(
+        max_length=20, unique=True,
+        help_text="What customers text with their order, one word of letters and digits: 2FOR25",
+    )  # fmt: skip
+    description = models.CharField(max_length=100, help_text="e.g. 2 large pizzas for $25")
+    category = models.CharField(max_length=10, choices=MenuItem.Category.choices, default="pizza")
+    size = models.CharField(max_length=1, choices=Size.choices, blank=True)
+    quantity = models.PositiveSmallIntegerField(default=1)
+    price = models.DecimalField(max_digits=7, decimal_places=2)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    uses_per_customer = models.PositiveSmallIntegerField(
+        default=1, help_text="Orders each customer may place with it (0: no limit)"
+    )
+    active = models.BooleanField(default=True)
+
+    def __str__(self):
+        return f"{self.code}: {self.description}"
+
+    def clean(self):
+        if not re.fullmatch(r"[A-Za-z0-9]{3,20}", self.code or ""):
+            raise ValidationError({"code": "One word of 3 to 20 letters and digits, e.g. 2FOR25."})
+        self.code = self.code.upper()
+        if self.quantity < 1:
+            raise ValidationError({"quantity": "At least 1."})
+
+
 class Quote(models.Model):
     """A priced order waiting for the customer's YES. `lines` is a list of
     {"item_id", "code", "name", "size", "quantity", "unit_price", "modifiers", "note",
@@ -110,6 +156,9 @@ class Quote(models.Model):
     total = models.DecimalField(max_digits=8, decimal_places=2)
     # A time the customer asked for ("for pickup at 7pm"), moved into opening hours; None: asap.
     scheduled_for = models.DateTimeField(null=True, blank=True)
+    # A promotion's deal the customer texted (Deal), and what it took off the food.
+    deal = models.ForeignKey("Deal", null=True, blank=True, on_delete=models.SET_NULL)
+    discount = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
     fulfilment = models.CharField(max_length=10, choices=Fulfilment.choices)
     address = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -193,6 +242,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
     tax = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
     delivery_fee = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    deal = models.ForeignKey("Deal", null=True, blank=True, on_delete=models.SET_NULL)
+    discount = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal("0"), help_text="What the deal took off"
+    )
     promised_at = models.DateTimeField("promised time", null=True, blank=True)
     # What the confirmation promised: lateness is measured against it, whatever new
     # estimate the customer was given since (promised_at).
@@ -441,6 +494,9 @@ class MenuModifier(models.Model):
     def alias_list(self):
         return tuple(a.strip() for a in self.aliases.split(",") if a.strip())
 
+    def clean(self):
+        _refuse_shared_names(self)
+
 
 class Topping(MenuModifier):
     """A topping a customer may add to a pizza, priced per size (a topping costs more on a
@@ -477,6 +533,67 @@ class Crust(MenuModifier):
     @property
     def prices(self):
         return {"S": self.surcharge_small, "M": self.surcharge_medium, "L": self.surcharge_large}
+
+
+class ShopSettings(models.Model):
+    """The shop's settings the owner changes in the admin (one row; orders.shop reads it).
+    An empty field uses the environment's value, shown beside it in the admin."""
+
+    hours = models.CharField(
+        "opening hours", max_length=300, blank=True,
+        help_text="e.g. mon-thu 11:00-22:00; fri-sat 11:00-23:30; sun 12:00-21:00 (or 24/7)",
+    )  # fmt: skip
+    closed_dates = models.TextField(
+        "days closed", blank=True,
+        help_text="Holidays and other closed days, e.g. 2026-12-25, 2027-01-01",
+    )  # fmt: skip
+    tax_rate = models.DecimalField(
+        max_digits=6, decimal_places=5, null=True, blank=True,
+        help_text="Sales tax on the food, a fraction: 0.08875 for 8.875%",
+    )  # fmt: skip
+    delivery_fee = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    delivery_minimum = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True,
+        help_text="The food (before tax) a delivery needs",
+    )  # fmt: skip
+    delivery_zip_codes = models.CharField(
+        "ZIP codes delivered to", max_length=500, blank=True,
+        help_text="Comma-separated; empty uses the environment's (DELIVERY_ZIP_CODES)",
+    )  # fmt: skip
+    address = models.CharField(
+        "shop's address", max_length=200, blank=True,
+        help_text="Given in pickup texts and on the order page",
+    )  # fmt: skip
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "shop settings"
+        verbose_name_plural = "shop settings"
+
+    def __str__(self):
+        return "Shop settings"
+
+    def clean(self):
+        from .hours import HoursError, parse_hours
+        from .shop import parse_dates
+
+        errors = {}
+        if self.hours.strip():
+            try:
+                parse_hours(self.hours)
+            except HoursError as exc:
+                errors["hours"] = str(exc).replace("SHOP_HOURS", "Opening hours")
+        try:
+            parse_dates(self.closed_dates)
+        except ValueError as exc:
+            errors["closed_dates"] = str(exc)
+        if self.tax_rate is not None and not 0 <= self.tax_rate < 1:
+            errors["tax_rate"] = "A fraction between 0 and 1: 0.08875 for 8.875%."
+        for name in ("delivery_fee", "delivery_minimum"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                errors[name] = "An amount of 0 or more."
+        if errors:
+            raise ValidationError(errors)
 
 
 class MenuVersion(models.Model):

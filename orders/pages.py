@@ -28,7 +28,8 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services, texts
-from .hours import clock, opening, spoken_hours
+from . import shop as owner_settings
+from .hours import clock, opening, shop_hours, spoken_hours
 from .models import CUSTOMER_MAY_CANCEL, FINISHED, PATHS, Actor, Fulfilment, Order, Status
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,43}$")
@@ -96,7 +97,7 @@ def rate_limited(view):
 def _shop():
     return {
         "name": settings.SHOP_NAME,
-        "address": settings.SHOP_ADDRESS,
+        "address": owner_settings.address(),
         "phone": texts.shop_phone(),
         "tel": settings.SHOP_PHONE,
         "sms_number": settings.TWILIO_PHONE_NUMBER,
@@ -206,6 +207,8 @@ def order_context(order, now=None):
         "address": short_address(order.address),
         "promised": clock(order.promised_at, now),
         "placed": clock(order.created_at, now),
+        # A finished order's last change is its last stage (status saves touch updated_at).
+        "finished_at": clock(order.updated_at, now) if finished else "",
         "may_cancel": order.status in CUSTOMER_MAY_CANCEL,
         # The money fields another change adds to Order (shown when there).
         "subtotal": _money_field(order, "subtotal"),
@@ -257,8 +260,8 @@ def home(request):
         {
             "shop": shop,
             "opening": opening(),
-            "hours": spoken_hours(settings.SHOP_HOURS),
-            "always_open": settings.SHOP_HOURS.strip().lower() in ("24/7", "always", "24x7"),
+            "hours": spoken_hours(owner_settings.hours_text()),
+            "always_open": shop_hours().always_open,
             "order_href": sms_href(shop["sms_number"], "MENU"),
         },
     )

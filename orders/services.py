@@ -19,7 +19,7 @@ from telephony.outbox import send_sms
 from telephony.reach import channel_for
 
 from . import menu as pricing
-from . import parser
+from . import parser, shop
 from .hours import clock, local, shop_hours
 from .links import order_link
 from .models import (
@@ -65,7 +65,7 @@ class BelowDeliveryMinimum(OrderError):
     """A delivery with less food (before tax) than DELIVERY_MINIMUM; `subtotal` is what it has."""
 
     def __init__(self, subtotal):
-        super().__init__(f"Delivery needs {settings.DELIVERY_MINIMUM} of food.")
+        super().__init__(f"Delivery needs {shop.delivery_minimum()} of food.")
         self.subtotal = subtotal
 
 
@@ -92,8 +92,8 @@ class Bill:
     @classmethod
     def for_food(cls, subtotal, delivery):
         subtotal = Decimal(subtotal).quantize(CENT)
-        tax = (subtotal * amount(settings.SHOP_TAX_RATE)).quantize(CENT, ROUND_HALF_UP)
-        fee = amount(settings.DELIVERY_FEE).quantize(CENT) if delivery else Decimal("0.00")
+        tax = (subtotal * shop.tax_rate()).quantize(CENT, ROUND_HALF_UP)
+        fee = shop.delivery_fee().quantize(CENT) if delivery else Decimal("0.00")
         return cls(subtotal, tax, fee)
 
 
@@ -109,10 +109,10 @@ def zip_code(address):
 
 def check_delivery(address, subtotal):
     """Raise OutsideDeliveryArea or BelowDeliveryMinimum when we cannot deliver this."""
-    zips = [z.strip() for z in settings.DELIVERY_ZIP_CODES if z.strip()]
+    zips = shop.zip_codes()
     if zips and zip_code(address) not in zips:
         raise OutsideDeliveryArea(zip_code(address))
-    if subtotal < amount(settings.DELIVERY_MINIMUM):
+    if subtotal < shop.delivery_minimum():
         raise BelowDeliveryMinimum(subtotal)
 
 
@@ -212,11 +212,46 @@ def menu():
 # --- quotes and placing ------------------------------------------------------------------
 
 
-def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None):
+class DealRefused(OrderError):
+    """A deal texted with an order that this order cannot have; the quote is made without it
+    and the reply says why (`reason`: "dates", "used", "needs")."""
+
+    def __init__(self, deal, reason):
+        super().__init__(f"{deal.code}: {reason}")
+        self.deal, self.reason = deal, reason
+
+
+def deal_discount(deal, priced, by_code, customer, now):
+    """What `deal` takes off the food of `priced` quote lines: the deal's `quantity` dearest
+    units of the matching items cost `price` together. Raises DealRefused."""
+    if (deal.starts_at and now < deal.starts_at) or (deal.ends_at and now >= deal.ends_at):
+        raise DealRefused(deal, "dates")
+    if deal.uses_per_customer:
+        used = Order.objects.filter(customer=customer, deal=deal).exclude(status=Status.CANCELLED)
+        if used.count() >= deal.uses_per_customer:
+            raise DealRefused(deal, "used")
+    units = sorted(
+        (
+            Decimal(line["unit_price"])
+            for line in priced
+            if (item := by_code.get(line["code"].upper())) and item.category == deal.category
+            and (not deal.size or line["size"] == deal.size)
+            for _ in range(line["quantity"])
+        ),
+        reverse=True,
+    )  # fmt: skip
+    if len(units) < deal.quantity:
+        raise DealRefused(deal, "needs")
+    return max(sum(units[: deal.quantity], Decimal("0")) - deal.price, Decimal("0"))
+
+
+def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None, deal=None):
     """Price `lines` (parser.Line) against `menu` (orders.menu.Menu) and keep the result as
     the customer's pending quote, replacing any earlier one. A delivery the shop cannot make
     raises OutsideDeliveryArea or BelowDeliveryMinimum (and the earlier quote stays).
-    `scheduled_for`: a time of day asked for (see `schedule`)."""
+    `scheduled_for`: a time of day asked for (see `schedule`). `deal`: a Deal the customer
+    texted; when this order cannot have it, the quote is made without it and carries the
+    refusal as `quote.deal_refused` (DealRefused) for the reply."""
     now = now or timezone.now()
     by_code, modifiers = menu.by_code, menu.modifiers
     priced = []
@@ -236,6 +271,13 @@ def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None)
     if not priced:
         raise OrderError("Nothing in that order is on the menu right now.")
     food = sum(Decimal(p["unit_price"]) * p["quantity"] for p in priced)
+    discount, refused = Decimal("0"), None
+    if deal is not None:
+        try:
+            discount = deal_discount(deal, priced, by_code, customer, now)
+        except DealRefused as exc:
+            deal, refused = None, exc
+    food -= discount
     fulfilment = Fulfilment.DELIVERY if address else Fulfilment.PICKUP
     if address:
         check_delivery(address, food)
@@ -253,8 +295,11 @@ def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None)
         address=address,
         scheduled_for=ready,
         expires_at=now + timedelta(minutes=settings.ORDER_QUOTE_MINUTES),
+        deal=deal,
+        discount=discount,
     )
     sql.insert(quote)  # Quote.objects.create, a statement the worker runs for every ORDER
+    quote.deal_refused = refused
     return quote
 
 
@@ -354,6 +399,8 @@ def place_order(quote, now=None):
             tax=quote.tax,
             delivery_fee=quote.delivery_fee,
             total=quote.total,
+            deal_id=quote.deal_id,
+            discount=quote.discount,
             promised_at=quote.scheduled_for if scheduled else now + minutes,
             first_promised_at=quote.scheduled_for if scheduled else now + minutes,
             start_at=quote.scheduled_for - minutes if scheduled else None,

@@ -29,6 +29,10 @@ def render_sms(name, **context):
     (telephony.segments.gsm_letters: see README "Languages")."""
     template = get_template(f"orders/sms/{name}.txt").template
     base = {"shop_name": settings.SHOP_NAME, "shop_phone": shop_phone()}
+    if "shop_address" not in context:
+        from . import shop
+
+        base["shop_address"] = shop.address()
     text = template.render(Context({**base, **context}, autoescape=False))
     lines = (" ".join(line.split()) for line in text.splitlines())
     return gsm_letters("\n".join(line for line in lines if line))[:MAX_BODY]
@@ -147,6 +151,8 @@ def quote_context(quote, asked=None, now=None):
             dict.fromkeys(line["name"] for line in quote.lines if line.get("assumed_size"))
         ),
         "ready": clock(quote.scheduled_for, now) if ready else "",
+        "deal": quote.deal,
+        "discount": money(quote.discount) if quote.discount else "",
         "asked": bool(ready and asked and (ready.hour, ready.minute) == (asked.hour, asked.minute)),
     }
 

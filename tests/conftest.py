@@ -51,6 +51,17 @@ CONTRACTS = ROOT / "tests" / "contracts" / "twilio-oai"
 
 
 @pytest.fixture(autouse=True)
+def shop_settings_read_afresh():
+    """The owner's shop settings (orders.shop) are kept per process for a second: each test
+    reads its own database's row."""
+    from orders import shop
+
+    shop.forget()
+    yield
+    shop.forget()
+
+
+@pytest.fixture(autouse=True)
 def outbox():
     """What the locmem telephony backend was asked to do in this test, in order."""
     locmem.reset()

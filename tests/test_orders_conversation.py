@@ -106,10 +106,19 @@ def test_deliver_to_makes_a_delivery_to_that_address(menu, text):
 
 
 def test_unknown_items_are_named_back_with_a_pointer_to_the_menu(menu, text):
-    reply = one(text("ORDER 1 calzone, 2 pep"))
+    reply = one(text("ORDER 1 calzone"))
     assert '"calzone"' in reply
     assert "MENU" in reply
     assert not Quote.objects.exists()
+
+
+def test_what_is_clear_is_quoted_and_what_is_not_is_named_as_left_out(menu, text):
+    reply = one(text("ORDER 1 calzone, 2 pep"))
+    assert reply.startswith("Your order:\n2x Pepperoni M $26\n")
+    assert 'Left out: "calzone" (not on our menu).' in reply
+    assert "Reply YES" in reply
+    quote = Quote.objects.get()
+    assert [line["code"] for line in quote.lines] == ["PEP"]
 
 
 def test_a_new_order_replaces_the_unconfirmed_quote(menu, text):

@@ -116,7 +116,7 @@ def expected_reply(command):
         return words["sizes"]
     if command.too_many:
         return words["too_many"]
-    if command.unknown:
+    if command.unknown and not command.lines:
         return words["unknown"]
     if command.ambiguous:
         return words["which"].format(phrase=command.ambiguous[0].phrase)

@@ -146,7 +146,8 @@ CONVERSATION = {
     # The menu is one query (its version) while unchanged: orders.menu.current.
     "MENU": 21,
     "ORDER 1 large pepperoni": 21,
-    "YES": 33,  # + the one-time offer of promotions, a text of its own
+    "YES": 34,  # + the one-time offer of promotions (a text of its own), and a look for one
+    # just asked: a yes right after it answers it (campaigns.consent)
     "STATUS": 21,
     "CANCEL ORDER": 28,
     "HELP": 20,

@@ -166,7 +166,7 @@ def test_a_quiet_day_has_zeros_not_errors(settings):
 
 
 def test_the_report_runs_seven_queries_whatever_the_data(tuesday, django_assert_num_queries):
-    with django_assert_num_queries(7):  # six, and the promotions of the day (none)
+    with django_assert_num_queries(8):  # six, the promotions of the day (none), shop hours
         services.day_report(DAY)
 
 

@@ -655,7 +655,7 @@ def test_outside_opening_hours_the_caller_hears_the_hours_and_can_leave_a_messag
     assert line.calls_placed() == []
 
 
-def test_shop_opening_follows_the_ordering_hours(settings):
+def test_shop_opening_follows_the_ordering_hours(settings, db):
     from orders import hours
 
     settings.SHOP_HOURS = "mon-sun 11:00-22:00"

@@ -5,6 +5,9 @@ command makes it at once and reports the outcome. A passing failure is left queu
 the worker to retry.
 """
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
@@ -26,6 +29,24 @@ def webhook_urls(base):
     return {key: value for key, value in urls.items() if value}
 
 
+def base_url_problems(base):
+    """What is wrong with PUBLIC_BASE_URL for Twilio: it must be https (Twilio signs the URL
+    it calls, and a plain-http one leaks the texts), on a host Twilio can reach."""
+    parts = urlsplit(base)
+    problems = []
+    if parts.scheme != "https":
+        problems.append(f"{base} is not https: Twilio would send customers' texts unencrypted")
+    host = (parts.hostname or "").lower()
+    try:
+        address = ipaddress.ip_address(host)
+        local = address.is_private or address.is_loopback or address.is_link_local
+    except ValueError:
+        local = host in ("", "localhost") or host.endswith((".local", ".localhost", ".internal"))
+    if local:
+        problems.append(f"{host or base} is a local address: Twilio cannot reach it")
+    return problems
+
+
 class Command(BaseCommand):
     help = "Set TWILIO_PHONE_NUMBER's SMS and voice webhooks to PUBLIC_BASE_URL."
 
@@ -33,6 +54,8 @@ class Command(BaseCommand):
         base = settings.PUBLIC_BASE_URL
         if not base:
             raise CommandError("Set PUBLIC_BASE_URL to the https address Twilio reaches us at.")
+        for problem in base_url_problems(base):
+            self.stderr.write(self.style.WARNING(f"Warning: PUBLIC_BASE_URL {problem}."))
         number = settings.TWILIO_PHONE_NUMBER
         webhooks = webhook_urls(base)
         request = queue_number_configuration(number, **webhooks)
