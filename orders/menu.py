@@ -119,7 +119,7 @@ _last = None  # this process's last read: a Menu
 
 def current():
     """The menu now: one query (the version's token) when nothing changed since this process
-    last read it, else five."""
+    last read it, else six."""
     global _last
     version = read_version()
     last = _last

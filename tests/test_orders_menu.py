@@ -51,13 +51,13 @@ def test_a_gluten_free_crust_adds_its_surcharge_and_a_note_is_kept(pepperoni):
     assert quote.lines[0]["modifiers"]["crust"]["name"] == "Gluten-free"
 
 
-def test_the_menu_is_read_in_five_queries_whatever_its_size_then_one_while_unchanged(
+def test_the_menu_is_read_in_six_queries_whatever_its_size_then_one_while_unchanged(
     pepperoni, django_assert_num_queries
 ):
     for _ in range(30):
         ToppingFactory()
         CrustFactory()
-    with django_assert_num_queries(5):  # the version, prices, items, toppings, crusts
+    with django_assert_num_queries(6):  # the version, prices, items, toppings, crusts, deals
         menu = services.menu()
     assert len(menu.parser.toppings) == 30 and len(menu.parser.crusts) == 30
     with django_assert_num_queries(1):  # the version
