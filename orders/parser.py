@@ -69,7 +69,7 @@ FILLERS = {
     "good", "morning", "afternoon", "evening", "then", "cn", "cud", "wanna", "lemme", "let",
     "us", "um", "uh", "so", "actually", "both", "all", "each", "hiya", "yall", "sir", "maam",
     "dias", "tardes", "noches", "porfavor", "ambas", "ambos", "todas", "todos", "cada",
-    "entonces", "pues", "bueno", "oye", "ordering", "ready",
+    "entonces", "pues", "bueno", "oye", "ordering", "ready", "there", "sorry", "oops",
 }  # fmt: skip
 # Words that make a size apply to every line without one: "one pep and one marg, both large".
 EVERY_WORDS = {"both", "all", "each", "ambas", "ambos", "todas", "todos", "cada"}
