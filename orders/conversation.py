@@ -14,7 +14,7 @@ from telephony.numbers import is_withheld
 from . import services, shop, texts
 from .hours import is_open, next_opening_words
 from .models import Actor, Quote
-from .parser import MAX_QUANTITY, parse
+from .parser import DELIVER_TO, MAX_QUANTITY, parse
 from .services import OrderError
 from .texts import render_sms
 
@@ -81,7 +81,8 @@ class Conversation:
         if command.kind == "order" and not command.lines and command.address not in ("", "?"):
             address = command.address
         elif command.kind in ("chat", "suggest", "order") and not command.lines:
-            address = " ".join(body.split()).strip(" .,!;:-")[:200]
+            said = DELIVER_TO.search(body)  # "deliver to 7 Elm Road": the address after it
+            address = " ".join((said["address"] if said else body).split()).strip(" .,!;:-")[:200]
             if not (re.search(r"\d", address) and re.search(r"[^\W\d_]{2}", address)):
                 return command
         else:

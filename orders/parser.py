@@ -470,6 +470,7 @@ _DELIVERY = re.compile(
     r"|\b(?:entregar|entregame|enviar|a domicilio)\s+(?:en|a)\b)[\s:,-]*(?P<address>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
+DELIVER_TO = _DELIVERY  # "deliver to <address>", for readers of an answer to "where?"
 _DELIVERY_ONLY = re.compile(
     r"(?:\bfor\s+)?\b(?:deliver(?:ed|y)?|a domicilio|para entregar)\b", re.IGNORECASE
 )

@@ -199,6 +199,21 @@ def test_the_address_alone_answers_where_should_we_deliver(menu, text):
     assert (order.fulfilment, order.address) == ("delivery", "45 Oak Avenue, Apt 2")
 
 
+@pytest.mark.parametrize(
+    "answer, address",
+    [
+        ("12 Main St", "12 Main St"),
+        ("deliver to 7 Elm Road", "7 Elm Road"),
+        ("apt 4, 55 Elm St.", "apt 4, 55 Elm St"),
+        ("1500 SW 8th St", "1500 SW 8th St"),
+        ("its 300 W 23rd st apt 5", "its 300 W 23rd st apt 5"),
+    ],
+)
+def test_answers_to_where_should_we_deliver(menu, text, answer, address):
+    text("2 large pepperoni for delivery")
+    assert f"delivered to {address}" in text(answer)
+
+
 def test_a_question_after_where_should_we_deliver_is_still_a_question(menu, text):
     text("1 large pepperoni for delivery")
     assert "Where should we deliver?" not in text("MENU")

@@ -126,3 +126,30 @@ def test_the_board_fits_an_upright_tablet_without_scrolling_sideways(
     for column in page.locator(".column").all():  # every stage in view, none scrolled away
         box = column.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 820, column.get_attribute("data-stage")
+
+
+def test_a_card_shows_an_opt_out_and_a_late_orders_new_estimate(
+    page, live_server, django_user_model, screenshot
+):
+    """Issue 29: the kitchen sees at a glance who opted out after ordering, and a late order
+    stays late against its first promise, with the time the customer was told since."""
+    front_desk(django_user_model)
+    order = an_evening()
+    now = timezone.now()
+    Order.objects.filter(pk=order.pk).update(
+        opted_out_at=now, first_promised_at=now - timedelta(minutes=10),
+        promised_at=now + timedelta(minutes=5), late_notices=1,
+    )  # fmt: skip
+
+    page.goto(live_server.url + "/staff/")
+    page.fill("#id_username", "maria")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    card = card_in(page, "received", order)
+    card.wait_for()
+    flag = card.locator(".opted-out")
+    assert flag.inner_text() == "Customer opted out after ordering: call before making"
+    assert flag.is_visible()
+    assert "LATE" in card.locator(".due").inner_text()
+    assert card.locator(".estimate").inner_text().startswith("now told ")
+    card.screenshot(path=str(screenshot("board-opted-out-card").parent / "card-opted-out.png"))
