@@ -17,6 +17,8 @@ from django.conf import settings
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext, pgettext
 
+from . import shop
+
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _DAY_ALIASES = {
     "monday": "mon", "tuesday": "tue", "tues": "tue", "wednesday": "wed", "thursday": "thu",
@@ -194,17 +196,9 @@ def _parsed_zone(name):
 def shop_hours():
     """The opening hours now: the owner's (orders.shop, set in the admin) or SHOP_HOURS,
     parsed, without the days the owner closed."""
-    from . import shop
-
     hours = _parsed_hours(shop.hours_text())
     closed = shop.closed_dates()
     return replace(hours, closed=closed) if closed else hours
-
-
-def shop_hours_text():
-    from . import shop
-
-    return shop.hours_text()
 
 
 def shop_zone():
@@ -283,6 +277,6 @@ def opening(now=None):
     upcoming = shop_hours().next_opening(here)
     return Opening(
         False,
-        hours=spoken_hours(shop_hours_text()),
+        hours=spoken_hours(shop.hours_text()),
         next_opening=describe_opening(upcoming, here) if upcoming else "",
     )

@@ -7,14 +7,14 @@ topping) that answer to "gluten free" would make the price depend on which one t
 met first, so the admin refuses the second (`conflicts`), and `manage.py check_menu` lists
 any already there."""
 
-from .parser import _key, normalize
+from .parser import phrase_key
 
 
 def keys(*names):
     """The parser's keys of `names` (code, name, aliases), each once, with what was written."""
     found = {}
     for name in names:
-        key = _key(normalize(name).split())
+        key = phrase_key(name)
         if key:
             found.setdefault(key, name)
     return found

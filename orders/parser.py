@@ -259,6 +259,12 @@ def _singular(word):
     return word
 
 
+def phrase_key(name):
+    """How the menu's index keys a name, code or alias as written ("Pepperoni Pizzas" ->
+    ("pepperoni",)): two names with one key mean the same thing to the parser."""
+    return _key(normalize(name).split())
+
+
 def _key(words):
     """How a phrase is looked up: singular words, without 'pizza'."""
     return tuple(_singular(w) for w in words if w not in GENERIC)
@@ -331,13 +337,13 @@ class MenuIndex:
         # "cheese" is not enough (shops give it to their Four Cheese).
         plain = {
             e.code.upper() for e in menu.items
-            if _key(normalize(e.name).split()) in PLAIN_NAMES
+            if phrase_key(e.name) in PLAIN_NAMES
             or any(tuple(normalize(a).split()) in PLAIN_ALIASES for a in e.aliases)
         }  # fmt: skip
         self.plain = next((code for code in self.pizzas if code in plain), None)
 
     def _add(self, name, meaning):
-        key = _key(normalize(name).split())
+        key = phrase_key(name)
         if key:
             meanings = self.phrases.setdefault(key, [])
             if meaning not in meanings:

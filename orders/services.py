@@ -72,10 +72,6 @@ class BelowDeliveryMinimum(OrderError):
 CENT = Decimal("0.01")
 
 
-def amount(setting):
-    return Decimal(str(setting).strip() or "0")
-
-
 @dataclass(frozen=True)
 class Bill:
     """What an order costs: food (subtotal), sales tax on it, the delivery fee, and the total.

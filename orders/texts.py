@@ -13,6 +13,7 @@ from django.template.loader import get_template
 from telephony.outbox import MAX_BODY
 from telephony.segments import gsm_letters
 
+from . import shop
 from .hours import clock, local
 from .links import order_link
 from .models import Fulfilment
@@ -30,8 +31,6 @@ def render_sms(name, **context):
     template = get_template(f"orders/sms/{name}.txt").template
     base = {"shop_name": settings.SHOP_NAME, "shop_phone": shop_phone()}
     if "shop_address" not in context:
-        from . import shop
-
         base["shop_address"] = shop.address()
     text = template.render(Context({**base, **context}, autoescape=False))
     lines = (" ".join(line.split()) for line in text.splitlines())

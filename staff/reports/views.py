@@ -71,7 +71,7 @@ def sms_parts(report):
     """The stacked bar of the day's texts: delivered, failed, no report yet, each with its
     width and where it starts, in percent."""
     sms = report.sms
-    other = sms["total"] - sms["delivered"] - sms["failed"] - sms.get("opted_out", 0)
+    other = sms["total"] - sms["delivered"] - sms["failed"] - sms["opted_out"]
     parts = [("delivered", sms["delivered"]), ("failed", sms["failed"]), ("pending", other)]
     total = sms["total"] or 1
     bars, start = [], 0
