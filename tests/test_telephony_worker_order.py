@@ -105,7 +105,8 @@ def test_three_telephony_workers_answer_each_customers_texts_once_and_in_order(
     workers.env.update(
         DATABASE_URL=postgres_database, TELEPHONY_RECORD_DELAY="0.02", SHOP_HOURS="24/7"
     )
-    workers.start("telephony_worker", "--poll", "0.05", count=3)
+    # All three listening before the first text, or the first to start may answer them all.
+    workers.start("telephony_worker", "--poll", "0.05", count=3, ready="Listening for work")
     for round_ in range(3):  # each customer texts three times, the crowd interleaved
         for number in customers:
             text(number, ["MENU", "STATUS", "HELP"][round_])
