@@ -187,7 +187,7 @@ def measure(repeat, customers):
     from django.test import Client
     from twilio.request_validator import RequestValidator
 
-    from telephony.inbound import handle_pending_inbound
+    from telephony.inbound import answer_pending
 
     settings.DEBUG = True  # keep connection.queries for the slowest query
     connection.force_debug_cursor = True
@@ -222,7 +222,7 @@ def measure(repeat, customers):
 
     def status_text():
         text_in()
-        assert handle_pending_inbound() == 1
+        assert answer_pending() == 1
 
     actions = {
         "admin index (no big table; baseline)": get("/admin/"),
@@ -244,7 +244,7 @@ def measure(repeat, customers):
     for name, action in actions.items():
         results[name] = timed(action, repeat)
         print(f"    {name:40s} {results[name]['median_ms']:10.1f} ms", flush=True)
-        handle_pending_inbound(limit=10_000)  # what the webhook left for the worker
+        answer_pending(limit=10_000)  # what the webhook left for the worker
     connection.force_debug_cursor = False
     return results
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from orders.hours import shop_zone
 from telephony.backends import SHORT_NAMES, backend_path
-from telephony.inbound import handle_pending_inbound
+from telephony.inbound import answer_pending
 from telephony.models import Message
 from telephony.numbers import to_e164
 from telephony.simulator import signed_post, sms_params
@@ -154,7 +154,7 @@ def send_text(request):
         if response.status_code != 200:
             error = f"The shop's SMS webhook answered {response.status_code}."
         # Do the worker's part now, so the reply shows without waiting for its next poll.
-        handle_pending_inbound()
+        answer_pending()
     return _answer(request, "phone/_chat.html", chat_error=error)
 
 

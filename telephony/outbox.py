@@ -2,7 +2,6 @@
 written in the caller's transaction, performed by workers with retries, and the sweeps that
 re-queue what no task will send."""
 
-import contextvars
 import logging
 import random
 from datetime import timedelta
@@ -53,11 +52,6 @@ def callback_url(name, *args):
 # --- sending -------------------------------------------------------------------
 
 
-# While set, send_sms queues replies (rows with in_reply_to) without a delivery task: the
-# caller delivers them itself after commit (telephony.inbound.answer_in_turn's contract).
-replies_delivered_by_caller = contextvars.ContextVar("replies_delivered_by_caller", default=False)
-
-
 def send_sms(
     to,
     body,
@@ -70,6 +64,7 @@ def send_sms(
     priority=None,
     send_after=None,
     checked=False,
+    delivered_by_caller=False,
 ):
     """Queue a text (SMS, or MMS with media; on WhatsApp with channel="whatsapp") to `to`.
     Returns the Message row.
@@ -85,6 +80,8 @@ def send_sms(
     after order texts: promotions); `send_after` holds the text until then (pacing).
     `checked`: the caller has just found `to` textable (`reason_not_to_text`) in this
     transaction, so it is not asked again (the telephony worker's replies).
+    `delivered_by_caller`: no delivery task; the caller hands the row to its senders
+    once its transaction commits (the telephony worker's replies: inbound.answer_pending).
     """
     prefixed, plain = split_channel(str(to))
     if prefixed == Channel.WHATSAPP:
@@ -114,7 +111,7 @@ def send_sms(
         logger.info("Not texting %s: %s", message.to_number, reason)
         return message
     sql.insert(message)  # message.save(), a statement the worker runs for every reply
-    if in_reply_to is None or not replies_delivered_by_caller.get():
+    if not delivered_by_caller:
         enqueue_with_transaction(enqueue_delivery, message.pk, send_after, priority)
     return message
 
@@ -180,7 +177,9 @@ def claim_fresh(messages):
     if not messages:
         return []
     now = timezone.now()
-    count = _claim_fresh_rows(list(messages), now)
+    count = sql.claim_queued(
+        Message, list(messages), now, queued=Status.QUEUED.value, claiming=Status.SENDING.value
+    )
     ours = set(messages)
     if count < len(messages):  # rare: tell ours from the rows another worker claimed
         ours = set(
@@ -191,33 +190,6 @@ def claim_fresh(messages):
     for pk in ours:
         messages[pk].status, messages[pk].attempts = Status.SENDING, messages[pk].attempts + 1
     return [m for pk, m in messages.items() if pk in ours]
-
-
-def _claim_fresh_rows(pks, now):
-    """Message.objects.filter(pk__in=pks, status=QUEUED, sid=None, next_attempt_at=None)
-    .update(status=SENDING, attempts=F("attempts") + 1, updated_at=now), written out
-    (telephony/sql.py says why): once a batch of replies. Returns how many it claimed."""
-    connection = transaction.get_connection()
-    statement = sql.statement(connection, _claim_fresh_sql)
-    adapt = connection.ops.adapt_datetimefield_value
-    pk_list = ", ".join(["%s"] * len(pks))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            statement.replace("/* pks */", pk_list),
-            [Status.SENDING.value, adapt(now), *pks, Status.QUEUED.value],
-        )
-        return cursor.rowcount
-
-
-def _claim_fresh_sql(connection):
-    quote, meta = connection.ops.quote_name, Message._meta
-    field = {f.name: quote(f.column) for f in meta.concrete_fields}
-    return (
-        f"UPDATE {quote(meta.db_table)} SET {field['status']} = %s, "
-        f"{field['attempts']} = {field['attempts']} + 1, {field['updated_at']} = %s "
-        f"WHERE {field['id']} IN (/* pks */) AND {field['status']} = %s "
-        f"AND {field['sid']} IS NULL AND {field['next_attempt_at']} IS NULL"
-    )
 
 
 def retry_delay(attempt):

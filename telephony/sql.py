@@ -119,3 +119,97 @@ def get(model, name, value, *, prepared=False):
     field = model._meta.get_field(name)
     param = value if prepared else field.get_db_prep_value(value, connection)
     return next(iter(model.objects.raw(sql, [param])), None)
+
+
+# --- the telephony worker's own statements ------------------------------------------------
+# Each is the ORM queryset named in its docstring, written out; tests run them through the
+# worker's path (tests/test_inbound_turn.py, tests/test_telephony_sql.py).
+
+
+def _columns(connection, model):
+    quote = connection.ops.quote_name
+    return quote(model._meta.db_table), {
+        f.name: quote(f.column) for f in model._meta.concrete_fields
+    }
+
+
+def _waiting_sql(connection, model, passed_over):
+    table, field = _columns(connection, model)
+    others = ""
+    if passed_over:
+        others = f"AND {field['from_number']} NOT IN ({', '.join(['%s'] * passed_over)}) "
+    skip_locked = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    return (
+        f"SELECT {', '.join(field.values())} FROM {table} "
+        f"WHERE {field['direction']} = %s AND {field['handled_at']} IS NULL {others}"
+        f"ORDER BY {field['created_at']}, {field['id']} LIMIT %s{skip_locked}"
+    )
+
+
+def take_waiting(model, inbound, count, passed_over):
+    """model.objects.filter(direction=inbound, handled_at=None)
+    .exclude(from_number__in=passed_over).order_by("created_at", "id")
+    .select_for_update(skip_locked=True)[:count], as a list (rows read through `raw`)."""
+    passed_over = sorted(passed_over)
+    built = statement(connection, _waiting_sql, model, len(passed_over))
+    return list(model.objects.raw(built, [inbound, *passed_over, count]))
+
+
+def _turn_sql(connection, message_model, optout_model, inbound, outbound, pending):
+    messages, field = _columns(connection, message_model)
+    optouts, optout = _columns(connection, optout_model)
+    states = ", ".join(f"'{state}'" for state in pending)
+    # SQLite's planner, with no statistics, reads "sid IS NULL" through the unique index
+    # on sid: every reply never sent (failed ones too) instead of the customer's own. A
+    # unary + keeps a term off an index (sqlite.org/optoverview.html), so msg_out_to is used.
+    plus = "+" if connection.vendor == "sqlite" else ""
+    return f"""SELECT
+        EXISTS(SELECT 1 FROM {messages} WHERE {field["direction"]} = '{inbound}'
+            AND {field["from_number"]} = %s AND {field["handled_at"]} IS NULL
+            AND ({field["created_at"]} < %s
+                 OR ({field["created_at"]} = %s AND {field["id"]} < %s))),
+        EXISTS(SELECT 1 FROM {messages} WHERE {field["direction"]} = '{outbound}'
+            AND {field["to_number"]} = %s AND {field["in_reply_to"]} IS NOT NULL
+            AND {field["status"]} IN ({states}) AND {plus}{field["sid"]} IS NULL),
+        EXISTS(SELECT 1 FROM {optouts} WHERE {optout["phone_number"]} = %s),
+        (SELECT COUNT(*) FROM {messages} WHERE {field["direction"]} = '{outbound}'
+            AND {field["to_number"]} = %s AND {field["in_reply_to"]} IS NOT NULL
+            AND {field["created_at"]} >= %s)"""
+
+
+def turn(message_model, optout_model, *, inbound, outbound, pending, message, number, since):
+    """Four answers about `message` (an inbound text) and `number` (its sender), in one
+    round trip: (an older unhandled text of theirs exists, a reply to them has not left
+    (status in `pending` and no SID), `number` opted out, automatic replies to `number`
+    since `since`). The rules themselves are the telephony worker's: telephony/inbound.py."""
+    key = (message_model, optout_model, inbound, outbound, tuple(pending))
+    built = statement(connection, _turn_sql, *key)
+    adapt = connection.ops.adapt_datetimefield_value
+    created_at = adapt(message.created_at)
+    params = [message.from_number, created_at, created_at, message.pk]
+    params += [number, number, number, adapt(since)]
+    with connection.cursor() as cursor:
+        cursor.execute(built, params)
+        return cursor.fetchone()
+
+
+def _claim_sql(connection, model, count, claiming, queued):
+    table, field = _columns(connection, model)
+    return (
+        f"UPDATE {table} SET {field['status']} = '{claiming}', "
+        f"{field['attempts']} = {field['attempts']} + 1, {field['updated_at']} = %s "
+        f"WHERE {field['id']} IN ({', '.join(['%s'] * count)}) AND {field['status']} = '{queued}' "
+        f"AND {field['sid']} IS NULL AND {field['next_attempt_at']} IS NULL"
+    )
+
+
+def claim_queued(model, pks, now, *, queued, claiming):
+    """model.objects.filter(pk__in=pks, status=queued, sid=None, next_attempt_at=None)
+    .update(status=claiming, attempts=F("attempts") + 1, updated_at=now). Returns how
+    many rows it claimed."""
+    built = statement(connection, _claim_sql, model, len(pks), claiming, queued)
+    with connection.cursor() as cursor:
+        cursor.execute(built, [connection.ops.adapt_datetimefield_value(now), *pks])
+        return cursor.rowcount

@@ -123,7 +123,7 @@ def sms(twilio, django_capture_on_commit_callbacks):
     `.replies`: the texts the customer got back. The worker's poll then runs, and
     after-commit work too (tasks run inline in tests), so the conversation and the
     sending happen as in production."""
-    from telephony.inbound import handle_pending_inbound
+    from telephony.inbound import answer_pending
     from telephony.simulator import sms_params
 
     def send(sender, body, sid=None, **params):
@@ -131,7 +131,7 @@ def sms(twilio, django_capture_on_commit_callbacks):
         data.update(params)
         response = twilio.post("/twilio/sms/", data)
         with django_capture_on_commit_callbacks(execute=True):
-            handle_pending_inbound()
+            answer_pending()
         response.replies = replies_to(data["MessageSid"])
         return response
 

@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from support import urls as support_urls
 from telephony import urls as telephony_urls
-from telephony.inbound import handle_pending_inbound
+from telephony.inbound import answer_pending
 from tests.conftest import signature_for
 from tests.factories import AgentFactory, SupportCallFactory
 
@@ -99,7 +99,7 @@ def test_a_forged_or_altered_webhook_is_refused_and_stores_nothing(
 
     assert response.status_code == 403
     assert row_counts() == before
-    assert handle_pending_inbound() == 0
+    assert answer_pending() == 0
 
 
 def test_a_resplit_call_sid_is_refused_and_stores_nothing(twilio, caplog):
@@ -147,7 +147,7 @@ def test_a_signed_webhook_not_shaped_as_twilio_sends_it_is_a_400_that_stores_not
 
     assert response.status_code == 400
     assert row_counts() == before
-    assert handle_pending_inbound() == 0
+    assert answer_pending() == 0
 
 
 @pytest.mark.parametrize(("name", "converters"), WEBHOOKS, ids=[n for n, _ in WEBHOOKS])
@@ -198,4 +198,4 @@ def test_correctly_signed_nonsense_on_any_webhook_is_never_a_server_error(
 
     event(f"{name} answered {response.status_code}")
     assert response.status_code in (200, 204, 400, 403, 404), response.content[:300]
-    handle_pending_inbound()  # the conversation copes with the same nonsense
+    answer_pending()  # the conversation copes with the same nonsense

@@ -1,12 +1,14 @@
-"""The worker's turn check (`telephony.inbound._turn`) is hand-written SQL for speed; it
-must say what the ORM querysets it stands for say, on SQLite and on PostgreSQL."""
+"""The worker's turn check (`telephony.inbound._turn`, one statement in telephony/sql.py):
+whose turn it is, whether a reply is still to leave, opted out, replies this hour; on
+SQLite and on PostgreSQL. (What it means for customers: tests/test_telephony_worker_order.py,
+tests/test_sms_limits.py.)"""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from telephony.inbound import _recent_replies, _replies_pending, _turn
+from telephony.inbound import _turn
 from telephony.models import Message, OptOut
 from tests.factories import MessageFactory
 
@@ -36,21 +38,6 @@ def reply(to, about, status=Message.Status.QUEUED, sid=None, at=None):
     return message
 
 
-def by_the_orm(message, number):
-    older = Message.objects.filter(
-        direction=Message.Direction.INBOUND,
-        from_number=message.from_number,
-        handled_at__isnull=True,
-    ).exclude(pk=message.pk)
-    older = [m for m in older if (m.created_at, m.pk) < (message.created_at, message.pk)]
-    return (
-        bool(older),
-        _replies_pending(number).exists(),
-        OptOut.objects.filter(phone_number=number).exists(),
-        _recent_replies(number).count(),
-    )
-
-
 def turn(message, number=None):
     t = _turn(message, number)
     return (t.older_waiting, t.reply_pending, t.opted_out, t.recent_replies)
@@ -59,7 +46,7 @@ def turn(message, number=None):
 @pytest.mark.django_db
 def test_a_first_text_from_a_new_number_is_its_turn():
     message = inbound()
-    assert turn(message) == by_the_orm(message, CUSTOMER) == (False, False, False, 0)
+    assert turn(message) == (False, False, False, 0)
 
 
 @pytest.mark.django_db
@@ -68,11 +55,9 @@ def test_an_older_unhandled_text_of_theirs_comes_first_but_not_a_handled_or_a_st
     earlier = inbound(at=now - timedelta(seconds=1), handled=True)
     inbound(OTHER, at=now - timedelta(seconds=1))
     message = inbound(at=now)
-    assert turn(message) == by_the_orm(message, CUSTOMER)
     assert turn(message)[0] is False
 
     Message.objects.filter(pk=earlier.pk).update(handled_at=None)
-    assert turn(message) == by_the_orm(message, CUSTOMER)
     assert turn(message)[0] is True
 
 
@@ -80,8 +65,6 @@ def test_an_older_unhandled_text_of_theirs_comes_first_but_not_a_handled_or_a_st
 def test_texts_stored_in_the_same_instant_take_turns_by_id():
     now = timezone.now()
     first, second = inbound(at=now), inbound(at=now)
-    assert turn(first) == by_the_orm(first, CUSTOMER)
-    assert turn(second) == by_the_orm(second, CUSTOMER)
     assert (turn(first)[0], turn(second)[0]) == (False, True)
 
 
@@ -91,13 +74,11 @@ def test_a_reply_holds_their_next_text_until_it_has_a_sid():
     pending = reply(CUSTOMER, earlier)
     reply(OTHER, inbound(OTHER, handled=True))  # someone else's reply does not count
     message = inbound()
-    assert turn(message) == by_the_orm(message, CUSTOMER)
     assert turn(message)[1] is True
 
     Message.objects.filter(pk=pending.pk).update(status=Message.Status.SENDING)
     assert turn(message)[1] is True
     Message.objects.filter(pk=pending.pk).update(sid="SM" + "1" * 32)
-    assert turn(message) == by_the_orm(message, CUSTOMER)
     assert turn(message)[1] is False
 
 
@@ -112,6 +93,6 @@ def test_opted_out_and_the_replies_of_the_last_hour_are_counted_for_the_number_a
     MessageFactory(to_number=CUSTOMER, status=Message.Status.DELIVERED)  # not a reply
     OptOut.objects.create(phone_number=CUSTOMER, keyword="STOP")
     message = inbound()
-    assert turn(message) == by_the_orm(message, CUSTOMER) == (False, False, True, 3)
+    assert turn(message) == (False, False, True, 3)
     # A WhatsApp sender is answered as their number without the prefix: `number` is asked.
-    assert turn(message, OTHER) == by_the_orm(message, OTHER) == (False, False, False, 0)
+    assert turn(message, OTHER) == (False, False, False, 0)

@@ -19,7 +19,7 @@ from campaigns.models import Campaign
 from orders import demo
 from orders.models import Inquiry, Order, OrderEvent, Status
 from support.models import AgentOffer, SupportCall, VoiceNotice
-from telephony.inbound import handle_pending_inbound
+from telephony.inbound import answer_pending
 from telephony.simulator import new_sid, sms_params
 from tests.factories import (
     AgentFactory,
@@ -186,7 +186,7 @@ def test_each_keyword_is_handled_by_the_worker_in_fixed_queries(
 
             def handle():
                 with django_capture_on_commit_callbacks(execute=True):
-                    assert handle_pending_inbound() == 1
+                    assert answer_pending() == 1
 
             counts[body] = queries(handle)
         Order.objects.filter(customer__phone=customer_number(size), status="received").delete()

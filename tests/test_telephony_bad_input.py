@@ -14,12 +14,12 @@ CUSTOMER = "+14155550199"
 @pytest.fixture
 def post_and_handle(twilio, django_capture_on_commit_callbacks):
     """Post to the webhook, then let the worker handle what it recorded."""
-    from telephony.inbound import handle_pending_inbound
+    from telephony.inbound import answer_pending
 
     def post(params):
         response = twilio.post("/twilio/sms/", params)
         with django_capture_on_commit_callbacks(execute=True):
-            handle_pending_inbound()
+            answer_pending()
         return response
 
     return post

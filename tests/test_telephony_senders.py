@@ -14,8 +14,7 @@ import pytest
 from django.utils import timezone
 
 from telephony import turnstile
-from telephony.inbound import receive_sms
-from telephony.management.commands.telephony_worker import answer_pending
+from telephony.inbound import answer_pending, receive_sms
 from telephony.models import Message
 from telephony.outbox import deliver_stranded_replies, send_claimed
 from telephony.senders import Senders

@@ -12,7 +12,6 @@ from orders.models import Customer, Quote
 from orders.services import customer_for
 from telephony import sql
 from telephony.inbound import receive_sms
-from telephony.management.commands.telephony_worker import _take_waiting
 from telephony.models import Message
 from telephony.simulator import sms_params
 from tests.factories import MessageFactory
@@ -116,10 +115,10 @@ def test_a_batch_takes_the_oldest_unhandled_texts_as_the_orm_query_would():
         .order_by("created_at", "id")
     )
 
-    taken = _take_waiting(10, {"+14155550102"})
+    taken = sql.take_waiting(Message, "in", 10, {"+14155550102"})
 
     assert [m.pk for m in taken] == [m.pk for m in orm]
-    assert [m.pk for m in _take_waiting(1, set())] == [orm.first().pk]
+    assert [m.pk for m in sql.take_waiting(Message, "in", 1, set())] == [orm.first().pk]
     assert taken[0].created_at == orm.first().created_at  # read through the fields
 
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django.utils import timezone
 
-from telephony.inbound import handle_inbound
+from telephony.inbound import answer_pending
 from telephony.models import Message
 from telephony.numbers import to_e164
 from telephony.simulator import signed_post, sms_params
@@ -31,8 +31,9 @@ class Command(BaseCommand):
         if response.status_code != 200:
             raise CommandError(f"The webhook answered {response.status_code}: {response.content!r}")
         inbound = Message.objects.get(sid=params["MessageSid"])
-        # Handle it here rather than wait for a worker; if one already took it, wait for it.
-        handle_inbound(inbound.pk)
+        # Answer it here, as the worker does, rather than wait for one; if one already took
+        # it, wait for it.
+        answer_pending()
         deadline = time.monotonic() + 10
         while not Message.objects.filter(pk=inbound.pk, handled_at__isnull=False).exists():
             if time.monotonic() > deadline:

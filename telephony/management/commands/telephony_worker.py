@@ -21,12 +21,11 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections
 
-from telephony import sql, wakeup
+from telephony import wakeup
 from telephony.handlers import run_sweeps
-from telephony.inbound import answer_in_turn
-from telephony.models import Message
+from telephony.inbound import answer_pending
 from telephony.outbox import (
     deliver_due_outbound,
     deliver_stranded_replies,
@@ -34,117 +33,8 @@ from telephony.outbox import (
     requeue_due_requests,
 )
 from telephony.senders import InlineSenders, Senders
-from telephony.turnstile import WORKER_EVERY, sqlite_writer
 
 logger = logging.getLogger(__name__)
-
-
-def answer_pending(limit=100, senders=None, batch_seconds=None):
-    """Answer the texts waiting, oldest first, up to `limit`. Returns how many were handled.
-
-    Each sender's texts are answered in order, a text once the reply to the one
-    before it has left: a sender whose turn it is not (another worker holds their
-    older text, or a reply to them is in flight or waiting for a retry) is passed over
-    until the next call. A text whose handling fails stays unhandled and is tried
-    again. The replies go to `senders` (telephony/senders.py; by default each is sent
-    before the next text is read).
-
-    Texts are answered in batches: as many as `batch_seconds` (TELEPHONY_BATCH_SECONDS)
-    allow in one transaction, each in a savepoint of its own, so a backlog costs one
-    commit per batch rather than per text (on PostgreSQL with synchronous_commit, a
-    wait for the disk each). Each batch first takes the oldest waiting texts under a
-    row lock that other workers skip (`SKIP LOCKED`), about twice as many as the last
-    batch answered: so several workers share a backlog, each answering texts of its
-    own, instead of all trying the same oldest texts and finding them held. On SQLite
-    (no row locks) a batch holds the one write lock, and the webhook's inserts get in
-    between two batches (telephony/turnstile.py).
-    """
-    senders = senders or InlineSenders()
-    if batch_seconds is None:
-        batch_seconds = settings.TELEPHONY_BATCH_SECONDS
-    passed_over, handled, take = set(), 0, TAKE_FIRST
-    while handled < limit:
-        senders.gather()
-        try:
-            with sqlite_writer(every=WORKER_EVERY, first=False), transaction.atomic():
-                senders.store()  # the sends that finished meanwhile, in the same commit
-                asked = min(take, limit - handled)
-                waiting = _take_waiting(asked, passed_over)
-                replies, answered = _answer_batch(waiting, passed_over, batch_seconds)
-                claimed = senders.claim(r for r in replies if r.status == Message.Status.QUEUED)
-        except DatabaseError:  # the commit itself failed: the texts are tried again
-            logger.exception("A batch of inbound messages not handled; will try again")
-            close_old_connections()
-            break
-        senders.stored()
-        handled += answered
-        senders.send(claimed)  # committed: they leave now
-        if answered == len(waiting) < asked:
-            break  # all there was, answered: the next call looks again (a transaction fewer)
-        take = min(max(2 * answered, TAKE_FIRST), TAKE_MOST)
-    return handled
-
-
-TAKE_FIRST, TAKE_MOST = 8, 64  # texts a batch takes: at first, and at most
-
-
-def _take_waiting(count, passed_over):
-    """The oldest `count` unhandled texts no other worker holds, locked for this
-    transaction; senders in `passed_over` left out.
-
-    Message.objects.filter(direction="in", handled_at=None).exclude(from_number__in=...)
-    .order_by("created_at", "id").select_for_update(skip_locked=True)[:count], written
-    out (run with `raw`, which still reads the rows through the fields): once a batch,
-    and building it cost the worker more than running it."""
-    connection = transaction.get_connection()
-    statement = sql.statement(connection, _waiting_sql)
-    params = [Message.Direction.INBOUND.value]
-    if passed_over:
-        params += passed_over
-        column = connection.ops.quote_name(Message._meta.get_field("from_number").column)
-        others = f"AND {column} NOT IN ({', '.join(['%s'] * len(passed_over))})"
-        statement = statement.replace("/* others */", others)
-    return list(Message.objects.raw(statement, [*params, count]))
-
-
-def _waiting_sql(connection):
-    quote, meta = connection.ops.quote_name, Message._meta
-    field = {f.name: quote(f.column) for f in meta.concrete_fields}
-    skip_locked = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    )
-    return (
-        f"SELECT {', '.join(field.values())} FROM {quote(meta.db_table)} "
-        f"WHERE {field['direction']} = %s AND {field['handled_at']} IS NULL /* others */ "
-        f"ORDER BY {field['created_at']}, {field['id']} LIMIT %s{skip_locked}"
-    )
-
-
-def _answer_batch(waiting, passed_over, seconds):
-    """Answer texts from the front of `waiting`, each in a savepoint, for up to
-    `seconds`. Returns the replies queued and how many texts were handled."""
-    deadline = time.monotonic() + seconds
-    queued, answered, numbers = [], 0, set()
-    for message in waiting:
-        number = message.from_number
-        if number in numbers:
-            break  # their next text, once this batch's reply to them has left
-        if number in passed_over:
-            continue
-        try:
-            replies = answer_in_turn(message.pk, taken=message)
-        except DatabaseError:
-            logger.exception("Inbound message %s not handled; will try again", message.pk)
-            replies = None
-        if replies is None:
-            passed_over.add(number)
-            continue
-        queued += replies
-        answered += 1
-        numbers.add(number)
-        if time.monotonic() >= deadline:
-            break
-    return queued, answered
 
 
 class Command(BaseCommand):
