@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from decimal import ROUND_UP, Decimal
 from functools import cached_property
 
-from django.db import transaction
-
 from . import parser
 from .models import Crust, Deal, MenuItem, MenuPrice, MenuVersion, Topping
 from .texts import menu_sections
@@ -132,19 +130,8 @@ def current():
 
 
 def read_version():
-    """The version's token, or None when the row is missing. Plain SQL: it runs for every
-    text that needs the menu, and the ORM's building of this one-row query cost more than
-    the query itself (profiled, bench/README.md)."""
-    connection = transaction.get_connection()
-    quote, meta = connection.ops.quote_name, MenuVersion._meta
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {quote(meta.get_field('token').column)} FROM {quote(meta.db_table)} "
-            f"WHERE {quote(meta.pk.column)} = %s",
-            [1],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
+    """The version's token, or None when the row is missing."""
+    return MenuVersion.objects.filter(pk=1).values_list("token", flat=True).first()
 
 
 def read(version):

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
-from telephony import sql
 from telephony.models import Message, about_fields
 from telephony.numbers import is_withheld
 from telephony.outbox import send_sms
@@ -147,15 +146,8 @@ def customer_for(phone):
     if is_withheld(phone):
         # Twilio's stand-in for a hidden number (+266696687...) is nobody's: no customer.
         raise ValueError("A withheld caller ID is not a customer's number.")
-    # get_or_create, in plain statements (telephony.sql): it runs for every text. The
-    # number is prepared as stored once (libphonenumber), not again for each statement.
-    stored = _stored_phone(str(phone))
-    customer = sql.get(Customer, "phone", stored, prepared=True)
-    if customer is None:
-        customer = Customer(phone=stored)
-        if not sql.insert(customer, on_conflict="phone", prepared={"phone": stored}):
-            customer = sql.get(Customer, "phone", stored, prepared=True)  # just added
-    return customer
+    # The number as stored, read once per number (libphonenumber is slow), not per text.
+    return Customer.objects.get_or_create(phone=_stored_phone(str(phone)))[0]
 
 
 @lru_cache(maxsize=10_000)
@@ -294,26 +286,15 @@ def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None,
         deal=deal,
         discount=discount,
     )
-    sql.insert(quote)  # Quote.objects.create, a statement the worker runs for every ORDER
+    quote.save()
     quote.deal_refused = refused
     return quote
 
 
 def _replace_pending_quotes(customer):
-    """Quote.objects.filter(customer=customer, state=PENDING).update(state=REPLACED),
-    written out once (telephony/sql.py says why): every ORDER runs it."""
-    connection = transaction.get_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql.statement(connection, _replace_pending_sql),
-            [Quote.State.REPLACED.value, customer.pk, Quote.State.PENDING.value],
-        )
-
-
-def _replace_pending_sql(connection):
-    quote, meta = connection.ops.quote_name, Quote._meta
-    state, customer = (quote(meta.get_field(name).column) for name in ("state", "customer"))
-    return f"UPDATE {quote(meta.db_table)} SET {state} = %s WHERE {customer} = %s AND {state} = %s"
+    Quote.objects.filter(customer=customer, state=Quote.State.PENDING).update(
+        state=Quote.State.REPLACED
+    )
 
 
 def pending_quote(customer, now=None):
@@ -734,22 +715,8 @@ def link_message(message, obj):
 
 
 def latest_active_orders(customer, count):
-    """active_orders(customer).order_by("-id")[:count] as a list, written out once
-    (telephony/sql.py says why): the STATUS reply, and every text kept for staff, read it."""
-    connection = transaction.get_connection()
-    statement = sql.statement(connection, _latest_active_sql)
-    return list(Order.objects.raw(statement, [*ACTIVE, customer.pk, count]))
-
-
-def _latest_active_sql(connection):
-    quote, meta = connection.ops.quote_name, Order._meta
-    field = {f.name: quote(f.column) for f in meta.concrete_fields}
-    statuses = ", ".join(["%s"] * len(ACTIVE))
-    return (
-        f"SELECT {', '.join(field.values())} FROM {quote(meta.db_table)} "
-        f"WHERE {field['status']} IN ({statuses}) AND {field['customer']} = %s "
-        f"ORDER BY {field['id']} DESC LIMIT %s"
-    )
+    """The customer's `count` newest active orders, newest first (STATUS, texts kept for staff)."""
+    return list(active_orders(customer).order_by("-id")[:count])
 
 
 def active_orders(customer_or_phone):

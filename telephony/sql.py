@@ -12,8 +12,10 @@ field's documented `pre_save` and `get_db_prep_save`, rows read back through
 field needs no change here.
 
 What these skip, like `QuerySet.bulk_create` and `update()`: `save()` overrides and the
-model signals. Only models that have neither go through here (Message, Customer, Quote;
-tests/test_telephony_sql.py checks the rows written match the ORM's).
+model signals. Only Message, which has neither, goes through here (tests/test_telephony_sql.py
+checks the rows written match the ORM's). This is the only module with hand-written SQL;
+the other apps use the ORM (at 200 texts a second the worker has the time: bench/README.md,
+"One path for a text").
 """
 
 from functools import lru_cache
@@ -49,22 +51,15 @@ def _insert_fields(model):
     return [f for f in model._meta.concrete_fields if not f.primary_key]
 
 
-def insert(obj, *, on_conflict=None, prepared=None):
+def insert(obj, *, on_conflict=None):
     """INSERT `obj` (an unsaved instance) as `save()` would, and set its primary key.
 
     With `on_conflict` (a unique field's name), a row that would clash with an existing
     one is not written (ON CONFLICT DO NOTHING): returns False and `obj` stays unsaved.
-    Otherwise returns True. `prepared`: {field name: the value as stored} for fields the
-    caller has prepared already (see `get`)."""
+    Otherwise returns True."""
     model = type(obj)
     sql = statement(connection, _insert_sql, model, on_conflict)
-    prepared = prepared or {}
-    params = [
-        prepared[f.name]
-        if f.name in prepared
-        else f.get_db_prep_save(f.pre_save(obj, True), connection)
-        for f in _insert_fields(model)
-    ]
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in _insert_fields(model)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if connection.features.can_return_columns_from_insert:
@@ -75,6 +70,7 @@ def insert(obj, *, on_conflict=None, prepared=None):
     if pk is None:
         return False
     obj.pk = pk
+    # Model._state is documented (Model instance reference): save() now updates the row.
     obj._state.adding = False
     obj._state.db = connection.alias
     return True
@@ -102,23 +98,6 @@ def update(model, rows):
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
         return cursor.rowcount
-
-
-def _get_sql(connection, model, name):
-    quote, meta = connection.ops.quote_name, model._meta
-    columns = ", ".join(quote(f.column) for f in meta.concrete_fields)
-    where = quote(meta.get_field(name).column)
-    return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {where} = %s LIMIT 1"
-
-
-def get(model, name, value, *, prepared=False):
-    """The row whose unique field `name` is `value`, or None. `prepared`: `value` is as
-    stored already, not to be prepared by the field again (a phone number field reads
-    the number with libphonenumber each time, which costs more than the query)."""
-    sql = statement(connection, _get_sql, model, name)
-    field = model._meta.get_field(name)
-    param = value if prepared else field.get_db_prep_value(value, connection)
-    return next(iter(model.objects.raw(sql, [param])), None)
 
 
 # --- the telephony worker's own statements ------------------------------------------------
