@@ -229,6 +229,12 @@ TWILIO_WHATSAPP_NUMBER = env("TWILIO_WHATSAPP_NUMBER", default="")
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="")
 TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
+# Where Twilio turns when PUBLIC_BASE_URL fails after its retries (`twilio_configure` sets the
+# number's fallback URLs there): a second host running the app, ideally; by default the same.
+TWILIO_FALLBACK_BASE_URL = env("TWILIO_FALLBACK_BASE_URL", default="").rstrip("/")
+# Twilio's connection overrides, added to the webhook URLs `twilio_configure` sets: retry
+# count and on what (4xx, 5xx, connect and read timeouts). Twilio signs the URL without them.
+TWILIO_WEBHOOK_OVERRIDES = env("TWILIO_WEBHOOK_OVERRIDES", default="rc=3&rp=all")
 # console when no Twilio credentials are set, twilio otherwise; or locmem, or a dotted path.
 TELEPHONY_BACKEND = env(
     "TELEPHONY_BACKEND",

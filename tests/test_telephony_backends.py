@@ -133,8 +133,11 @@ class TestEveryBackend:
             sms_url="https://pizza.example.com/twilio/sms/",
             voice_url="https://pizza.example.com/twilio/voice/",
             status_callback="https://pizza.example.com/twilio/voice/status/",
+            sms_fallback_url="https://backup.example.com/twilio/sms/#rc=3&rp=all",
+            voice_fallback_url="https://backup.example.com/twilio/voice/#rc=3&rp=all",
         )
         assert isinstance(result, NumberConfiguration)
+        assert result.changes["sms_fallback_url"].startswith("https://backup.example.com/")
         assert result.sid.startswith("PN")
         assert result.changes["sms_url"] == "https://pizza.example.com/twilio/sms/"
 

@@ -46,8 +46,39 @@ def test_twilio_configure_points_the_number_at_public_base_url(db, outbox, capsy
 
     assert outbox[0].kind == "configure_number"
     assert outbox[0].phone_number == "+18089255327"
+    # Twilio retries a text it could not hand us, and then tries the fallback URL.
+    assert outbox[0].sms_url == "https://pizza.example.com/twilio/sms/#rc=3&rp=all"
+    assert outbox[0].sms_fallback_url == "https://pizza.example.com/twilio/sms/#rc=3&rp=all"
+    assert outbox[0].voice_url == "https://pizza.example.com/twilio/voice/#rc=3&rp=all"
+    assert outbox[0].voice_fallback_url == "https://pizza.example.com/twilio/voice/#rc=3&rp=all"
+    assert outbox[0].status_callback == "https://pizza.example.com/twilio/voice/status/"
+    out = capsys.readouterr().out
+    assert "sms_url = https://pizza.example.com/twilio/sms/#rc=3&rp=all" in out
+
+
+def test_twilio_configure_sends_fallbacks_to_a_second_host(db, outbox, settings):
+    settings.TWILIO_PHONE_NUMBER = "+18089255327"
+    settings.TWILIO_FALLBACK_BASE_URL = "https://backup.pizza.example.com"
+    settings.TWILIO_WEBHOOK_OVERRIDES = ""
+    call_command("twilio_configure")
+
     assert outbox[0].sms_url == "https://pizza.example.com/twilio/sms/"
-    assert "sms_url = https://pizza.example.com/twilio/sms/" in capsys.readouterr().out
+    assert outbox[0].sms_fallback_url == "https://backup.pizza.example.com/twilio/sms/"
+
+
+def test_a_text_signed_for_the_url_with_its_retry_overrides_is_accepted(db, client):
+    """Whether Twilio signs the configured URL with or without the #overrides, we accept it."""
+    from telephony.simulator import sms_params
+    from telephony.webhooks import sign
+
+    url = "https://pizza.example.com/twilio/sms/"
+    for signed_url in (url, url + "#rc=3&rp=all"):
+        params = sms_params("+14155550199", "MENU")
+        headers = {"X-Twilio-Signature": sign(signed_url, params)}
+        assert client.post("/twilio/sms/", params, headers=headers).status_code == 200
+    params = sms_params("+14155550199", "MENU")
+    headers = {"X-Twilio-Signature": sign(url + "#rc=5", params)}  # not what we configure
+    assert client.post("/twilio/sms/", params, headers=headers).status_code == 403
 
 
 def test_twilio_configure_needs_public_base_url(db, settings):

@@ -116,9 +116,17 @@ class BaseBackend:
         raise NotImplementedError
 
     def configure_number(
-        self, phone_number, *, sms_url=None, voice_url=None, status_callback=None
+        self,
+        phone_number,
+        *,
+        sms_url=None,
+        voice_url=None,
+        status_callback=None,
+        sms_fallback_url=None,
+        voice_fallback_url=None,
     ) -> NumberConfiguration:
-        """Point `phone_number`'s webhooks (only those given) at us."""
+        """Point `phone_number`'s webhooks (only those given) at us: the SMS and voice
+        URLs, the calls' status callback, and the URLs Twilio tries when the first fails."""
         raise NotImplementedError
 
     def find_messages(self, *, to, from_=None, sent_after) -> list[SentMessage]:

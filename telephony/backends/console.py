@@ -57,8 +57,23 @@ class Backend(BaseBackend):
         self._write("UPDATE CALL", [f"{sid}: " + (f"status={status}" if status else f"url={url}")])
         return PlacedCall(sid=sid, status=status or "in-progress")
 
-    def configure_number(self, phone_number, *, sms_url=None, voice_url=None, status_callback=None):
-        webhooks = {"sms_url": sms_url, "voice_url": voice_url, "status_callback": status_callback}
+    def configure_number(
+        self,
+        phone_number,
+        *,
+        sms_url=None,
+        voice_url=None,
+        status_callback=None,
+        sms_fallback_url=None,
+        voice_fallback_url=None,
+    ):
+        webhooks = {
+            "sms_url": sms_url,
+            "voice_url": voice_url,
+            "status_callback": status_callback,
+            "sms_fallback_url": sms_fallback_url,
+            "voice_fallback_url": voice_fallback_url,
+        }
         webhooks = {key: value for key, value in webhooks.items() if value}
         self._write("CONFIGURE NUMBER", [phone_number, *(f"{k}={v}" for k, v in webhooks.items())])
         return NumberConfiguration(phone_number=phone_number, sid=new_sid("PN"), changes=webhooks)

@@ -89,14 +89,24 @@ class Backend(BaseBackend):
         self._record("update_call", sid, params)
         return PlacedCall(sid=sid, status=status or "in-progress")
 
-    def configure_number(self, phone_number, *, sms_url=None, voice_url=None, status_callback=None):
+    def configure_number(
+        self,
+        phone_number,
+        *,
+        sms_url=None,
+        voice_url=None,
+        status_callback=None,
+        sms_fallback_url=None,
+        voice_fallback_url=None,
+    ):
         webhooks = {
-            key: value
-            for key, value in (
-                ("sms_url", sms_url), ("voice_url", voice_url), ("status_callback", status_callback)
-            )
-            if value
-        }  # fmt: skip
+            "sms_url": sms_url,
+            "voice_url": voice_url,
+            "status_callback": status_callback,
+            "sms_fallback_url": sms_fallback_url,
+            "voice_fallback_url": voice_fallback_url,
+        }
+        webhooks = {key: value for key, value in webhooks.items() if value}
         sid = self._record(
             "configure_number", new_sid("PN"), {"phone_number": phone_number, **webhooks}
         )

@@ -225,7 +225,16 @@ class Backend(BaseBackend):
         call = self._call(self.client.calls(sid).update, **kwargs)
         return PlacedCall(sid=call.sid or sid, status=call.status or status or "in-progress")
 
-    def configure_number(self, phone_number, *, sms_url=None, voice_url=None, status_callback=None):
+    def configure_number(
+        self,
+        phone_number,
+        *,
+        sms_url=None,
+        voice_url=None,
+        status_callback=None,
+        sms_fallback_url=None,
+        voice_fallback_url=None,
+    ):
         numbers = self._call(
             self.client.incoming_phone_numbers.list, phone_number=phone_number, limit=1
         )
@@ -234,7 +243,13 @@ class Backend(BaseBackend):
                 f"{phone_number} is not a number of this Twilio account", code=21452
             )
         sid = numbers[0].sid
-        webhooks = {"sms_url": sms_url, "voice_url": voice_url, "status_callback": status_callback}
+        webhooks = {
+            "sms_url": sms_url,
+            "voice_url": voice_url,
+            "status_callback": status_callback,
+            "sms_fallback_url": sms_fallback_url,
+            "voice_fallback_url": voice_fallback_url,
+        }
         webhooks = {key: value for key, value in webhooks.items() if value}
         kwargs = {}
         for key, value in webhooks.items():

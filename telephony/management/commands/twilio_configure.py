@@ -1,5 +1,12 @@
 """Point the shop's Twilio number at this app's webhooks (the console steps, done by API).
 
+The SMS and voice URLs carry Twilio's connection overrides (TWILIO_WEBHOOK_OVERRIDES, by
+default `#rc=3&rp=all`: up to three retries, on any error or timeout), so a text Twilio
+could not hand us is tried again, and the fallback URLs (TWILIO_FALLBACK_BASE_URL, by
+default PUBLIC_BASE_URL) are where it turns after that. A retry of a text we stored makes
+no second row (MessageSid is unique), and while the database is down the webhook keeps
+texts in its spool and answers 200 (telephony/spool.py), so none is lost.
+
 The request goes through the outbox like every provider call (logged, retried); the
 command makes it at once and reports the outcome. A passing failure is left queued for
 the worker to retry.
@@ -16,17 +23,24 @@ from telephony.models import ProviderRequest
 from telephony.outbox import perform_request, queue_number_configuration
 
 
-def webhook_urls(base):
+def webhook_urls(base, fallback_base=None, overrides=""):
+    """The number's webhooks under `base`; the fallbacks under `fallback_base` (default
+    `base`); `overrides` (Twilio's connection overrides) after a # on the SMS and voice
+    URLs and their fallbacks."""
+    fallback_base = fallback_base or base
+    retried = f"#{overrides}" if overrides else ""
     urls = {
-        "sms_url": base + reverse("telephony:sms"),
-        "status_callback": None,
+        "sms_url": base + reverse("telephony:sms") + retried,
+        "sms_fallback_url": fallback_base + reverse("telephony:sms") + retried,
     }
     try:
-        urls["voice_url"] = base + reverse("support:voice")
-        urls["status_callback"] = base + reverse("support:call-status")
+        voice = reverse("support:voice")
     except NoReverseMatch:
-        pass
-    return {key: value for key, value in urls.items() if value}
+        return urls
+    urls["voice_url"] = base + voice + retried
+    urls["voice_fallback_url"] = fallback_base + voice + retried
+    urls["status_callback"] = base + reverse("support:call-status")
+    return urls
 
 
 def base_url_problems(base):
@@ -57,7 +71,9 @@ class Command(BaseCommand):
         for problem in base_url_problems(base):
             self.stderr.write(self.style.WARNING(f"Warning: PUBLIC_BASE_URL {problem}."))
         number = settings.TWILIO_PHONE_NUMBER
-        webhooks = webhook_urls(base)
+        webhooks = webhook_urls(
+            base, settings.TWILIO_FALLBACK_BASE_URL, settings.TWILIO_WEBHOOK_OVERRIDES
+        )
         request = queue_number_configuration(number, **webhooks)
         perform_request(request.pk)
         request.refresh_from_db()
