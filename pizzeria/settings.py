@@ -231,6 +231,9 @@ TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
 # Where Twilio turns when PUBLIC_BASE_URL fails after its retries (`twilio_configure` sets the
 # number's fallback URLs there): a second host running the app, ideally; by default the same.
+# Texts the database could not take, kept on this machine's disk until the telephony worker
+# stores them (telephony/spool.py). Shared by the web server and the worker.
+TELEPHONY_SPOOL_DIR = env("TELEPHONY_SPOOL_DIR", default=str(BASE_DIR / "var" / "spool"))
 TWILIO_FALLBACK_BASE_URL = env("TWILIO_FALLBACK_BASE_URL", default="").rstrip("/")
 # Twilio's connection overrides, added to the webhook URLs `twilio_configure` sets: retry
 # count and on what (4xx, 5xx, connect and read timeouts). Twilio signs the URL without them.

@@ -25,6 +25,9 @@ PUBLIC_BASE_URL = "https://pizza.example.com"
 # Open around the clock unless a test sets hours (tests/test_orders_hours.py).
 SHOP_HOURS = env("SHOP_HOURS", default="24/7")
 
+# This run's own spool of texts the database could not take (tests/conftest.py empties it).
+TELEPHONY_SPOOL_DIR = str(BASE_DIR / "var" / f"spool-test-{os.getpid()}")
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
 

@@ -41,8 +41,13 @@ def _keyword(body):
     return "".join(ch for ch in (body or "").strip().upper() if ch.isalnum())
 
 
-def receive_sms(params):
+def message_sid(params):
+    return (params.get("MessageSid") or params.get("SmsSid") or "").strip()[:64]
+
+
+def receive_sms(params, received_at=None):
     """Log an inbound SMS; the worker handles it. True when it is new, not a repeat.
+    (`received_at`: when the webhook had it, for a text replayed from the spool.)
 
     Verify, record, acknowledge: the only write is the message row, inserted with
     ON CONFLICT (sid) DO NOTHING, so a repeated or racing delivery of the same
@@ -52,7 +57,7 @@ def receive_sms(params):
     any other. This keeps the webhook within a small multiple of a bare signature
     check under load (bench/).
     """
-    sid = (params.get("MessageSid") or params.get("SmsSid") or "").strip()[:64]
+    sid = message_sid(params)
     if not sid:
         raise ValueError("MessageSid missing")
     channel, raw_from = split_channel(params.get("From"))
@@ -70,7 +75,7 @@ def receive_sms(params):
                 logger.warning("Dropped MediaUrl%d of %s: not on Twilio's hosts", i, sid)
     body = (params.get("Body") or "")[: MAX_BODY * 4]
     with sqlite_writer():  # between two of the telephony worker's batches
-        return _insert_inbound(
+        new = _insert_inbound(
             sid=sid,
             channel=channel,
             from_number=(sender or raw_from)[:32],
@@ -79,6 +84,9 @@ def receive_sms(params):
             media_urls=media,
             num_segments=min(count_segments(body) or 1, 255),
         )
+    if new and received_at is not None:  # in its place among the sender's texts
+        Message.objects.filter(sid=sid).update(created_at=received_at)
+    return new
 
 
 def _insert_inbound(**fields):

@@ -1,11 +1,12 @@
 """Twilio's SMS webhooks: inbound messages and delivery status callbacks."""
 
 import logging
+import re
 
 from django.db import DatabaseError
 from django.http import HttpResponse
 
-from . import inbound
+from . import inbound, spool
 from .status import record_status
 from .webhooks import MessagingResponse, twilio_webhook, twiml_response
 
@@ -13,22 +14,36 @@ logger = logging.getLogger(__name__)
 EMPTY = str(MessagingResponse())
 
 
-def _retry_later(exc):
-    # Twilio retries a webhook that did not succeed; saying 200 would lose the message.
-    logger.error("Database unavailable during a webhook (%s); asking Twilio to retry", exc)
+def _retry_later(exc, what):
+    # Twilio retries it only as the URL's connection overrides say (twilio_configure).
+    logger.error("Database unavailable for %s (%s); answered 503", what, exc)
     response = HttpResponse("Temporarily unavailable", status=503, content_type="text/plain")
     response["Retry-After"] = "5"
     return response
 
 
+SID = re.compile(r"[A-Za-z0-9]{1,64}")
+
+
 @twilio_webhook
 def inbound_sms(request):
+    """Store the text (the worker answers it) and acknowledge. When the database cannot
+    take it, the text goes to the spool on local disk (telephony/spool.py) and is still
+    acknowledged; only when the disk fails too does Twilio get a 503."""
     try:
         inbound.receive_sms(request.POST)
     except ValueError as exc:
         return HttpResponse(f"Bad request: {exc}", status=400, content_type="text/plain")
     except DatabaseError as exc:
-        return _retry_later(exc)
+        sid = inbound.message_sid(request.POST)
+        about = f"text {sid} from {request.POST.get('From', '?')}"
+        if not SID.fullmatch(sid):
+            return _retry_later(exc, about)
+        try:
+            spool.keep(request.POST, sid)
+        except OSError as disk:
+            return _retry_later(f"{exc}; spool: {disk}", about)
+        logger.warning("Database unavailable (%s); %s kept in the spool", exc, about)
     # Replies are queued by the worker as outbound messages (see inbound.receive_sms).
     return twiml_response(EMPTY)
 
@@ -46,5 +61,5 @@ def sms_status(request):
         try:
             record_status(sid[:64], status, error_code)
         except DatabaseError as exc:
-            return _retry_later(exc)
+            return _retry_later(exc, f"the status of {sid[:64]}")
     return HttpResponse(status=204)

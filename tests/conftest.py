@@ -62,6 +62,17 @@ def shop_settings_read_afresh():
 
 
 @pytest.fixture(autouse=True)
+def spool_folder():
+    """The inbound spool (telephony/spool.py; this test process's own folder), emptied
+    after each test."""
+    from django.conf import settings
+
+    folder = Path(settings.TELEPHONY_SPOOL_DIR)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
 def outbox():
     """What the locmem telephony backend was asked to do in this test, in order."""
     locmem.reset()

@@ -97,20 +97,6 @@ def test_media_urls_are_kept(twilio, db):
     assert Message.objects.get(direction="in").media_urls == [params["MediaUrl0"]]
 
 
-def test_a_database_failure_asks_twilio_to_retry(sms, db, monkeypatch):
-    from django.db import OperationalError
-
-    from telephony import inbound
-
-    def locked(*args, **kwargs):
-        raise OperationalError("database is locked")
-
-    monkeypatch.setattr(inbound, "_insert_inbound", locked)
-    response = sms(CUSTOMER, "MENU")
-    assert response.status_code == 503
-    assert response["Retry-After"]
-
-
 def test_a_bug_in_a_handler_still_keeps_the_message_and_answers(sms, db, settings):
     from telephony import inbound
 

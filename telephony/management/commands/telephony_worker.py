@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from telephony import wakeup
+from telephony import spool, wakeup
 from telephony.handlers import run_sweeps
 from telephony.inbound import answer_pending
 from telephony.outbox import (
@@ -67,11 +67,13 @@ class Command(BaseCommand):
     def _loop(self, senders, poll, sweep_every, once, until_idle):
         next_sweep = next_stranded = 0.0
         total = 0
+        replay_spool = spool.Replayer()
         if not (once or until_idle):
             wakeup.listen()  # before the first look, so no commit after it goes unnoticed
         while self.running:
             handled = sent = 0
             try:
+                replay_spool()  # texts the webhook kept on disk while the database was down
                 handled = answer_pending(senders=senders)
                 sent = deliver_due_outbound(senders=senders)
                 now = time.monotonic()

@@ -1,0 +1,120 @@
+"""The inbound spool: texts the database could not take, kept on local disk until it can.
+
+Twilio does not retry an SMS webhook that answered 503 unless its URL asks for it, so a
+503 can be a lost text. When storing a signed, well-formed text fails with a database
+error (the server down or restarting, a lock held past DATABASE_LOCK_TIMEOUT), the
+webhook writes its parameters to a file in TELEPHONY_SPOOL_DIR instead (written to a
+temporary name, fsynced, renamed, the folder fsynced: a text acknowledged is on disk)
+and answers 200. The telephony worker replays the spool as soon as it starts and every
+few seconds after (`replay`): each file goes through `receive_sms` as the webhook would
+have, with the time it arrived, and is removed once stored. Files are named by
+MessageSid, so a text spooled twice, or spooled and also stored by a retry from Twilio,
+makes one row (MessageSid is unique) and one reply.
+
+The spool is local to the web server's machine: run a telephony worker on each machine
+that runs the web server, or point TELEPHONY_SPOOL_DIR of both at the same folder.
+"""
+
+import json
+import logging
+import os
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+
+logger = logging.getLogger(__name__)
+
+SUFFIX = ".json"
+
+
+def folder():
+    return Path(settings.TELEPHONY_SPOOL_DIR)
+
+
+def keep(params, sid):
+    """Write the text's parameters (a QueryDict or dict) to the spool, durably. Raises
+    OSError when it cannot (the caller then answers 503)."""
+    where = folder()
+    where.mkdir(parents=True, exist_ok=True)
+    record = {
+        "params": {key: params.get(key) for key in params},
+        "received_at": datetime.now(UTC).isoformat(),
+    }
+    handle, temporary = tempfile.mkstemp(dir=where, prefix=".incoming-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(record, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, where / f"{sid}{SUFFIX}")
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(where, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a crash
+    finally:
+        os.close(directory)
+
+
+def waiting():
+    """The spooled texts' files, oldest first."""
+    where = folder()
+    if not where.is_dir():
+        return []
+    files = [p for p in where.iterdir() if p.suffix == SUFFIX and not p.name.startswith(".")]
+    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def replay():
+    """Store every spooled text, oldest first, and remove its file. Returns how many were
+    stored (new or already there). Stops at the first database error: the rest wait for
+    the next call. A file that is not a text (unreadable, not JSON) is moved aside as
+    `.bad` and logged once."""
+    from .inbound import receive_sms
+
+    stored = 0
+    for path in waiting():
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            params, received_at = record["params"], datetime.fromisoformat(record["received_at"])
+        except FileNotFoundError:
+            continue  # another worker replayed it
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.error("Spooled text %s unreadable (%s); moved aside as .bad", path.name, exc)
+            path.rename(path.with_suffix(".bad"))
+            continue
+        try:
+            with transaction.atomic():
+                receive_sms(params, received_at=received_at)
+        except DatabaseError as exc:
+            logger.warning("Spool: the database still refuses (%s); %s wait", exc, path.name)
+            return stored
+        except ValueError as exc:
+            logger.error("Spooled text %s is not a text (%s); moved aside", path.name, exc)
+            path.rename(path.with_suffix(".bad"))
+            continue
+        path.unlink(missing_ok=True)
+        stored += 1
+    if stored:
+        logger.info("Spool: stored %s text(s) the database could not take earlier", stored)
+    return stored
+
+
+class Replayer:
+    """Replays the spool at once, then at most every `every` seconds (the telephony worker)."""
+
+    def __init__(self, every=2.0):
+        self.every = every
+        self.next_at = 0.0
+
+    def __call__(self):
+        now = time.monotonic()
+        if now < self.next_at:
+            return 0
+        self.next_at = now + self.every
+        return replay()
