@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from orders.models import Customer, Order, Status
 from telephony.models import Message, OptOut, about_fields
-from telephony.outbox import public_url, send_sms
+from telephony.outbox import enqueue_or_leave_to_sweep, public_url, send_sms
 from telephony.reach import country_allowed, opted_out, reachable, textable
 from telephony.segments import analyse
 
@@ -202,7 +202,9 @@ def start_campaign(campaign, by=None, now=None, batch_size=BATCH_SIZE):
             )
             campaign.save(update_fields=["state", "resumed_at", "pause_reason"])
         campaign_id = campaign.pk
-        transaction.on_commit(lambda: send_campaign_task.enqueue(campaign_id, batch_size))
+        transaction.on_commit(
+            lambda: enqueue_or_leave_to_sweep(send_campaign_task, campaign_id, batch_size)
+        )
     return campaign
 
 

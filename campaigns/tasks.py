@@ -6,6 +6,8 @@ from datetime import timedelta
 from django.tasks import task
 from django.utils import timezone
 
+from telephony.outbox import enqueue_or_leave_to_sweep
+
 from . import services
 
 
@@ -16,5 +18,5 @@ def send_campaign_task(campaign_id, batch_size=services.BATCH_SIZE):
     wait = services.send_campaign(campaign_id, batch_size)
     if wait is not None and send_campaign_task.get_backend().supports_defer:
         later = send_campaign_task.using(run_after=timezone.now() + timedelta(seconds=wait))
-        later.enqueue(campaign_id, batch_size)
+        enqueue_or_leave_to_sweep(later, campaign_id, batch_size)
     return wait

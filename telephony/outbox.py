@@ -140,7 +140,35 @@ def _enqueue(task, row_id, run_after=None, priority=None):
         if not task.get_backend().supports_defer:
             return
         task = task.using(run_after=run_after)
-    task.enqueue(row_id)
+    enqueue_or_leave_to_sweep(task, row_id)
+
+
+_queue_down = False  # whether the last enqueue failed (logged once, until one succeeds)
+
+
+def enqueue_or_leave_to_sweep(task, *args):
+    """`task.enqueue(*args)`; True if it was enqueued. When the task backend cannot take it
+    (Redis stopped, say), the work is not lost: its row is still queued, and the sweep that
+    finds due rows (requeue_due_messages, requeue_due_requests, sweep_campaigns) enqueues
+    it again, while the telephony worker sends fresh texts without a task at all. So an
+    action that committed never turns into an error page for it. Logged once when the
+    queue goes down and once when it is back, not at every text."""
+    global _queue_down
+    try:
+        task.enqueue(*args)
+    except Exception as exc:
+        if not _queue_down:
+            logger.error(
+                "The task queue refused %s (%s: %s); the outbox's sweep will enqueue it again. "
+                "Not logged again until the queue takes a task.",
+                task.name, type(exc).__name__, exc,
+            )  # fmt: skip
+        _queue_down = True
+        return False
+    if _queue_down:
+        logger.warning("The task queue takes tasks again")
+        _queue_down = False
+    return True
 
 
 def enqueue_delivery(message_id, run_after=None, priority=None):
