@@ -390,8 +390,8 @@ def waiting(campaign, now=None):
 
 # --- progress --------------------------------------------------------------------------
 
-PENDING = [Message.Status.QUEUED, Message.Status.SENDING, Message.Status.ACCEPTED,
-           Message.Status.SCHEDULED]  # fmt: skip
+PENDING = [Message.Status.QUEUED, Message.Status.CLAIMED, Message.Status.SENDING,
+           Message.Status.ACCEPTED, Message.Status.SCHEDULED]  # fmt: skip
 DELIVERED = [Message.Status.DELIVERED, Message.Status.READ]
 FAILED = [Message.Status.FAILED, Message.Status.UNDELIVERED, Message.Status.CANCELED]
 

@@ -233,6 +233,9 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
 # number's fallback URLs there): a second host running the app, ideally; by default the same.
 # Texts the database could not take, kept on this machine's disk until the telephony worker
 # stores them (telephony/spool.py). Shared by the web server and the worker.
+# A worker silent this long (no heartbeat) is dead: the texts it was sending are looked up at
+# Twilio and sent by another (telephony/processes.py; on the same host a dead pid is seen at once).
+WORKER_DEAD_AFTER_SECONDS = env.int("WORKER_DEAD_AFTER_SECONDS", default=15)
 TELEPHONY_SPOOL_DIR = env("TELEPHONY_SPOOL_DIR", default=str(BASE_DIR / "var" / "spool"))
 TWILIO_FALLBACK_BASE_URL = env("TWILIO_FALLBACK_BASE_URL", default="").rstrip("/")
 # Twilio's connection overrides, added to the webhook URLs `twilio_configure` sets: retry

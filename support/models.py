@@ -24,13 +24,13 @@ def finals(may_follow):
 
 
 class Pipeline:
-    """The check every door makes. A model using it defines MAY_FOLLOW and `move()`,
+    """The check every door makes. A model using it defines MAY_GO_TO and `move()`,
     called on a row the caller locked (select_for_update, inside transaction.atomic)."""
 
-    MAY_FOLLOW = {}
+    MAY_GO_TO = {}
 
     def may_move_to(self, status):
-        return status in self.MAY_FOLLOW.get(self.status, ())
+        return status in self.MAY_GO_TO.get(self.status, ())
 
     def check_move(self, status):
         if not self.may_move_to(status):
@@ -79,7 +79,7 @@ class SupportCall(Pipeline, models.Model):
         ABANDONED = "abandoned", "Abandoned"
         COMPLETED = "completed", "Completed"
 
-    MAY_FOLLOW = {
+    MAY_GO_TO = {
         Status.IN_MENU: {Status.WAITING, Status.VOICEMAIL, Status.ABANDONED, Status.COMPLETED},
         Status.WAITING: {Status.RINGING_AGENT, Status.VOICEMAIL, Status.ABANDONED},
         Status.RINGING_AGENT: {Status.CONNECTED, Status.VOICEMAIL, Status.ABANDONED},
@@ -137,7 +137,7 @@ class SupportCall(Pipeline, models.Model):
         return f"Call {self.pk} ({self.get_status_display()})"
 
     def move(self, status, kind, agent=None, **detail):
-        """The one door for a call's status: checks MAY_FOLLOW, stamps when it began
+        """The one door for a call's status: checks MAY_GO_TO, stamps when it began
         waiting, was answered or ended, and writes a CallEvent of `kind`."""
         self.check_move(status)
         previous, self.status = self.status, status
@@ -183,7 +183,7 @@ class AgentOffer(Pipeline, models.Model):
         CANCELED = "canceled", "Canceled"
         COMPLETED = "completed", "Completed"
 
-    MAY_FOLLOW = {
+    MAY_GO_TO = {
         Status.PLACING: {
             Status.RINGING, Status.ANSWERED, Status.NO_ANSWER, Status.BUSY, Status.FAILED,
             Status.CANCELED,
@@ -213,7 +213,7 @@ class AgentOffer(Pipeline, models.Model):
         return f"{self.agent} for call {self.call_id}: {self.status}"
 
     def move(self, status, kind, **detail):
-        """The one door for an offer's status: checks MAY_FOLLOW and writes a CallEvent
+        """The one door for an offer's status: checks MAY_GO_TO and writes a CallEvent
         of `kind` on the offer's call."""
         self.check_move(status)
         previous, self.status = self.status, status
@@ -227,16 +227,16 @@ class AgentOffer(Pipeline, models.Model):
 
 
 # Derived from the pipelines above.
-CALL_FINISHED = finals(SupportCall.MAY_FOLLOW)
+CALL_FINISHED = finals(SupportCall.MAY_GO_TO)
 # A caller on hold in the conference: waiting for an agent, or one ringing.
 CALL_HOLDING = frozenset({SupportCall.Status.WAITING, SupportCall.Status.RINGING_AGENT})
 # An offer whose agent's phone still rings (the agent may still answer it).
 OFFER_RINGING = frozenset(
-    status for status, following in AgentOffer.MAY_FOLLOW.items()
+    status for status, following in AgentOffer.MAY_GO_TO.items()
     if AgentOffer.Status.ANSWERED in following
 )  # fmt: skip
 # An offer that keeps its agent busy: not finished yet (ringing, or answered).
-ACTIVE_OFFER_STATUSES = frozenset(AgentOffer.MAY_FOLLOW) - finals(AgentOffer.MAY_FOLLOW)
+ACTIVE_OFFER_STATUSES = frozenset(AgentOffer.MAY_GO_TO) - finals(AgentOffer.MAY_GO_TO)
 
 
 class CallEvent(models.Model):
@@ -330,7 +330,7 @@ class VoiceNotice(Pipeline, models.Model):
         {Status.COMPLETED, Status.BUSY, Status.NO_ANSWER, Status.FAILED, Status.CANCELED}
     )
     # Twilio's status callbacks arrive out of order: a stage never follows a later one.
-    MAY_FOLLOW = {
+    MAY_GO_TO = {
         Status.QUEUED: {Status.INITIATED, Status.RINGING, Status.IN_PROGRESS, *ENDINGS},
         Status.INITIATED: {Status.RINGING, Status.IN_PROGRESS, *ENDINGS},
         Status.RINGING: {Status.IN_PROGRESS, *ENDINGS},
@@ -358,7 +358,7 @@ class VoiceNotice(Pipeline, models.Model):
         return f"Voice notice to {self.to_number}: {self.status}"
 
     def move(self, status, error_message=None):
-        """The one door for a notice's status: checks MAY_FOLLOW. Notices keep no history
+        """The one door for a notice's status: checks MAY_GO_TO. Notices keep no history
         beyond their status and the outbox's request row."""
         self.check_move(status)
         self.status = status

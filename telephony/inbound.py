@@ -224,7 +224,7 @@ def _oldest_unhandled(message_id, number):
 @dataclass(frozen=True)
 class Turn:
     older_waiting: bool  # an older unhandled text of theirs (another worker holds it)
-    reply_pending: bool  # a reply to them has not left yet (queued or sending, no SID)
+    reply_pending: bool  # a reply to them has not left yet (queued or claimed, no SID)
     opted_out: bool
     recent_replies: int  # automatic replies to them in the last hour (SMS_REPLIES_PER_HOUR)
 
@@ -238,7 +238,7 @@ def _turn(message, sender):
         OptOut,
         inbound=INBOUND,
         outbound=Message.Direction.OUTBOUND.value,
-        pending=(Status.QUEUED.value, Status.SENDING.value),
+        pending=(Status.QUEUED.value, Status.CLAIMED.value),
         message=message,
         number=sender or message.from_number,
         since=timezone.now() - timedelta(hours=1),

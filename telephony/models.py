@@ -33,6 +33,9 @@ class Message(models.Model):
     class Status(models.TextChoices):
         RECEIVED = "received", "Received"
         QUEUED = "queued", "Queued"
+        # Ours: a worker has it and is handing it to Twilio (no SID yet).
+        CLAIMED = "claimed", "Being sent"
+        # The rest are Twilio's own (MessageStatus).
         SENDING = "sending", "Sending"
         ACCEPTED = "accepted", "Accepted"
         SCHEDULED = "scheduled", "Scheduled"
@@ -80,6 +83,11 @@ class Message(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # Inbound only: when the conversation handled it (None: waiting for the worker).
     handled_at = models.DateTimeField(null=True, blank=True)
+    # Outbound, while CLAIMED: the process handing it to Twilio (a dead one's claims are
+    # looked up at Twilio at once: telephony/processes.py).
+    claimed_by = models.ForeignKey(
+        "WorkerProcess", null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
 
     objects = MessageQuerySet.as_manager()
 
@@ -112,7 +120,10 @@ class Message(models.Model):
             models.Index(
                 fields=["status", "next_attempt_at"],
                 name="msg_pending",
-                condition=Q(status__in=["queued", "sending"]),
+                condition=Q(status__in=["queued", "claimed"]),
+            ),
+            models.Index(  # cleared once the send's outcome is stored: a few rows at most
+                fields=["claimed_by"], name="msg_claims", condition=Q(claimed_by__isnull=False)
             ),
             models.Index(
                 fields=["created_at"],
@@ -133,6 +144,25 @@ class Message(models.Model):
     def customer_number(self):
         """The other party's number, whichever way the message went."""
         return self.from_number if self.is_inbound else self.to_number
+
+
+class WorkerProcess(models.Model):
+    """A running process that hands texts to Twilio (the telephony worker, the task
+    worker), registered while it runs and beating every few seconds. A claim held by a
+    process that died (its pid gone on this host, or its beat stale) is taken back at once
+    (telephony/processes.py)."""
+
+    role = models.CharField(max_length=40)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["role", "host", "pid"]
+
+    def __str__(self):
+        return f"{self.role} {self.pid}@{self.host}"
 
 
 class ProviderRequest(models.Model):

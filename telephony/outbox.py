@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from . import handlers, sql
+from . import handlers, processes, sql
 from .backends import (
     PermanentProviderError,
     ProviderError,
@@ -178,7 +178,8 @@ def enqueue_delivery(message_id, run_after=None, priority=None):
 
 
 def claim(message_id):
-    """Mark a queued message `sending` under a row lock; None if it is not ours to send."""
+    """Mark a queued message `claimed` by this process under a row lock; None if it is not
+    ours to send."""
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.sid or message.status != Status.QUEUED:
@@ -190,9 +191,10 @@ def claim(message_id):
             message.status, message.error_message = Status.FAILED, reason
             message.save(update_fields=["status", "error_message", "updated_at"])
             return None
-        message.status = Status.SENDING
+        message.status = Status.CLAIMED
+        message.claimed_by_id = processes.current()
         message.attempts += 1
-        message.save(update_fields=["status", "attempts", "updated_at"])
+        message.save(update_fields=["status", "claimed_by", "attempts", "updated_at"])
         return message
 
 
@@ -206,17 +208,22 @@ def claim_fresh(messages):
         return []
     now = timezone.now()
     count = sql.claim_queued(
-        Message, list(messages), now, queued=Status.QUEUED.value, claiming=Status.SENDING.value
+        Message,
+        list(messages),
+        now,
+        queued=Status.QUEUED.value,
+        claimed=Status.CLAIMED.value,
+        claimed_by=processes.current(),
     )
     ours = set(messages)
     if count < len(messages):  # rare: tell ours from the rows another worker claimed
         ours = set(
             Message.objects.filter(
-                pk__in=messages, status=Status.SENDING, updated_at=now
+                pk__in=messages, status=Status.CLAIMED, updated_at=now
             ).values_list("pk", flat=True)
         )
     for pk in ours:
-        messages[pk].status, messages[pk].attempts = Status.SENDING, messages[pk].attempts + 1
+        messages[pk].status, messages[pk].attempts = Status.CLAIMED, messages[pk].attempts + 1
     return [m for pk, m in messages.items() if pk in ours]
 
 
@@ -351,9 +358,11 @@ def _record_sent(message, result):
 def _sent_fields(result):
     # A status callback may not have arrived yet (it needs the SID we are storing now).
     now = timezone.now()
+    status = result.status if result.status in Status.values else Status.SENT
     fields = {
-        "status": result.status if result.status in Status.values else Status.SENT,
+        "status": Status.SENT if status == Status.CLAIMED else status,
         "updated_at": now,
+        "claimed_by": None,
         "sid": result.sid,
         "sent_at": now,
         "error_code": None,
@@ -372,6 +381,7 @@ def _record_failure(message, exc, *, retry):
         "error_message": str(exc.message)[:500],
         "updated_at": now,
         "unclear_since": message.unclear_since,
+        "claimed_by": None,
     }
     if retry:
         due = now + retry_delay(message.attempts)
@@ -394,15 +404,16 @@ def _record_failure(message, exc, *, retry):
 
 def _requeue_stuck(rows, states, stuck_since, now, limit=1000):
     """Put back in the queue the outbox `rows` (texts or voice requests; `states` is their
-    Status) a dead worker left `sending` since before `stuck_since`, marked unclear since
+    Status) a dead worker left claimed since before `stuck_since`, marked unclear since
     they were claimed, so they are looked up at the provider before being sent again.
     Returns their ids."""
+    claimed = getattr(states, "CLAIMED", None) or states.SENDING  # a request's own word
     ids = list(
-        rows.filter(status=states.SENDING, updated_at__lte=stuck_since).values_list(
-            "pk", flat=True
-        )[:limit]
+        rows.filter(status=claimed, updated_at__lte=stuck_since).values_list("pk", flat=True)[
+            :limit
+        ]
     )
-    rows.filter(pk__in=ids, status=states.SENDING).update(
+    rows.filter(pk__in=ids, status=claimed).update(
         status=states.QUEUED,
         next_attempt_at=None,
         unclear_since=Coalesce("unclear_since", "updated_at"),
@@ -423,7 +434,7 @@ def _due_ids(rows, states, due_since, limit=1000):
 
 def requeue_due_messages(now=None):
     """Put back in the queue what no task will send: retries that are due and rows a
-    dead worker left in `sending`. Returns how many were re-queued.
+    dead worker left `claimed`. Returns how many were re-queued.
 
     A message is re-queued once it has been due (or stuck) for SMS_STUCK_AFTER_SECONDS.
     A stuck one is marked unclear since it was claimed, so the next attempt first looks
@@ -670,7 +681,7 @@ def deliver_stranded_replies(older_than=10, now=None, limit=100):
     """Deliver replies whose telephony worker died before handing them to the provider.
 
     Such a reply is either `queued`, never tried, with no task (its worker died between
-    commit and claim), or `sending` without a SID for longer than any send can take
+    commit and claim), or `claimed` without a SID for longer than any send can take
     (`older_than` plus twice TWILIO_HTTP_TIMEOUT: its worker died while sending, or before
     storing the answer); the latter is marked unclear, so it is looked up at the
     provider before it is sent again. Either holds its customer's next text back. Safe

@@ -6,7 +6,7 @@ would answer a few customers a second however fast the conversation is. So the
 worker's main thread converses and keeps the database; a pool of
 TELEPHONY_SEND_THREADS threads only waits for Twilio:
 
-1. the main thread claims the replies (`outbox.claim_fresh`: `sending`, one attempt more,
+1. the main thread claims the replies (`outbox.claim_fresh`: `claimed`, one attempt more,
    one UPDATE for a batch) in the transaction that wrote them;
 2. a sender thread calls the provider (`outbox.send_claimed`, which writes nothing), or,
    with a backend that can (twilio), a coroutine on the senders' event loop does
@@ -17,9 +17,9 @@ TELEPHONY_SEND_THREADS threads only waits for Twilio:
 
 The customer's next text waits until step 3 stored the SID (`inbound._turn`), so
 their replies still leave in the order of their texts. A worker that dies between 1 and
-3 leaves the reply `sending` without a SID; another worker re-queues it as unclear once it
-is older than any send could take (`outbox.deliver_stranded_replies`), and it is looked
-up at Twilio before being sent again, as after any lost answer. A stalled send ties up
+3 leaves the reply `claimed` without a SID; the next worker re-queues it as unclear as soon
+as it sees the claimer dead (telephony/processes.py), and it is looked up at Twilio
+before being sent again, as after any lost answer. A stalled send ties up
 one thread, or one of the loop's TELEPHONY_SEND_THREADS places, not the other customers.
 """
 

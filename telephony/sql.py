@@ -174,21 +174,22 @@ def turn(message_model, optout_model, *, inbound, outbound, pending, message, nu
         return cursor.fetchone()
 
 
-def _claim_sql(connection, model, count, claiming, queued):
+def _claim_sql(connection, model, count, claimed, queued):
     table, field = _columns(connection, model)
     return (
-        f"UPDATE {table} SET {field['status']} = '{claiming}', "
+        f"UPDATE {table} SET {field['status']} = '{claimed}', {field['claimed_by']} = %s, "
         f"{field['attempts']} = {field['attempts']} + 1, {field['updated_at']} = %s "
         f"WHERE {field['id']} IN ({', '.join(['%s'] * count)}) AND {field['status']} = '{queued}' "
         f"AND {field['sid']} IS NULL AND {field['next_attempt_at']} IS NULL"
     )
 
 
-def claim_queued(model, pks, now, *, queued, claiming):
+def claim_queued(model, pks, now, *, queued, claimed, claimed_by):
     """model.objects.filter(pk__in=pks, status=queued, sid=None, next_attempt_at=None)
-    .update(status=claiming, attempts=F("attempts") + 1, updated_at=now). Returns how
-    many rows it claimed."""
-    built = statement(connection, _claim_sql, model, len(pks), claiming, queued)
+    .update(status=claimed, claimed_by=claimed_by, attempts=F("attempts") + 1,
+    updated_at=now). Returns how many rows it claimed."""
+    built = statement(connection, _claim_sql, model, len(pks), claimed, queued)
+    params = [claimed_by, connection.ops.adapt_datetimefield_value(now), *pks]
     with connection.cursor() as cursor:
-        cursor.execute(built, [connection.ops.adapt_datetimefield_value(now), *pks])
+        cursor.execute(built, params)
         return cursor.rowcount

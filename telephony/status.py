@@ -15,7 +15,7 @@ Status = Message.Status
 # Which statuses a callback may move a message out of, for each status it reports.
 # Callbacks arrive out of order; a later stage is never overwritten by an earlier one.
 _EARLY = {Status.QUEUED, Status.SENDING, Status.ACCEPTED, Status.SCHEDULED}
-MAY_FOLLOW = {
+MAY_COME_FROM = {
     Status.ACCEPTED: {Status.QUEUED, Status.SENDING},
     Status.SCHEDULED: {Status.QUEUED, Status.SENDING, Status.ACCEPTED},
     Status.QUEUED: {Status.SENDING, Status.ACCEPTED, Status.SCHEDULED},
@@ -32,13 +32,13 @@ MAY_FOLLOW = {
 def record_status(sid, status, error_code=None):
     """Apply a delivery status callback. Returns "updated", "ignored" or "unknown"."""
     status = (status or "").lower()
-    if status not in MAY_FOLLOW:
+    if status not in MAY_COME_FROM:
         logger.info("Status callback for %s with unknown status %r ignored", sid, status)
         return "ignored"
     fields = {"status": status, "updated_at": timezone.now()}
     if error_code:
         fields["error_code"] = error_code
-    updated = Message.objects.filter(sid=sid, status__in=MAY_FOLLOW[status]).update(**fields)
+    updated = Message.objects.filter(sid=sid, status__in=MAY_COME_FROM[status]).update(**fields)
     if updated:
         if error_code == UNSUBSCRIBED:
             number = Message.objects.filter(sid=sid).values_list("to_number", flat=True).first()

@@ -76,7 +76,7 @@ def test_a_reply_holds_their_next_text_until_it_has_a_sid():
     message = inbound()
     assert turn(message)[1] is True
 
-    Message.objects.filter(pk=pending.pk).update(status=Message.Status.SENDING)
+    Message.objects.filter(pk=pending.pk).update(status=Message.Status.CLAIMED)
     assert turn(message)[1] is True
     Message.objects.filter(pk=pending.pk).update(sid="SM" + "1" * 32)
     assert turn(message)[1] is False

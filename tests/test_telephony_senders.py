@@ -52,7 +52,7 @@ def test_a_slow_answer_from_twilio_holds_up_only_its_own_customer(echo_conversat
         assert answer_pending(senders=senders) == 1
 
         collect_until(senders, lambda: reply_to(BOB).sid is not None)
-        assert reply_to(ANN).status == Status.SENDING and reply_to(ANN).sid is None
+        assert reply_to(ANN).status == Status.CLAIMED and reply_to(ANN).sid is None
         fake_twilio.release()
         collect_until(senders, lambda: reply_to(ANN).sid is not None)
     finally:
@@ -117,7 +117,7 @@ def sent_but_never_recorded(number):
     answer_pending(senders=senders)
     senders.close()
     (reply,) = replies
-    assert reply.status == Status.SENDING
+    assert reply.status == Status.CLAIMED
     return reply
 
 

@@ -215,7 +215,7 @@ def test_delivering_twice_sends_once(send, outbox, db):
 def test_the_sweep_requeues_a_message_a_dead_worker_left_sending(outbox, db, settings):
     message = send_sms(CUSTOMER, "Stuck")  # no commit callbacks: the task never ran
     past = timezone.now() - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS + 1)
-    Message.objects.filter(pk=message.pk).update(status="sending", attempts=1, updated_at=past)
+    Message.objects.filter(pk=message.pk).update(status="claimed", attempts=1, updated_at=past)
 
     assert requeue_due_messages() == 1
 
@@ -232,7 +232,7 @@ def test_a_text_a_dead_worker_had_sent_is_found_by_the_sweep_not_sent_again(
     past = timezone.now() - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS + 1)
     # As if the worker died after Twilio accepted it and before the SID was stored.
     Message.objects.filter(pk=message.pk).update(
-        status="sending", sid=None, updated_at=past - timedelta(seconds=1)
+        status="claimed", sid=None, updated_at=past - timedelta(seconds=1)
     )
 
     assert requeue_due_messages() == 1

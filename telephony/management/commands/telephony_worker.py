@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from telephony import spool, wakeup
+from telephony import processes, spool, wakeup
 from telephony.handlers import run_sweeps
 from telephony.inbound import answer_pending
 from telephony.outbox import (
@@ -62,10 +62,14 @@ class Command(BaseCommand):
             total = self._loop(senders, poll, sweep_every, once, until_idle)
         finally:
             senders.close()
+            try:
+                processes.unregister()
+            except DatabaseError:
+                logger.warning("Could not unregister this worker; the next one will")
         self.stdout.write(f"Handled {total} inbound message(s).")
 
     def _loop(self, senders, poll, sweep_every, once, until_idle):
-        next_sweep = next_stranded = 0.0
+        next_sweep = next_stranded = next_beat = 0.0
         total = 0
         replay_spool = spool.Replayer()
         if not (once or until_idle):
@@ -73,6 +77,9 @@ class Command(BaseCommand):
         while self.running:
             handled = sent = 0
             try:
+                if time.monotonic() >= next_beat:
+                    self._keep_house(senders)
+                    next_beat = time.monotonic() + processes.BEAT_EVERY
                 replay_spool()  # texts the webhook kept on disk while the database was down
                 handled = answer_pending(senders=senders)
                 sent = deliver_due_outbound(senders=senders)
@@ -104,6 +111,15 @@ class Command(BaseCommand):
                     close_old_connections()
         wakeup.close()
         return total
+
+    def _keep_house(self, senders):
+        """Register (or beat), and send at once what a dead worker was sending: its texts
+        are looked up at Twilio first, and its customers' next texts wait no longer."""
+        if processes.current() is None:
+            processes.register("telephony worker")
+        else:
+            processes.beat()
+        senders.start(processes.take_back_claims_of_the_dead())
 
     def _stop(self, signum, frame):
         self.running = False

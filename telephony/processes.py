@@ -1,0 +1,109 @@
+"""The processes that hand texts to Twilio, and the texts a dead one was handing over.
+
+A worker registers when it starts (`register`) and beats every few seconds (`beat`); the
+texts it claims carry its row (Message.claimed_by). A claim nobody will finish (its
+process was killed between claiming a text and storing Twilio's answer) is found by the
+next worker at once, not after a timeout: a process on this host whose pid is gone is
+dead the moment we look, and one elsewhere once it has not beaten for
+WORKER_DEAD_AFTER_SECONDS. Its claims go back to the queue marked unclear, so each is
+looked up at Twilio before it is sent again (outbox.send_claimed). Claims made by no
+registered process (an older worker, a task in a task worker not registered) are left to
+the time-based sweep, as before (outbox.requeue_due_messages).
+"""
+
+import logging
+import os
+import socket
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import Message, WorkerProcess
+
+logger = logging.getLogger(__name__)
+
+HOST = socket.gethostname()[:255]
+BEAT_EVERY = 2.0  # seconds
+
+_current = None  # this process's WorkerProcess id, once registered
+
+
+def current():
+    """This process's registration id, or None (claims are then nobody's)."""
+    return _current
+
+
+def register(role):
+    """Register this process; returns its id."""
+    global _current
+    now = timezone.now()
+    _current = WorkerProcess.objects.create(role=role, host=HOST, pid=os.getpid(), beat_at=now).pk
+    return _current
+
+
+def beat():
+    if _current is not None:
+        WorkerProcess.objects.filter(pk=_current).update(beat_at=timezone.now())
+
+
+def unregister():
+    """Remove this process's row (its claims, all stored by now, keep no reference)."""
+    global _current
+    if _current is not None:
+        WorkerProcess.objects.filter(pk=_current).delete()
+        _current = None
+
+
+def _alive_here(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def dead_processes(now=None):
+    """The registered processes that are dead: on this host with their pid gone, or silent
+    for WORKER_DEAD_AFTER_SECONDS."""
+    now = now or timezone.now()
+    silent_since = now - timedelta(seconds=settings.WORKER_DEAD_AFTER_SECONDS)
+    dead = []
+    for process in WorkerProcess.objects.exclude(pk=_current):
+        here = process.host == HOST
+        if process.beat_at < silent_since or (here and not _alive_here(process.pid)):
+            dead.append(process)
+    return dead
+
+
+def take_back_claims_of_the_dead(now=None):
+    """Put the texts dead processes claimed back in the queue, unclear since their claim,
+    and forget those processes. Returns the texts' ids (the caller sends them)."""
+    now = now or timezone.now()
+    dead = dead_processes(now)
+    if not dead:
+        return []
+    claims = Message.objects.filter(
+        status=Message.Status.CLAIMED, sid__isnull=True, claimed_by__in=dead
+    )
+    held = list(claims.values_list("pk", "claimed_by"))
+    ids = [pk for pk, _ in held]
+    claims.filter(pk__in=ids).update(
+        status=Message.Status.QUEUED,
+        next_attempt_at=None,
+        claimed_by=None,
+        unclear_since=Coalesce("unclear_since", "updated_at"),
+        updated_at=now,
+    )
+    for process in dead:
+        count = sum(1 for _, by in held if by == process.pk)
+        logger.warning(
+            "%s (pid %s on %s) is gone; %s text(s) it was sending will be looked up at "
+            "Twilio and sent if they never left",
+            process.role, process.pid, process.host, count,
+        )  # fmt: skip
+    WorkerProcess.objects.filter(pk__in=[p.pk for p in dead]).delete()
+    return ids
