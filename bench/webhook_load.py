@@ -206,7 +206,7 @@ def main(argv=None):
     }
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([python, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True,
+    subprocess.run([python, "manage.py", "seed_demo", "--force"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     server = subprocess.Popen(
         [python, "-m", "gunicorn", "pizzeria.wsgi", "--workers", str(args.workers),

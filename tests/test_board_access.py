@@ -32,7 +32,7 @@ def staff_with(django_user_model, *perms, username="lee"):
 
 
 def in_group(django_user_model, name, username="kim"):
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--force", stdout=io.StringIO())
     user = django_user_model.objects.create(username=username, is_staff=True)
     user.groups.add(Group.objects.get(name=name))
     return user
@@ -211,9 +211,9 @@ def test_a_superuser_may_do_everything(admin_client, things):
 
 
 def test_seed_demo_creates_the_groups_and_their_logins_once(django_user_model, capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", "--force")
     first = capsys.readouterr().out
-    call_command("seed_demo")
+    call_command("seed_demo", "--force")
     second = capsys.readouterr().out
 
     def perms(name):

@@ -111,9 +111,9 @@ def test_the_default_configuration_passes_the_checks(settings):
 def test_seed_demo_runs_twice_without_changing_anything(db, capsys):
     from django.contrib.auth import get_user_model
 
-    call_command("seed_demo")
+    call_command("seed_demo", "--force")
     first = capsys.readouterr().out
-    call_command("seed_demo")
+    call_command("seed_demo", "--force")
     second = capsys.readouterr().out
     assert get_user_model().objects.filter(username="staff", is_staff=True).count() == 1
     assert "Staff login: staff / pizza-" in first

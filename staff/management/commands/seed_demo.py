@@ -1,12 +1,16 @@
 """Load demo data: staff logins and their groups, the menu, support agents. Running it twice
-changes nothing."""
+changes nothing.
+
+Demo only: it puts two agents on shift at example numbers (the support line would ring
+them) and creates four logins, a superuser among them, with one shared password. With
+DEBUG off it refuses unless --force: a real shop starts with `manage.py setup_shop`."""
 
 import hashlib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from orders import demo as orders_demo
@@ -48,9 +52,20 @@ def ensure_login(username, group):
 
 
 class Command(BaseCommand):
-    help = "Load demo data (idempotent) and print the staff logins."
+    help = "Load demo data (idempotent) and print the staff logins. Demo only: see setup_shop."
 
-    def handle(self, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true", help="load the demo even with DEBUG off"
+        )
+
+    def handle(self, force, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "DEBUG is off, so this looks like a real shop: seed_demo would put demo "
+                "agents on shift at example numbers and create demo logins with a shared "
+                "password. Use `manage.py setup_shop` instead, or --force for a demo."
+            )
         with transaction.atomic():
             added = access.ensure_groups()
             users = [
