@@ -399,20 +399,29 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "telephony.logging.HideAuthToken"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_numbers": {"()": "telephony.logging.MaskPhoneNumbers"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {
+        "mask_numbers": {"()": "telephony.logging.MaskPhoneNumbers"},
+        "quiet_repeats": {"()": "telephony.logging.QuietRepeats"},
+    },
+    "formatters": {
+        "plain": {
+            "()": "telephony.logging.Formatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["mask_numbers"],
+            "filters": ["mask_numbers", "quiet_repeats"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # The Twilio SDK logs every request's headers, parameters and response at INFO
-        # (about 12 lines a text); TWILIO_LOG_LEVEL=INFO brings them back when debugging.
-        "twilio.http_client": {"level": env("TWILIO_LOG_LEVEL", default="WARNING")},
+        # (about 12 lines a text, from twilio.http_client and twilio.async_http_client);
+        # TWILIO_LOG_LEVEL=INFO brings them back when debugging.
+        "twilio": {"level": env("TWILIO_LOG_LEVEL", default="WARNING")},
     },
 }
