@@ -22,6 +22,14 @@ N / (last reply - resume). The CPU each kind of process used during the drain is
 reported, so a ratio between worker counts shows whether the machine had cores left.
 
     scripts/with-postgres --durable bench/run e2e --backlog 6000 --telephony-workers 2
+
+`--outage S` takes the database away for S seconds in the middle of each step (at a third
+of it), as from outside: on PostgreSQL the database refuses connections (ALLOW_CONNECTIONS
+false) and every session on it is ended, as in a server restart; on SQLite another
+connection holds the write lock. The step then reports what was sent, acknowledged,
+stored, answered once or more, and the time from the database's return to the last reply.
+
+    scripts/with-postgres --durable bench/run e2e --rates 50 --seconds 30 --outage 10
 """
 
 import argparse
@@ -292,6 +300,9 @@ def main(argv=None):
     parser.add_argument("--label", default="")
     parser.add_argument("--senders", type=int, default=64, help="sending threads")
     parser.add_argument(
+        "--outage", type=float, default=0, help="seconds the database is away in each step"
+    )
+    parser.add_argument(
         "--backlog", type=int, default=0,
         help="measure the telephony workers' capacity on a stored backlog of this many texts",
     )  # fmt: skip
@@ -367,6 +378,9 @@ def main(argv=None):
             load_before = loadavg()
             cpu_before, busy_before = cpu_by_process(), machine_busy_seconds()
             print(f"==> {rate:g} texts/s for {args.seconds:g} s", flush=True)
+            outage = None
+            if args.outage:
+                outage = Outage(database_url, args.seconds / 3, args.outage)
             results = send_open_loop(port, texts, rate, senders=args.senders)
             numbers = {t[0] for t in texts}
             deadline = time.time() + args.drain
@@ -377,6 +391,8 @@ def main(argv=None):
             cpu_after, busy_after = cpu_by_process(), machine_busy_seconds()
             time.sleep(1)  # late duplicates, if any
             step = measure(results, read_replies(record), rate, args.seconds)
+            if outage:
+                step.update(outage.measure(results, read_replies(record), database_url))
             step["load_average_before"] = load_before
             step["load_average_after"] = loadavg()
             step.update(cpu_used(cpu_before, cpu_after, busy_before, busy_after))
@@ -464,6 +480,93 @@ def drain_backlog(args, port, base_url, first, record, workers):
     }
     print(json.dumps(step), flush=True)
     return step
+
+
+class Outage:
+    """The database away for `seconds`, starting `after` seconds from now, in a thread."""
+
+    def __init__(self, database_url, after, seconds):
+        self.seconds = seconds
+        self.started = self.ended = None
+        self.thread = threading.Thread(target=self._run, args=(database_url, after), daemon=True)
+        self.thread.start()
+
+    def _run(self, database_url, after):
+        time.sleep(after)
+        if database_url.startswith("sqlite"):
+            import sqlite3
+
+            path = database_url.removeprefix("sqlite:///")
+            other = sqlite3.connect(
+                path if path.startswith("/") else "/" + path, isolation_level=None
+            )
+            other.execute("BEGIN EXCLUSIVE")
+            self.started = time.time()
+            print(f"==> database locked for {self.seconds:g} s", flush=True)
+            time.sleep(self.seconds)
+            other.execute("ROLLBACK")
+            other.close()
+        else:
+            import psycopg
+            from psycopg import sql
+
+            name = database_url.rsplit("/", 1)[1].split("?")[0]
+            admin = database_url.rsplit("/", 1)[0] + "/postgres"
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(
+                        sql.Identifier(name)
+                    )
+                )
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [name],
+                )
+                self.started = time.time()
+                print(f"==> database {name} down for {self.seconds:g} s", flush=True)
+                time.sleep(self.seconds)
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(sql.Identifier(name))
+                )
+        self.ended = time.time()
+        print("==> database back", flush=True)
+
+    def measure(self, results, replies, database_url):
+        self.thread.join()
+        numbers = [r[0] for r in results if r]
+        during = [r for r in results if r and self.started <= r[2] <= self.ended]
+        arrivals = [min(replies[n]) for n in numbers if n in replies]
+        return {
+            "outage_seconds": self.seconds,
+            "sent": len(numbers),
+            "sent_during_outage": len(during),
+            "acknowledged_200_during_outage": sum(r[3] == 200 for r in during),
+            "answered_503": sum(r[3] == 503 for r in results if r),
+            "failed_requests": sum(r[3] not in (200, 503) for r in results if r),
+            "stored": stored_texts(database_url, numbers),
+            "answered_once": sum(len(replies.get(n, ())) == 1 for n in numbers),
+            "answered_more_than_once": sum(len(replies.get(n, ())) > 1 for n in numbers),
+            "never_answered": sum(n not in replies for n in numbers),
+            "recovered_seconds": round(max(arrivals) - self.ended, 2) if arrivals else None,
+        }
+
+
+def stored_texts(database_url, numbers):
+    """How many of these numbers' texts the shop's database holds."""
+    query = "SELECT COUNT(*) FROM telephony_message WHERE direction = 'in' AND from_number = ANY"
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        path = database_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path if path.startswith("/") else "/" + path) as conn:
+            marks = ",".join("?" * len(numbers))
+            sqlite_query = query.replace("= ANY", f"IN ({marks})")
+            return conn.execute(sqlite_query, numbers).fetchone()[0]
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(query + "(%s)", [numbers]).fetchone()[0]
 
 
 def durability(database_url):
