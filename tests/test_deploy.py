@@ -66,3 +66,41 @@ def test_production_does_not_install_the_phone_simulator(tmp_path):
 def test_the_phone_simulator_is_installed_where_it_is_turned_on(tmp_path):
     out = installed_apps_and_phone_url(production_env() | {"PHONE_SIMULATOR_ENABLED": "true"})
     assert "simulator installed" in out and "phone: served" in out
+
+
+def scaling_out_rows():
+    """{role: command} from the README's "Scaling out" table."""
+    text = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| ([a-z -]+) \| (`[^|]*`[^|]*)\|", text, re.M)
+    return {role.strip(): command for role, command in rows}
+
+
+def test_the_documented_processes_fit_postgresqls_default_connection_limit():
+    """Seen in a production run: at the defaults the README's processes could ask for about
+    102 connections against PostgreSQL's default 100. Each role's command now caps its pool
+    at what it uses at once, and the README's sum for its example layout holds."""
+    rows = scaling_out_rows()
+    pool = {
+        role: int(re.search(r"DATABASE_POOL_MAX_SIZE=(\d+)", command).group(1))
+        for role, command in rows.items()
+        if "DATABASE_POOL_MAX_SIZE=" in command
+    }
+    threads = int(re.search(r"--threads (\d+)", rows["web"]).group(1))
+    assert pool["web"] == threads  # one connection per thread, no more
+    # The README's example: 5 web workers, 2 task workers, 2 telephony workers (each with
+    # its LISTEN connection outside the pool) and the late-order sweep.
+    total = 5 * pool["web"] + 2 * pool["worker"] + 2 * (pool["telephony worker"] + 1)
+    total += pool["late-order sweep"]
+    assert total == 54 and total <= 100 - 10  # room for migrate, a shell, monitoring
+    assert "= 54" in (ROOT / "README.md").read_text()
+
+
+def test_gunicorn_listens_on_loopback_with_a_control_socket_of_its_own():
+    run = (ROOT / "scripts" / "run").read_text()
+    documented = [scaling_out_rows()["web"], run]
+    readme = (ROOT / "README.md").read_text()
+    documented += re.findall(r"`gunicorn pizzeria\.wsgi[^`]*`", readme)
+    for command in documented:
+        for gunicorn in re.findall(r"gunicorn pizzeria\.wsgi[^\n`|]*(?:\\\n[^\n]*)*", command):
+            assert re.search(r"--bind \"?127\.0\.0\.1:", gunicorn), gunicorn
+            assert "--control-socket" in gunicorn, gunicorn

@@ -1,10 +1,14 @@
 """Text customers whose order passed its promised time a new estimate."""
 
+import logging
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
 
 from orders.services import check_late_orders
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -17,7 +21,16 @@ class Command(BaseCommand):
 
     def handle(self, loop, **options):
         while True:
-            count = check_late_orders()
+            try:
+                count = check_late_orders()
+            except DatabaseError:
+                if not loop:
+                    raise
+                # The database away (restarting, locked): the next round tries again.
+                logger.exception("Late orders not checked: database error; trying again")
+                close_old_connections()
+                time.sleep(min(loop, 5))
+                continue
             if count or not loop:
                 self.stdout.write(f"Texted a new estimate for {count} late order(s).")
             if not loop:

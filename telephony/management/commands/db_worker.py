@@ -23,8 +23,10 @@ RUNNING by a stop.
 import logging
 import os
 import signal
+import time
 
 from django.core.management.base import CommandError
+from django.db import DatabaseError, close_old_connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands import db_worker
 
@@ -86,8 +88,29 @@ class Command(db_worker.Command):
         )
         if not reload:
             worker.configure_signals()
-            worker.run()
+            run_through_outages(worker)
             return
         if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
             worker.configure_signals()  # only in the reloaded child, as the library does
-        run_with_reloader(worker.run)
+        run_with_reloader(lambda: run_through_outages(worker))
+
+
+def run_through_outages(worker):
+    """The library's loop, started again after a database error instead of exiting: it
+    ignores only SQLite's "database is locked" met while claiming a task, so a lock held
+    past the busy timeout (a backup, a long write), or PostgreSQL restarting, ended the
+    task worker and, with it, scripts/run. Each error is logged (its traceback once per
+    outage: telephony.logging.QuietRepeats), and the loop starts again a second later."""
+    while True:
+        try:
+            worker.run()
+            return
+        except DatabaseError:
+            if not worker.running:
+                return
+            logger.exception("Database error in the task worker; trying again in a second")
+            close_old_connections()
+            worker.startup_delay = False  # a restart, not a herd of new workers
+            time.sleep(1)
+            if not worker.running:
+                return
