@@ -26,7 +26,6 @@ from .reach import (
     split_channel,
 )
 from .segments import count_segments
-from .turnstile import WORKER_EVERY, sqlite_writer
 from .webhooks import twilio_media_url
 
 logger = logging.getLogger(__name__)
@@ -74,16 +73,15 @@ def receive_sms(params, received_at=None):
             else:
                 logger.warning("Dropped MediaUrl%d of %s: not on Twilio's hosts", i, sid)
     body = (params.get("Body") or "")[: MAX_BODY * 4]
-    with sqlite_writer():  # between two of the telephony worker's batches
-        new = _insert_inbound(
-            sid=sid,
-            channel=channel,
-            from_number=(sender or raw_from)[:32],
-            to_number=split_channel(params.get("To"))[1][:32],
-            body=body,
-            media_urls=media,
-            num_segments=min(count_segments(body) or 1, 255),
-        )
+    new = _insert_inbound(
+        sid=sid,
+        channel=channel,
+        from_number=(sender or raw_from)[:32],
+        to_number=split_channel(params.get("To"))[1][:32],
+        body=body,
+        media_urls=media,
+        num_segments=min(count_segments(body) or 1, 255),
+    )
     if new and received_at is not None:  # in its place among the sender's texts
         Message.objects.filter(sid=sid).update(created_at=received_at)
     return new
@@ -122,8 +120,8 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
     row lock that other workers skip (`SKIP LOCKED`), about twice as many as the last
     batch answered: so several workers share a backlog, each answering texts of its
     own, instead of all trying the same oldest texts and finding them held. On SQLite
-    (no row locks) a batch holds the one write lock, and the webhook's inserts get in
-    between two batches (telephony/turnstile.py).
+    (no row locks) a batch holds the one write lock for TELEPHONY_BATCH_SECONDS at most,
+    and the webhook's inserts wait for it in SQLite's busy handler.
     """
     from .senders import InlineSenders
 
@@ -134,7 +132,7 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
     while handled < limit:
         senders.gather()
         try:
-            with sqlite_writer(every=WORKER_EVERY, first=False), transaction.atomic():
+            with transaction.atomic():
                 senders.store()  # the sends that finished meanwhile, in the same commit
                 asked = min(take, limit - handled)
                 waiting = sql.take_waiting(Message, INBOUND, asked, passed_over)

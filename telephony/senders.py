@@ -41,7 +41,6 @@ from .outbox import (
     send_claimed,
     send_claimed_async,
 )
-from .turnstile import WORKER_EVERY, sqlite_writer
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +135,7 @@ class Senders:
         if not self._finished:
             return 0
         try:
-            with sqlite_writer(every=WORKER_EVERY, first=False), transaction.atomic():
+            with transaction.atomic():
                 count = self.store()
         except DatabaseError:
             logger.exception("Could not store %s send outcome(s); will retry", len(self._finished))

@@ -1,19 +1,16 @@
-"""The telephony worker's sender threads (telephony/senders.py) and the SQLite turnstile.
+"""The telephony worker's sender threads (telephony/senders.py).
 
 Replies wait for Twilio's answer in a pool of threads, so one slow answer holds up its
 own customer only; a reply whose worker died while sending is looked up at Twilio before
-it is sent again; and the turnstile lets one writer at a time through.
+it is sent again.
 """
 
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from telephony import turnstile
 from telephony.inbound import answer_pending, receive_sms
 from telephony.models import Message
 from telephony.outbox import deliver_stranded_replies, send_claimed
@@ -152,69 +149,3 @@ def test_a_reply_whose_worker_died_before_sending_it_is_sent_once(
 
     assert reply_to(ANN).sid is not None
     assert len(fake_twilio.messages) == 1
-
-
-HOLD = """
-import fcntl, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
-fcntl.flock(fd, fcntl.LOCK_SH if sys.argv[3] == "shared" else fcntl.LOCK_EX)
-print("held", flush=True)
-time.sleep(float(sys.argv[4]))
-open(sys.argv[2], "w").close()
-fcntl.flock(fd, fcntl.LOCK_UN)
-"""
-
-
-def another_process_holds(path, released, mode="exclusive", seconds=0.3):
-    other = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(path), str(released), mode, str(seconds)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert other.stdout.readline().strip() == "held"
-    return other
-
-
-@pytest.fixture
-def database(tmp_path, monkeypatch):
-    database = tmp_path / "shop.sqlite3"
-    monkeypatch.setattr(turnstile, "_database_file", lambda using: str(database))
-    return database
-
-
-def test_the_turnstile_lets_one_process_through_at_a_time(database, tmp_path):
-    released = tmp_path / "released"
-    other = another_process_holds(f"{database}-turnstile", released)
-
-    with turnstile.sqlite_writer():
-        assert released.exists(), "went through while another process held the turnstile"
-    other.wait(timeout=5)
-
-
-def test_the_worker_lets_a_waiting_webhook_write_first(database, tmp_path, monkeypatch):
-    monkeypatch.setattr(turnstile, "WORKER_DEFERS_AT_MOST", 5)
-    released = tmp_path / "released"
-    webhook = another_process_holds(f"{database}-waiting", released, "shared")
-
-    with turnstile.sqlite_writer(first=False):
-        assert released.exists(), "the worker wrote while a webhook was waiting to"
-    webhook.wait(timeout=5)
-
-
-def test_the_worker_waits_for_webhooks_a_bounded_time_only(database, tmp_path, monkeypatch):
-    monkeypatch.setattr(turnstile, "WORKER_DEFERS_AT_MOST", 0.05)
-    released = tmp_path / "released"
-    webhooks = another_process_holds(f"{database}-waiting", released, "shared", seconds=30)
-
-    with turnstile.sqlite_writer(first=False):
-        assert not released.exists(), "a flood of webhooks kept the worker out"
-    webhooks.kill()
-
-
-def test_a_worker_stopped_while_looking_for_webhooks_does_not_stop_the_webhook(database, tmp_path):
-    released = tmp_path / "released"
-    stopped = another_process_holds(f"{database}-waiting", released, seconds=30)  # exclusive
-
-    with turnstile.sqlite_writer():
-        assert not released.exists()  # went through without announcing itself
-    stopped.kill()
