@@ -30,21 +30,31 @@ def inbound_sms(request):
     """Store the text (the worker answers it) and acknowledge. When the database cannot
     take it, the text goes to the spool on local disk (telephony/spool.py) and is still
     acknowledged; only when the disk fails too does Twilio get a 503."""
+    if spool.database_away.skip():
+        return _keep(request, "the database was away a moment ago")
     try:
         inbound.receive_sms(request.POST)
     except ValueError as exc:
         return HttpResponse(f"Bad request: {exc}", status=400, content_type="text/plain")
     except DatabaseError as exc:
-        sid = inbound.message_sid(request.POST)
-        about = f"text {sid} from {request.POST.get('From', '?')}"
-        if not SID.fullmatch(sid):
-            return _retry_later(exc, about)
-        try:
-            spool.keep(request.POST, sid)
-        except OSError as disk:
-            return _retry_later(f"{exc}; spool: {disk}", about)
-        logger.warning("Database unavailable (%s); %s kept in the spool", exc, about)
+        spool.database_away.failed()
+        return _keep(request, f"database unavailable: {exc}")
+    spool.database_away.answered()
     # Replies are queued by the worker as outbound messages (see inbound.receive_sms).
+    return twiml_response(EMPTY)
+
+
+def _keep(request, why):
+    """Keep the text in the spool and acknowledge it; a 503 only if the disk fails too."""
+    sid = inbound.message_sid(request.POST)
+    about = f"text {sid} from {request.POST.get('From', '?')}"
+    if not SID.fullmatch(sid):
+        return _retry_later(why, about)
+    try:
+        spool.keep(request.POST, sid)
+    except OSError as disk:
+        return _retry_later(f"{why}; spool: {disk}", about)
+    logger.warning("%s kept in the spool (%s)", about, why)
     return twiml_response(EMPTY)
 
 

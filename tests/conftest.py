@@ -67,8 +67,12 @@ def spool_folder():
     after each test."""
     from django.conf import settings
 
+    from telephony.spool import database_away
+
     folder = Path(settings.TELEPHONY_SPOOL_DIR)
+    database_away.forget()
     yield folder
+    database_away.forget()
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -129,3 +129,37 @@ def test_an_unreadable_spool_file_is_set_aside_and_the_rest_stored(
 
     assert len(replies_to(params["MessageSid"])) == 1
     assert [p.name for p in spool_folder.iterdir()] == ["SMbroken.bad"]
+
+
+def test_after_a_failure_texts_go_straight_to_the_spool_then_one_probe_brings_it_back(
+    twilio, monkeypatch, spool_folder, django_capture_on_commit_callbacks
+):
+    """Waiting for a database that is down costs each text the pool's or the lock's
+    timeout; during a 10 s PostgreSQL outage that let Twilio's acks reach 14 s. After one
+    failure the webhook stops asking for AWAY_SECONDS, then tries again once."""
+    from telephony import spool
+
+    tries = []
+    real_insert = inbound._insert_inbound
+
+    def down(**fields):
+        tries.append(fields["sid"])
+        raise OperationalError("connection to server failed")
+
+    monkeypatch.setattr(inbound, "_insert_inbound", down)
+    texts = [sms_params(f"+1415555010{n}", "MENU") for n in range(3)]
+    assert [twilio.post("/twilio/sms/", t).status_code for t in texts] == [200, 200, 200]
+    assert len(tries) == 1  # the other two did not wait for the database
+    assert len(list(spool_folder.iterdir())) == 3
+
+    monkeypatch.setattr(inbound, "_insert_inbound", real_insert)  # the database is back
+    monkeypatch.setattr(spool, "AWAY_SECONDS", 0)
+    spool.database_away.failed()  # ... as the last failure, now long enough ago
+    probe, after = sms_params("+14155550110", "MENU"), sms_params("+14155550111", "HELP")
+    assert twilio.post("/twilio/sms/", probe).status_code == 200
+    assert twilio.post("/twilio/sms/", after).status_code == 200
+    assert Message.objects.filter(sid__in=[probe["MessageSid"], after["MessageSid"]]).count() == 2
+
+    worker_pass(django_capture_on_commit_callbacks)
+    assert Message.objects.filter(direction="in").count() == 5
+    assert list(spool_folder.iterdir()) == []
