@@ -536,7 +536,9 @@ class Outage:
         self.thread.join()
         numbers = [r[0] for r in results if r]
         during = [r for r in results if r and self.started <= r[2] <= self.ended]
-        arrivals = [min(replies[n]) for n in numbers if n in replies]
+        # Recovered: every text that arrived before the database was back has its reply.
+        before = [r[0] for r in results if r and r[2] < self.ended]
+        arrivals = [min(replies[n]) for n in before if n in replies]
         return {
             "outage_seconds": self.seconds,
             "sent": len(numbers),
@@ -548,6 +550,7 @@ class Outage:
             "answered_once": sum(len(replies.get(n, ())) == 1 for n in numbers),
             "answered_more_than_once": sum(len(replies.get(n, ())) > 1 for n in numbers),
             "never_answered": sum(n not in replies for n in numbers),
+            "sent_before_it_was_back": len(before),
             "recovered_seconds": round(max(arrivals) - self.ended, 2) if arrivals else None,
         }
 

@@ -234,8 +234,9 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
 # Texts the database could not take, kept on this machine's disk until the telephony worker
 # stores them (telephony/spool.py). Shared by the web server and the worker.
 # A worker silent this long (no heartbeat) is dead: the texts it was sending are looked up at
-# Twilio and sent by another (telephony/processes.py; on the same host a dead pid is seen at once).
-WORKER_DEAD_AFTER_SECONDS = env.int("WORKER_DEAD_AFTER_SECONDS", default=15)
+# Twilio and sent by another (telephony/processes.py; on the same host a dead pid is seen at
+# once). Never less than 2 x TWILIO_HTTP_TIMEOUT + 10, so no send of a live worker is cut.
+WORKER_DEAD_AFTER_SECONDS = env.int("WORKER_DEAD_AFTER_SECONDS", default=60)
 TELEPHONY_SPOOL_DIR = env("TELEPHONY_SPOOL_DIR", default=str(BASE_DIR / "var" / "spool"))
 TWILIO_FALLBACK_BASE_URL = env("TWILIO_FALLBACK_BASE_URL", default="").rstrip("/")
 # Twilio's connection overrides, added to the webhook URLs `twilio_configure` sets: retry
@@ -282,6 +283,8 @@ TELEPHONY_SMS_HANDLERS = [
 TELEPHONY_OPT_OUT_HANDLERS = ["orders.conversation.note_opt_out", "campaigns.consent.note_opt_out"]
 TELEPHONY_UNANSWERED_HANDLERS = ["orders.conversation.keep_unanswered"]
 # Clean-ups `manage.py telephony_worker` runs every minute beside its own.
+# Actions other apps offer in the orders admin (orders imports none of them).
+ORDER_ADMIN_ACTIONS = ["support.admin.call_customer_with_order_status"]
 TELEPHONY_SWEEPS = ["support.calls.sweep_stale_calls", "campaigns.services.sweep_campaigns"]
 # Told how each queued voice request (ring, redirect, end a call) ended.
 TELEPHONY_CALL_HANDLERS = ["support.outcomes.provider_request_finished"]

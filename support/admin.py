@@ -1,6 +1,5 @@
 """Staff screens of the support line: agents, calls, voicemails to call back, voice notices."""
 
-from django.apps import apps
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -214,7 +213,7 @@ class VoiceNoticeAdmin(admin.ModelAdmin):
         return _link(obj.recording_url, "listen")
 
 
-# --- an action on orders' admin (orders must not import support) ----------------------
+# --- an action on orders' admin (settings.ORDER_ADMIN_ACTIONS; orders imports no support) --
 
 
 def _order_phone(order):
@@ -235,21 +234,3 @@ def call_customer_with_order_status(modeladmin, request, queryset):
         modeladmin.message_user(
             request, f"{skipped} order(s) skipped: finished, or no phone number.", messages.WARNING
         )
-
-
-def attach_order_actions(site=admin.site):
-    """Add our action to the orders app's Order admin, if both exist."""
-    try:
-        order_model = apps.get_model("orders", "Order")
-    except LookupError:
-        return False
-    model_admin = site._registry.get(order_model)
-    if model_admin is None:
-        return False
-    actions = list(model_admin.actions or [])
-    if call_customer_with_order_status not in actions:
-        model_admin.actions = [*actions, call_customer_with_order_status]
-    return True
-
-
-attach_order_actions()

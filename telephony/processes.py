@@ -4,8 +4,12 @@ A worker registers when it starts (`register`) and beats every few seconds (`bea
 texts it claims carry its row (Message.claimed_by). A claim nobody will finish (its
 process was killed between claiming a text and storing Twilio's answer) is found by the
 next worker at once, not after a timeout: a process on this host whose pid is gone is
-dead the moment we look, and one elsewhere once it has not beaten for
-WORKER_DEAD_AFTER_SECONDS. Its claims go back to the queue marked unclear, so each is
+dead the moment we look. A process whose beat is older than WORKER_DEAD_AFTER_SECONDS
+(60; never less than any send can take, two TWILIO_HTTP_TIMEOUTs and ten seconds) is
+dead too, wherever it runs: a live worker that could not beat (the database away for a
+while) has finished any send it started by then, so taking its claims back cannot send a
+text twice (measured: a worker declared dead after a 10 s outage at 15 s sent one reply
+twice). Its claims go back to the queue marked unclear, so each is
 looked up at Twilio before it is sent again (outbox.send_claimed). Claims made by no
 registered process (an older worker, a task in a task worker not registered) are left to
 the time-based sweep, as before (outbox.requeue_due_messages).
@@ -68,9 +72,10 @@ def _alive_here(pid):
 
 def dead_processes(now=None):
     """The registered processes that are dead: on this host with their pid gone, or silent
-    for WORKER_DEAD_AFTER_SECONDS."""
+    for longer than any send can take (WORKER_DEAD_AFTER_SECONDS)."""
     now = now or timezone.now()
-    silent_since = now - timedelta(seconds=settings.WORKER_DEAD_AFTER_SECONDS)
+    silent = max(settings.WORKER_DEAD_AFTER_SECONDS, 2 * settings.TWILIO_HTTP_TIMEOUT + 10)
+    silent_since = now - timedelta(seconds=silent)
     dead = []
     for process in WorkerProcess.objects.exclude(pk=_current):
         here = process.host == HOST

@@ -181,8 +181,7 @@ def without_nul(data):
     clean = QueryDict(mutable=True)
     for key, values in data.lists():
         clean.setlist(key.replace("\x00", ""), [value.replace("\x00", "") for value in values])
-    clean._mutable = False
-    return clean
+    return QueryDict(clean.urlencode())  # read-only, as request.POST is
 
 
 def twiml_response(twiml, status=200):

@@ -131,7 +131,7 @@ def test_a_live_workers_claims_are_left_alone_and_a_silent_ones_taken_back(setti
     from telephony import processes
     from telephony.models import WorkerProcess
 
-    settings.WORKER_DEAD_AFTER_SECONDS = 15
+    settings.WORKER_DEAD_AFTER_SECONDS = 60
     now = timezone.now()
     alive_here = WorkerProcess.objects.create(
         role="telephony worker", host=processes.HOST, pid=os.getpid(), beat_at=now
@@ -140,11 +140,17 @@ def test_a_live_workers_claims_are_left_alone_and_a_silent_ones_taken_back(setti
         role="telephony worker", host="other-host", pid=1, beat_at=now
     )
     silent_elsewhere = WorkerProcess.objects.create(
-        role="telephony worker", host="other-host", pid=2, beat_at=now - timedelta(seconds=20)
+        role="telephony worker", host="other-host", pid=2, beat_at=now - timedelta(seconds=61)
+    )
+    silent_a_while_here = WorkerProcess.objects.create(  # the database away: alive, silent
+        role="telephony worker",
+        host=processes.HOST,
+        pid=os.getppid(),
+        beat_at=now - timedelta(seconds=20),
     )
     claims = {
         process.pk: send_claimed_by(process)
-        for process in (alive_here, beating_elsewhere, silent_elsewhere)
+        for process in (alive_here, beating_elsewhere, silent_elsewhere, silent_a_while_here)
     }
 
     assert processes.take_back_claims_of_the_dead(now) == [claims[silent_elsewhere.pk].pk]
@@ -154,11 +160,13 @@ def test_a_live_workers_claims_are_left_alone_and_a_silent_ones_taken_back(setti
         alive_here.pk: Status.CLAIMED,
         beating_elsewhere.pk: Status.CLAIMED,
         silent_elsewhere.pk: Status.QUEUED,
+        silent_a_while_here.pk: Status.CLAIMED,
     }
     assert Message.objects.get(pk=claims[silent_elsewhere.pk].pk).unclear_since is not None
     assert set(WorkerProcess.objects.values_list("pk", flat=True)) == {
         alive_here.pk,
         beating_elsewhere.pk,
+        silent_a_while_here.pk,
     }
 
 
