@@ -163,3 +163,61 @@ def test_after_a_failure_texts_go_straight_to_the_spool_then_one_probe_brings_it
     worker_pass(django_capture_on_commit_callbacks)
     assert Message.objects.filter(direction="in").count() == 5
     assert list(spool_folder.iterdir()) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_away_under_a_stream_of_texts_every_one_answered_once_after(
+    postgres_database, workers, send_record, twilio
+):
+    """A real outage: the database refuses connections and every session on it is ended
+    (as in a restart), while texts keep coming and a telephony worker runs."""
+    import time as clock
+
+    import psycopg
+    from django.db import connection
+    from psycopg import sql
+
+    workers.env.update(DATABASE_URL=postgres_database, SHOP_HOURS="24/7")
+    workers.start("telephony_worker", "--poll", "0.1", ready="Listening for work")
+    name = connection.settings_dict["NAME"]
+    admin_url = postgres_database.rsplit("/", 1)[0] + "/postgres"
+
+    def allow(on):
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            allow = sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(name), sql.SQL("true" if on else "false")
+            )
+            admin.execute(allow)
+            if not on:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [name],
+                )
+
+    texts = [sms_params(f"+1415555{n:04d}", "MENU") for n in range(30)]
+    statuses = []
+    for text in texts[:10]:
+        statuses.append(twilio.post("/twilio/sms/", text).status_code)
+    allow(False)
+    try:
+        for text in texts[10:20]:
+            statuses.append(twilio.post("/twilio/sms/", text).status_code)
+            clock.sleep(0.2)  # two seconds of texts while the database is away
+    finally:
+        allow(True)
+    connection.close()  # the web server's next request would find its connection ended
+    for text in texts[20:]:
+        statuses.append(twilio.post("/twilio/sms/", text).status_code)
+
+    assert statuses == [200] * 30
+    workers.wait_until(
+        lambda: len({line["to"] for line in send_record.sent}) == 30,
+        timeout=60,
+        what="a reply to each of the 30 texts",
+    )
+    clock.sleep(1)  # a second reply, if any, would have left by now
+    replies = [line["to"] for line in send_record.sent]
+    assert sorted(replies) == sorted(text["From"] for text in texts)  # each once
+    assert Message.objects.filter(direction="in").count() == 30
