@@ -31,10 +31,11 @@ fi
 
 REQUIREMENTS=${REQUIREMENTS:-requirements.txt}
 stamp=".venv/.installed-$(basename "$REQUIREMENTS")"
-wanted=$(cat requirements*.txt | sha256sum | cut -d' ' -f1)
+wanted=$(cat requirements*.txt constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     echo "==> installing $REQUIREMENTS"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS" \
+        -c constraints.txt
     echo "$wanted" > "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
