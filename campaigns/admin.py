@@ -14,7 +14,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from orders.services import customer_for
-from telephony.numbers import to_e164
+from telephony.numbers import is_withheld, to_e164
+from telephony.reach import reason_not_to_call
 from telephony.segments import GSM7_BASIC, GSM7_EXTENDED
 
 from . import consent, services
@@ -227,9 +228,16 @@ class StaffConsentForm(forms.ModelForm):
         help_texts = {"text_shown": "The exact words on the form or sign the customer agreed to."}
 
     def clean_phone_number(self):
-        number = to_e164(self.cleaned_data["phone_number"])
+        """A number the shop may text: not a hidden caller ID's stand-in (+266696687...),
+        not premium-rate, in a country we serve (the rules of telephony.reach)."""
+        raw = self.cleaned_data["phone_number"]
+        if is_withheld(raw.strip()):
+            raise ValidationError("That is a hidden caller ID, not a customer's number.")
+        number = to_e164(raw)
         if not number:
             raise ValidationError("That is not a phone number.")
+        if reason := reason_not_to_call(number):  # texts' rules, STOP aside: consent is kept
+            raise ValidationError(f"The shop cannot text that number: {reason}.")
         return number
 
 

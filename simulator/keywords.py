@@ -6,7 +6,7 @@ in our message log; the simulator adds them to its chat, marked as Twilio's, so 
 developers see what the customer sees. The texts are Twilio's defaults (no Advanced Opt-Out).
 """
 
-from telephony.reach import OPT_IN_WORDS, OPT_OUT_WORDS, is_opted_out
+from telephony.reach import OPT_IN_WORDS, OPT_OUT_WORDS, is_opted_out, keyword
 
 UNSUBSCRIBED = (
     "You have successfully been unsubscribed. You will not receive any more messages from "
@@ -26,7 +26,7 @@ def lone_keyword(body):
     words = (body or "").split()
     if len(words) != 1:
         return ""
-    return "".join(ch for ch in words[0].upper() if ch.isalnum())
+    return keyword(words[0])
 
 
 def _opted_out_before(inbound_words, number):

@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from . import handlers, sql
 from .models import Message, OptOut
-from .numbers import caller_id, is_withheld, to_e164
+from .numbers import caller_id, is_withheld, sender_number
 from .outbox import MAX_BODY, send_sms
 from .reach import (
     OPT_IN_WORDS,
     OPT_OUT_WORDS,
+    keyword,
     opt_in,
     opt_out,
     reason_not_to_text,
@@ -34,10 +35,6 @@ Status = Message.Status
 Channel = Message.Channel
 INBOUND = Message.Direction.INBOUND.value
 SORRY = "Sorry, something went wrong on our side. We have been told and will get back to you."
-
-
-def _keyword(body):
-    return "".join(ch for ch in (body or "").strip().upper() if ch.isalnum())
 
 
 def message_sid(params):
@@ -199,7 +196,7 @@ def answer_in_turn(message_id, number=None, *, taken=None):
         message = taken or _oldest_unhandled(message_id, number)
         if message is None:
             return None
-        sender = to_e164(message.from_number)
+        sender = sender_number(message.from_number)
         turn = _turn(message, sender)
         if turn.older_waiting or turn.reply_pending:
             return None  # an older text, or the reply to one, goes first
@@ -257,7 +254,7 @@ def _converse(message, sender, turn):
         why = "caller ID withheld" if is_withheld(message.from_number) else "not a phone number"
         _mark_unanswered(message, why)
         return []
-    word = _keyword(message.body)
+    word = keyword(message.body)
     if word in OPT_OUT_WORDS and len(message.body.split()) == 1:
         opt_out(sender, keyword=word)  # Twilio confirms it to the customer itself
         handlers.report_opt_out(message, word)

@@ -50,10 +50,28 @@ def is_withheld(raw):
     return raw in WITHHELD_IDS or raw.lower() in WITHHELD_WORDS or raw == WITHHELD
 
 
+SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def sender_number(stored):
+    """The phone number of a stored inbound sender (Message.from_number), or None: an
+    address with a scheme (`messenger:`...) or the withheld mark is nobody's number."""
+    if SCHEME.match(stored or ""):
+        return None
+    return to_e164(stored)
+
+
 def caller_id(raw):
-    """An inbound From as we store it: E.164, WITHHELD, or None when it is no phone number."""
+    """An inbound From as we store it: E.164, WITHHELD, or None when it is no phone number.
+
+    An address with a scheme (`messenger:…`, `rcs:…`, `tel:…`, `sip:…`, `client:…`) is no
+    phone number, whatever digits it holds: Twilio gives a WhatsApp sender's number with
+    `whatsapp:`, which the caller takes off first (reach.split_channel), and SMS senders
+    plainly. So a Messenger user named by digits is never taken for that phone's owner."""
     if is_withheld(raw):
         return WITHHELD
+    if SCHEME.match((raw or "").strip()):
+        return None
     return to_e164(raw)
 
 

@@ -4,6 +4,7 @@ START words), the rules for withheld, premium-rate and foreign numbers, in Pytho
 
 import logging
 import re
+import unicodedata
 from datetime import timedelta
 from functools import cache
 
@@ -21,6 +22,14 @@ logger = logging.getLogger(__name__)
 
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN_WORDS = {"START", "UNSTOP"}
+
+
+def keyword(text):
+    """`text` as a keyword: compatibility forms folded (NFKC: fullwidth "ＳＴＯＰ" is STOP),
+    upper case, letters and digits only ("Stop." is STOP)."""
+    folded = unicodedata.normalize("NFKC", text or "").strip().upper()
+    return "".join(ch for ch in folded if ch.isalnum())
+
 # Twilio error 21610: the recipient replied STOP; nothing more may be sent to them.
 UNSUBSCRIBED = 21610
 Channel = Message.Channel

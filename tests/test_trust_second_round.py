@@ -1,0 +1,89 @@
+"""Trust, second round (issue 32): what an outside attack run broke, each from the
+attacker's side. (Item 3, one dead process stopping the shop: scripts/run's supervisor and
+db_worker's restart, tests/test_faults_database.py and bench/README.md.)"""
+
+import pytest
+from django.urls import reverse
+
+from campaigns.models import Consent
+from orders.models import Customer, Order
+from telephony.models import Message, OptOut
+from telephony.simulator import sms_params
+
+pytestmark = pytest.mark.django_db
+CUSTOMER = "+14155550199"
+
+
+# --- 5. compatibility forms of the opt-out words ------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["ＳＴＯＰ", "Ｓｔｏｐ", "ＳＴＯＰ。", "ＵＮＳＵＢＳＣＲＩＢＥ"])
+def test_a_fullwidth_stop_opts_the_number_out(sms, word):
+    response = sms(CUSTOMER, word)
+
+    assert OptOut.objects.filter(phone_number=CUSTOMER).exists()
+    assert response.replies == []  # Twilio confirms an opt-out itself
+
+
+def test_a_fullwidth_start_opts_back_in(sms):
+    sms(CUSTOMER, "STOP")
+    sms(CUSTOMER, "ＳＴＡＲＴ")
+    assert not OptOut.objects.filter(phone_number=CUSTOMER).exists()
+
+
+# --- 8. senders that are no phone number ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["messenger:+14155550199", "rcs:+14155550199", "tel:+14155550199", "sip:+14155550199@x"],
+)
+def test_a_sender_with_another_scheme_is_stored_but_not_taken_for_a_phone(twilio, sender, outbox):
+    from telephony.inbound import answer_pending
+
+    params = sms_params(CUSTOMER, "ORDER 2 large pepperoni")
+    params["From"] = sender
+    assert twilio.post("/twilio/sms/", params).status_code == 200
+    answer_pending()
+
+    message = Message.objects.get(sid=params["MessageSid"])
+    assert message.from_number == sender  # kept as it came, for staff
+    assert message.error_message == "not answered: not a phone number"
+    assert outbox == [] and not Order.objects.exists() and not Customer.objects.exists()
+
+
+def test_a_whatsapp_sender_is_still_a_phone(sms):
+    response = sms("whatsapp:+14155550199", "MENU")
+    assert response.replies  # answered, on WhatsApp
+
+
+# --- 9. staff consent for numbers the shop may not text ------------------------------------
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    client.force_login(
+        django_user_model.objects.create(username="boss", is_staff=True, is_superuser=True)
+    )
+    return client
+
+
+@pytest.mark.parametrize(
+    "number, error",
+    [
+        ("+266696687", "hidden caller ID"),  # Twilio's stand-in for an anonymous caller
+        ("+19005550123", "premium-rate"),
+        ("+447911123456", "country not allowed"),
+    ],
+)
+def test_staff_cannot_record_consent_for_a_number_the_shop_may_not_text(
+    admin_client, number, error
+):
+    response = admin_client.post(
+        reverse("admin:campaigns_consent_add"),
+        {"phone_number": number, "how": "counter", "text_shown": "Yes", "language": "en"},
+    )
+
+    assert response.status_code == 200  # the form again, with the reason; no 500
+    assert error in response.content.decode()
+    assert not Consent.objects.exists()
