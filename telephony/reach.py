@@ -30,6 +30,7 @@ def keyword(text):
     folded = unicodedata.normalize("NFKC", text or "").strip().upper()
     return "".join(ch for ch in folded if ch.isalnum())
 
+
 # Twilio error 21610: the recipient replied STOP; nothing more may be sent to them.
 UNSUBSCRIBED = 21610
 Channel = Message.Channel

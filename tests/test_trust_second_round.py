@@ -87,3 +87,29 @@ def test_staff_cannot_record_consent_for_a_number_the_shop_may_not_text(
     assert response.status_code == 200  # the form again, with the reason; no 500
     assert error in response.content.decode()
     assert not Consent.objects.exists()
+
+
+# --- 6. a lost answer while Twilio still has the text queued --------------------------------
+
+
+def test_a_text_twilio_still_holds_queued_is_found_by_the_retry_not_sent_twice(fake_twilio):
+    from django.utils import timezone
+
+    from telephony.outbox import deliver, send_sms
+
+    fake_twilio.hold_in_queue = True  # accepted, not sent yet: no DateSent
+    fake_twilio.stall_next(1, seconds=2)  # ... and our read times out (0.5 s)
+    message = send_sms(CUSTOMER, "Your pizza is in the oven")
+
+    deliver(message.pk)
+    message.refresh_from_db()
+    assert (message.status, message.sid) == ("queued", None)
+    assert message.unclear_since is not None  # Twilio may have it
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+
+    deliver(message.pk)
+
+    (accepted,) = fake_twilio.of_kind("message")  # one text reached Twilio, not two
+    message.refresh_from_db()
+    assert message.sid == accepted.resource["sid"]
+    assert [r.To for r in fake_twilio.of_kind("list_message")] == [CUSTOMER]

@@ -264,13 +264,19 @@ class Backend(BaseBackend):
         )
 
     def find_messages(self, *, to, from_=None, sent_after):
-        # Filtered by DateSent: a message Twilio accepted but has not sent yet has none,
-        # and is not found (the window README "Architecture" describes).
-        # One page of the newest 50 is plenty: a lookup covers minutes, not days.
-        kwargs = {"to": to, "date_sent_after": sent_after - CLOCK_SKEW, "page_size": 50}
+        # Not filtered by DateSent: a message Twilio accepted but has not sent yet (queued,
+        # accepted, scheduled) has none, and such a filter hid it, so a retry after a lost
+        # answer sent a second copy. The newest page of 50 to that number instead, kept
+        # from `sent_after` by DateCreated (set on acceptance): a lookup covers minutes.
+        kwargs = {"to": to, "page_size": 50}
         if from_:
             kwargs["from_"] = from_
-        found = list(self._call(self.client.messages.page, **kwargs))
+        since = sent_after - CLOCK_SKEW
+        found = [
+            m
+            for m in self._call(self.client.messages.page, **kwargs)
+            if m.date_created is None or m.date_created >= since
+        ]
         return [
             SentMessage(
                 sid=m.sid, status=m.status or "sent", body=m.body or "",
