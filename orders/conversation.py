@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
 from telephony.numbers import is_withheld
+from telephony.outbox import MAX_BODY
 
 from . import services, shop, texts
 from .hours import is_open, next_opening_words
@@ -127,6 +128,9 @@ class Conversation:
         command = replace(command, unknown=unknown)
         if command.unknown and not command.lines:
             return self.refuse("unknown_items", unknown=command.unknown)
+        if len(command.lines) > settings.ORDER_MAX_LINES:
+            count, most = len(command.lines), settings.ORDER_MAX_LINES
+            return self.refuse("too_many_lines", count=count, most=most)
         if command.ambiguous:
             return self.refuse("which_one", **self._choices(command.ambiguous[0]))
         if command.address == "?":
@@ -210,7 +214,13 @@ class Conversation:
         return self._quote_reply("reorder", quote, missing=missing, asked=command.scheduled_for)
 
     def _quote_reply(self, template, quote, asked=None, **context):
-        return render_sms(template, **texts.quote_context(quote, asked, self.now), **context)
+        """The quote as the customer reads it. One that does not fit a text (MAX_BODY) is
+        withdrawn: YES places only what the customer was shown in full, total and all."""
+        text = render_sms(template, **texts.quote_context(quote, asked, self.now), **context)
+        if len(text) >= MAX_BODY:
+            services.withdraw_quote(quote)
+            return self.refuse("quote_too_long")
+        return text
 
     def on_yes(self, command):
         quote = services.latest_quote(self.customer)

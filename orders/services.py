@@ -297,6 +297,13 @@ def _replace_pending_quotes(customer):
     )
 
 
+def withdraw_quote(quote):
+    """A quote the customer could not be shown in full: YES must not place it."""
+    Quote.objects.filter(pk=quote.pk, state=Quote.State.PENDING).update(
+        state=Quote.State.DECLINED
+    )
+
+
 def pending_quote(customer, now=None):
     """The quote a YES would place now, or None."""
     now = now or timezone.now()

@@ -283,6 +283,9 @@ TELEPHONY_SMS_HANDLERS = [
 TELEPHONY_OPT_OUT_HANDLERS = ["orders.conversation.note_opt_out", "campaigns.consent.note_opt_out"]
 TELEPHONY_UNANSWERED_HANDLERS = ["orders.conversation.keep_unanswered"]
 # Clean-ups `manage.py telephony_worker` runs every minute beside its own.
+# Different items (lines) one text order may have; a longer one is refused with the shop's
+# number, and a quote that would not fit one text (1,600 characters) is never placeable.
+ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=20)
 # Actions other apps offer in the orders admin (orders imports none of them).
 ORDER_ADMIN_ACTIONS = ["support.admin.call_customer_with_order_status"]
 TELEPHONY_SWEEPS = ["support.calls.sweep_stale_calls", "campaigns.services.sweep_campaigns"]

@@ -113,3 +113,58 @@ def test_a_text_twilio_still_holds_queued_is_found_by_the_retry_not_sent_twice(f
     message.refresh_from_db()
     assert message.sid == accepted.resource["sid"]
     assert [r.To for r in fake_twilio.of_kind("list_message")] == [CUSTOMER]
+
+
+# --- 1. YES places only what the customer was shown ----------------------------------------
+
+@pytest.fixture
+def menu(db):
+    """The demo menu, as a shop starts with."""
+    import io
+
+    from orders import demo
+
+    demo.seed(io.StringIO())
+
+
+PIZZAS = ["pepperoni", "margherita", "hawaiian", "veggie", "meat feast", "bbq chicken"]
+
+
+def long_order(lines):
+    """`lines` different lines: each pizza in each size, with a topping, then sides."""
+    wanted = [
+        f"1 {size} {pizza} with {topping}"
+        for topping in ("mushrooms", "onions", "olives", "ham")
+        for size in ("small", "medium", "large")
+        for pizza in PIZZAS
+    ]
+    return "ORDER " + ", ".join(wanted[:lines])
+
+
+def test_an_order_of_more_lines_than_a_text_order_takes_is_refused_and_yes_places_nothing(
+    sms, menu, settings
+):
+    settings.ORDER_MAX_LINES = 20
+    reply = sms(CUSTOMER, long_order(40)).replies[0]
+
+    assert "40 different items" in reply and "up to 20" in reply
+    assert "YES" not in reply
+    assert sms(CUSTOMER, "YES").replies and not Order.objects.exists()
+
+
+def test_a_quote_too_long_for_one_text_is_withdrawn_not_placeable(sms, menu, settings):
+    settings.ORDER_MAX_LINES = 100  # the line cap out of the way: only the length stops it
+    reply = sms(CUSTOMER, long_order(60)).replies[0]
+
+    assert "too long to read back in one text" in reply
+    sms(CUSTOMER, "YES")
+    assert not Order.objects.exists()
+
+
+def test_an_order_at_the_cap_is_quoted_in_full_with_its_total_and_placed(sms, menu, settings):
+    settings.ORDER_MAX_LINES = 20
+    reply = sms(CUSTOMER, long_order(20)).replies[0]
+
+    assert "Total" in reply and "YES" in reply  # the whole quote: the customer saw it all
+    sms(CUSTOMER, "YES")
+    assert Order.objects.get().items.count() == 20
