@@ -299,9 +299,7 @@ def _replace_pending_quotes(customer):
 
 def withdraw_quote(quote):
     """A quote the customer could not be shown in full: YES must not place it."""
-    Quote.objects.filter(pk=quote.pk, state=Quote.State.PENDING).update(
-        state=Quote.State.DECLINED
-    )
+    Quote.objects.filter(pk=quote.pk, state=Quote.State.PENDING).update(state=Quote.State.DECLINED)
 
 
 def pending_quote(customer, now=None):

@@ -117,6 +117,7 @@ def test_a_text_twilio_still_holds_queued_is_found_by_the_retry_not_sent_twice(f
 
 # --- 1. YES places only what the customer was shown ----------------------------------------
 
+
 @pytest.fixture
 def menu(db):
     """The demo menu, as a shop starts with."""
