@@ -272,7 +272,11 @@ class Order(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["-id"]
         # The day's reports at /staff/reports/ (orders, revenue, texts, calls).
-        permissions = [("view_reports", "Can see the day's reports")]
+        permissions = [
+            ("view_reports", "Can see the day's reports"),
+            ("text_delay", "Can text customers a delay (free text) from the admin"),
+            ("call_customer", "Can have the shop call a customer about an order"),
+        ]
         indexes = [
             models.Index(
                 fields=["status", "promised_at"], name="order_in_progress",

@@ -4,6 +4,7 @@ Every variable is listed, with a comment, in `.env.example`.
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "support",
     "campaigns",
     "staff",
+    "axes",  # staff logins throttled: staff/login.py
 ]
 
 MIDDLEWARE = [
@@ -55,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = env("ROOT_URLCONF", default="pizzeria.urls")  # bench/ swaps in bench.urls
@@ -177,6 +180,17 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
 LOGIN_URL = "admin:login"
+# Staff logins throttled per username and address (django-axes; staff/login.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "staff.login.client_ip"
+LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=0)
 
 # Production hardening (see README, "Deploying"): on when DEBUG is off.
 if not DEBUG:

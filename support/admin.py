@@ -220,7 +220,9 @@ def _order_phone(order):
     return str(order.customer.phone) if order.customer_id else None
 
 
-@admin.action(description="Call the customer with the order's status")
+@admin.action(
+    description="Call the customer with the order's status", permissions=["call_customer"]
+)
 def call_customer_with_order_status(modeladmin, request, queryset):
     placed = 0
     for order in queryset.select_related("customer")[:20]:

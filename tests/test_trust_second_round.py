@@ -169,3 +169,123 @@ def test_an_order_at_the_cap_is_quoted_in_full_with_its_total_and_placed(sms, me
     assert "Total" in reply and "YES" in reply  # the whole quote: the customer saw it all
     sms(CUSTOMER, "YES")
     assert Order.objects.get().items.count() == 20
+
+
+# --- 7. staff logins throttled --------------------------------------------------------------
+
+
+@pytest.fixture
+def maria(django_user_model):
+    user = django_user_model.objects.create(username="maria", is_staff=True)
+    user.set_password("the right pass phrase 42")
+    user.save()
+    return user
+
+
+def log_in(client, password, address="203.0.113.7", username="maria"):
+    return client.post(
+        "/admin/login/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+    )
+
+
+def test_forty_wrong_passwords_then_the_right_one_does_not_log_in(client, maria, settings):
+    settings.AXES_FAILURE_LIMIT = 5
+    for attempt in range(40):
+        log_in(client, f"guess {attempt}")
+
+    response = log_in(client, "the right pass phrase 42")
+
+    assert response.status_code == 429  # too many attempts: locked out, for now
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_lock_is_for_that_account_from_that_address_only(client, maria, settings):
+    settings.AXES_FAILURE_LIMIT = 5
+    for attempt in range(5):
+        log_in(client, f"guess {attempt}")
+
+    assert log_in(client, "the right pass phrase 42", address="198.51.100.9").status_code == 302
+    assert "_auth_user_id" in client.session  # maria, from the shop's own address
+
+
+def test_a_few_typos_then_the_right_password_logs_in(client, maria, settings):
+    settings.AXES_FAILURE_LIMIT = 5
+    for attempt in range(4):
+        log_in(client, f"typo {attempt}")
+    assert log_in(client, "the right pass phrase 42").status_code == 302
+
+
+def test_behind_the_proxy_the_address_is_the_one_the_proxy_saw(rf, settings):
+    from staff.login import client_ip
+
+    settings.LOGIN_PROXY_COUNT = 1
+    request = rf.post(
+        "/admin/login/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7"
+    )  # "1.2.3.4" is what the client wrote itself; nginx appended the real one
+    assert client_ip(request) == "203.0.113.7"
+    settings.LOGIN_PROXY_COUNT = 0
+    assert client_ip(request) == "127.0.0.1"
+
+
+# --- 4. a kitchen login in the order admin --------------------------------------------------
+
+
+@pytest.fixture
+def kitchen_client(client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    from staff.board.access import ensure_groups
+
+    ensure_groups()
+    cook = django_user_model.objects.create(username="cook", is_staff=True)
+    cook.groups.add(Group.objects.get(name="Kitchen"))
+    client.force_login(cook)
+    return client
+
+
+def test_a_kitchen_login_cannot_text_its_own_words_or_have_the_shop_call_a_customer(
+    kitchen_client, django_capture_on_commit_callbacks, outbox
+):
+    from telephony.models import ProviderRequest
+    from tests.factories import OrderFactory
+
+    order = OrderFactory(status="preparing")
+    promised = order.promised_at
+    changelist = reverse("admin:orders_order_changelist")
+    with django_capture_on_commit_callbacks(execute=True):
+        kitchen_client.post(
+            changelist,
+            {"action": "add_delay", "_selected_action": [order.pk], "apply": "1",
+             "minutes": "30", "reason": "Click here: http://evil.example/pay"},
+        )  # fmt: skip
+        kitchen_client.post(
+            changelist,
+            {"action": "call_customer_with_order_status", "_selected_action": [order.pk]},
+        )
+
+    order.refresh_from_db()
+    assert order.promised_at == promised
+    assert not Message.objects.filter(direction="out").exists() and outbox == []
+    assert not ProviderRequest.objects.exists()
+    page = kitchen_client.get(changelist).content.decode()
+    assert "add_delay" not in page and "call_customer_with_order_status" not in page
+
+
+def test_a_kitchen_login_sees_customers_numbers_masked_and_cannot_search_by_them(
+    kitchen_client,
+):
+    from tests.factories import OrderFactory
+
+    order = OrderFactory(status="preparing")
+    phone = str(order.customer.phone)
+    changelist = reverse("admin:orders_order_changelist")
+
+    listing = kitchen_client.get(changelist).content.decode()
+    detail = kitchen_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    found = kitchen_client.get(changelist, {"q": phone}).content.decode()
+
+    assert phone not in listing and phone[-4:] in listing  # masked, as the board shows it
+    assert phone not in detail.content.decode()
+    assert f"#{order.number}" not in found  # a number's orders are not found by the number

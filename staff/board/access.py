@@ -17,8 +17,13 @@ may not use is not shown, and posting to it directly answers 403.
 | mark a voicemail done | the above and `support.change_voicemail` |
 | call a voicemail back | the above and `support.call_back`¹ |
 | the day's reports (/staff/reports/) | `orders.view_reports`¹ |
+| in the admin: add a delay (in staff's own words) | `orders.text_delay`¹ |
+| in the admin: have the shop call a customer | `orders.call_customer`¹ |
 
 ¹ custom permissions, declared in the models' Meta (Message, Voicemail, Order).
+
+The order admin follows the same rules: customers' numbers only with
+`telephony.view_message` (masked otherwise, and no search by phone).
 
 `manage.py seed_demo` creates three groups from this: Kitchen (move orders only), Front desk
 (everything on the board) and Owner (every permission of the shop's apps: the board, the
@@ -43,6 +48,9 @@ PERMISSIONS = {
     "close_voicemails": (*SUPPORT_PANEL, "support.change_voicemail"),
     "call_back": (*SUPPORT_PANEL, "support.call_back"),
     "see_reports": ("orders.view_reports",),
+    # In the admin: the actions that reach a customer (orders/admin.py).
+    "text_delays": (*ORDERS, "orders.text_delay"),
+    "call_customers": (*ORDERS, "orders.call_customer"),
 }
 BOARD = [name for name in PERMISSIONS if name != "see_reports"]
 
