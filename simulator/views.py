@@ -3,11 +3,16 @@ webhooks with signed requests. Only with DEBUG (never with the twilio backend) o
 PHONE_SIMULATOR_ENABLED; otherwise every page here is a 404.
 
 Who may use it: with DEBUG on (a developer's own machine) anyone who reaches it. Outside DEBUG
-(PHONE_SIMULATOR_ENABLED on a staging or demo server) only staff who may read customers'
-texts on the board (`telephony.view_message`), since it shows any number's texts and texts the
-shop as that number: visitors are sent to the admin login (their POSTs get a 403), other staff
-get a 403."""
+(PHONE_SIMULATOR_ENABLED on a staging or demo server) only staff with its own permission
+(`telephony.use_phone_simulator`): visitors are sent to the admin login (their POSTs get a
+403), other staff get a 403.
 
+As whom: only numbers of its own, the range North American numbering keeps for fiction and
+tests, +1 NPA 555-0100 to 555-0199 (`is_test_number`). It texts and calls the shop as that
+number and shows that number's texts, so it can never order, cancel, consent or read as a
+real customer, nor make the shop text a stranger."""
+
+import re
 from functools import wraps
 
 from django.conf import settings
@@ -34,7 +39,12 @@ DEFAULT_NUMBER = "+14155550123"
 CHAT_LENGTH = 80
 KEYS = "123456789*0#"
 QUICK_TEXTS = ["MENU", "ORDER 1 large pepperoni", "YES", "STATUS", "HELP"]
-PERMISSION = "telephony.view_message"  # outside DEBUG: staff who may read customers' texts
+PERMISSION = "telephony.use_phone_simulator"  # outside DEBUG
+TEST_NUMBER = re.compile(r"\+1[2-9]\d{2}55501\d{2}")  # 555-0100..0199: fiction's numbers
+
+
+def is_test_number(number):
+    return bool(number) and TEST_NUMBER.fullmatch(number) is not None
 
 
 def simulator_enabled():
@@ -65,7 +75,7 @@ def _refused(request):
     if user.is_active and user.is_staff:
         if user.has_perm(PERMISSION):
             return None
-        raise PermissionDenied("The phone simulator shows customers' texts.")
+        raise PermissionDenied("The phone simulator needs its own permission.")
     if request.method != "GET":
         return HttpResponseForbidden("Log in as staff to use the phone simulator.")
     login = reverse("admin:login")
@@ -76,7 +86,8 @@ def _refused(request):
 
 
 def _number(request):
-    return request.session.get("phone_number") or DEFAULT_NUMBER
+    number = request.session.get("phone_number")
+    return number if is_test_number(number) else DEFAULT_NUMBER
 
 
 def _chat(number):
@@ -126,12 +137,16 @@ def phone(request):
 @simulator_only
 def choose_number(request):
     number = to_e164(request.POST.get("number", ""))
-    if number is None:
+    if number is None or not is_test_number(number):
+        error = (
+            "That is not a phone number this shop can read."
+            if number is None
+            else "The simulator texts as test numbers only: +1 (any area code) 555-0100 "
+            "to 555-0199, never as a real customer."
+        )
         return render(
-            request, "phone/phone.html",
-            _context(request, number_error="That is not a phone number this shop can read."),
-            status=400,
-        )  # fmt: skip
+            request, "phone/phone.html", _context(request, number_error=error), status=400
+        )
     if number != _number(request):
         request.session["phone_number"] = number
         request.session.pop("phone_call", None)

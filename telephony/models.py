@@ -94,7 +94,10 @@ class Message(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         # Staff board: texting a customer (see staff/board/access.py).
-        permissions = [("send_sms", "Can text customers from the staff board")]
+        permissions = [
+            ("send_sms", "Can text customers from the staff board"),
+            ("use_phone_simulator", "Can use the phone simulator (as test numbers only)"),
+        ]
         indexes = [
             # A customer's number is the sender of texts in and the recipient of texts out;
             # the other side is always the shop's, which an index would only repeat. Each

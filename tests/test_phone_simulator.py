@@ -27,11 +27,12 @@ def simulator(settings, client, django_user_model):
 
 
 def front_desk(django_user_model, username="sam"):
+    """Staff given the simulator's own permission."""
     from django.contrib.auth.models import Permission
 
     user = django_user_model.objects.create(username=username, is_staff=True)
     user.user_permissions.add(
-        Permission.objects.get(content_type__app_label="telephony", codename="view_message")
+        Permission.objects.get(content_type__app_label="telephony", codename="use_phone_simulator")
     )
     return user
 
@@ -109,7 +110,7 @@ def test_enabled_outside_debug_it_needs_staff_who_may_read_customers_texts(
     client.force_login(django_user_model.objects.create(username="pat"))  # not staff
     assert client.get(PHONE)["Location"].startswith(reverse("admin:login"))
     client.force_login(django_user_model.objects.create(username="cook", is_staff=True))
-    assert client.get(PHONE).status_code == 403  # staff, but may not read customers' texts
+    assert client.get(PHONE).status_code == 403  # staff, but without the simulator's permission
     assert client.post(reverse("phone:text"), {"body": "MENU"}).status_code == 403
     client.force_login(front_desk(django_user_model))
     assert client.get(PHONE).status_code == 200

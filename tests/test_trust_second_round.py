@@ -289,3 +289,48 @@ def test_a_kitchen_login_sees_customers_numbers_masked_and_cannot_search_by_them
     assert phone not in listing and phone[-4:] in listing  # masked, as the board shows it
     assert phone not in detail.content.decode()
     assert f"#{order.number}" not in found  # a number's orders are not found by the number
+
+
+# --- 2. the phone simulator acts only as numbers of its own --------------------------------
+
+
+@pytest.fixture
+def simulator_user(client, settings, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    settings.DEBUG, settings.PHONE_SIMULATOR_ENABLED = False, True
+    reader = django_user_model.objects.create(username="reader", is_staff=True)
+    reader.user_permissions.add(
+        Permission.objects.get(content_type__app_label="telephony", codename="view_message")
+    )
+    client.force_login(reader)
+    return reader
+
+
+def test_reading_customers_texts_is_not_enough_to_use_the_simulator(client, simulator_user):
+    assert client.get("/dev/phone/").status_code == 403
+    assert client.post(reverse("phone:text"), {"body": "CANCEL ORDER"}).status_code == 403
+    assert not Message.objects.exists()
+
+
+def test_the_simulator_never_texts_as_a_real_customer(client, simulator_user, outbox):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import OrderFactory
+
+    simulator_user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="telephony", codename="use_phone_simulator")
+    )
+    real = OrderFactory(status="received")  # a real customer's order, a real number
+    real_number = str(real.customer.phone)
+
+    chosen = client.post(reverse("phone:number"), {"number": real_number})
+    client.post(reverse("phone:text"), {"body": "CANCEL ORDER"}, headers={"HX-Request": "true"})
+
+    assert chosen.status_code == 400 and "test numbers only" in chosen.content.decode()
+    real.refresh_from_db()
+    assert real.status == "received"  # not cancelled
+    assert not Message.objects.filter(from_number=real_number).exists()
+    assert Message.objects.filter(direction="in", from_number="+14155550123").exists()
+    # A test number of its own is fine.
+    assert client.post(reverse("phone:number"), {"number": "+12125550142"}).status_code == 302
