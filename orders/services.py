@@ -17,10 +17,11 @@ from telephony.numbers import is_withheld
 from telephony.outbox import send_sms
 from telephony.reach import channel_for
 
-from . import menu as pricing
 from . import parser, shop
 from .hours import clock, local, shop_hours
 from .links import order_link
+from .menu import current as current_menu
+from .menu import line_details, price_line
 from .models import (
     ACTIVE,
     CUSTOMER_MAY_CANCEL,
@@ -194,7 +195,7 @@ def remember_language(customer, said):
 
 def menu():
     """The menu now (orders.menu.Menu: plain data, kept per process while unchanged)."""
-    return pricing.current()
+    return current_menu()
 
 
 # --- quotes and placing ------------------------------------------------------------------
@@ -245,7 +246,7 @@ def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None,
     priced = []
     for line in lines:
         item = by_code.get(line.code)
-        size, price = pricing.price_line(item, line, by_code, modifiers) if item else (None, None)
+        size, price = price_line(item, line, by_code, modifiers) if item else (None, None)
         if price is None:
             continue
         priced.append(
@@ -253,7 +254,7 @@ def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None,
                 "item_id": item.pk, "code": item.code, "name": item.name, "size": size,
                 "quantity": line.quantity, "unit_price": str(price),
                 "assumed_size": bool(size) and not line.size,
-                **pricing.line_details(line, by_code, modifiers, size),
+                **line_details(line, by_code, modifiers, size),
             }
         )  # fmt: skip
     if not priced:

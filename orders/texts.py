@@ -53,13 +53,6 @@ def national_number(phone, country):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
-def line_text(quantity, name, size, unit_price=None):
-    """ "2x Pepperoni L $32": a line without its modifiers (staff pages, voice)."""
-    size = f" {size}" if size else ""
-    price = f" {money(Decimal(unit_price) * quantity)}" if unit_price is not None else ""
-    return f"{quantity}x {name}{size}{price}"
-
-
 def _render_line(context):
     text = get_template("orders/sms/line.txt").template.render(Context(context, autoescape=False))
     return " ".join(text.split())
