@@ -85,10 +85,11 @@ def translate(exc):
         if status == 429 or (status and status >= 500) or code in TRANSIENT_CODES:
             return TransientProviderError(message, code=code, status=status)
         return PermanentProviderError(message, code=code, status=status)
-    status = getattr(exc.args[1], "status_code", None) if len(exc.args) > 1 else None
-    if isinstance(exc, TwilioException) and status:  # a list page that was refused
-        error = TransientProviderError if status == 429 or status >= 500 else PermanentProviderError
-        return error(f"Twilio answered {status} to a list request", status=status)
+    if isinstance(exc, TwilioException):
+        # A list page Twilio refused or answered unreadably (the SDK's "Unable to fetch
+        # page", with no documented way to its status): only look-ups list, and a look-up
+        # that failed is tried again later, whatever the reason.
+        return TransientProviderError(f"Twilio refused or garbled a list request ({exc!r})"[:500])
     if isinstance(exc, requests.ConnectTimeout) or (
         isinstance(exc, requests.ConnectionError) and _never_connected(exc)
     ):
