@@ -15,6 +15,7 @@ The spool is local to the web server's machine: run a telephony worker on each m
 that runs the web server, or point TELEPHONY_SPOOL_DIR of both at the same folder.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -45,18 +46,19 @@ class DatabaseAway:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._until = 0.0  # 0: the database answers
-        self._probing = False
+        self._until = 0.0  # 0: the database answers; else skip it until then
 
     def skip(self):
+        """True: spool this text without asking the database. When the time is up, the
+        request that finds it so tries the database (the others keep skipping for another
+        AWAY_SECONDS, and if that request never says how it went, the next one tries)."""
         if not self._until:
             return False
         with self._lock:
-            if not self._until:
-                return False
-            if time.monotonic() < self._until or self._probing:
-                return True
-            self._probing = True  # this request tries the database
+            now = time.monotonic()
+            if not self._until or now < self._until:
+                return bool(self._until)
+            self._until = now + AWAY_SECONDS  # this request probes; the others wait
             return False
 
     def answered(self):
@@ -64,15 +66,15 @@ class DatabaseAway:
             with self._lock:
                 if self._until:
                     logger.warning("The database takes texts again")
-                self._until, self._probing = 0.0, False
+                self._until = 0.0
 
     def forget(self):
         """Back to "the database answers" (tests, each starting afresh)."""
-        self._until, self._probing = 0.0, False
+        self._until = 0.0
 
     def failed(self):
         with self._lock:
-            self._until, self._probing = time.monotonic() + AWAY_SECONDS, False
+            self._until = time.monotonic() + AWAY_SECONDS
 
 
 database_away = DatabaseAway()
@@ -113,8 +115,15 @@ def waiting():
     where = folder()
     if not where.is_dir():
         return []
-    files = [p for p in where.iterdir() if p.suffix == SUFFIX and not p.name.startswith(".")]
-    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+    found = []
+    for path in where.iterdir():
+        if path.suffix != SUFFIX or path.name.startswith("."):
+            continue
+        try:
+            found.append((path.stat().st_mtime, path.name, path))
+        except FileNotFoundError:
+            continue  # another worker stored it just now
+    return [path for *_, path in sorted(found)]
 
 
 def replay():
@@ -133,7 +142,7 @@ def replay():
             continue  # another worker replayed it
         except (OSError, ValueError, KeyError, TypeError) as exc:
             logger.error("Spooled text %s unreadable (%s); moved aside as .bad", path.name, exc)
-            path.rename(path.with_suffix(".bad"))
+            _set_aside(path)
             continue
         try:
             with transaction.atomic():
@@ -143,13 +152,18 @@ def replay():
             return stored
         except ValueError as exc:
             logger.error("Spooled text %s is not a text (%s); moved aside", path.name, exc)
-            path.rename(path.with_suffix(".bad"))
+            _set_aside(path)
             continue
         path.unlink(missing_ok=True)
         stored += 1
     if stored:
         logger.info("Spool: stored %s text(s) the database could not take earlier", stored)
     return stored
+
+
+def _set_aside(path):
+    with contextlib.suppress(FileNotFoundError):  # another worker got there first
+        path.rename(path.with_suffix(".bad"))
 
 
 class Replayer:

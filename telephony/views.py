@@ -47,6 +47,10 @@ def inbound_sms(request):
 def _keep(request, why):
     """Keep the text in the spool and acknowledge it; a 503 only if the disk fails too."""
     sid = inbound.message_sid(request.POST)
+    if not sid:
+        return HttpResponse(
+            "Bad request: MessageSid missing", status=400, content_type="text/plain"
+        )
     about = f"text {sid} from {request.POST.get('From', '?')}"
     if not SID.fullmatch(sid):
         return _retry_later(why, about)
