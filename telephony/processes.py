@@ -32,6 +32,7 @@ HOST = socket.gethostname()[:255]
 BEAT_EVERY = 2.0  # seconds
 
 _current = None  # this process's WorkerProcess id, once registered
+_role = ""
 
 
 def current():
@@ -41,15 +42,21 @@ def current():
 
 def register(role):
     """Register this process; returns its id."""
-    global _current
+    global _current, _role
+    _role = role
     now = timezone.now()
     _current = WorkerProcess.objects.create(role=role, host=HOST, pid=os.getpid(), beat_at=now).pk
     return _current
 
 
 def beat():
-    if _current is not None:
-        WorkerProcess.objects.filter(pk=_current).update(beat_at=timezone.now())
+    """Say this process is alive. If another took it for dead meanwhile (silent through a
+    long outage) and removed its row, register again: its claims must name a live row."""
+    if _current is None:
+        return
+    if not WorkerProcess.objects.filter(pk=_current).update(beat_at=timezone.now()):
+        logger.warning("This %s was taken for dead while silent; registering again", _role)
+        register(_role)
 
 
 def unregister():

@@ -184,3 +184,18 @@ def receive_and_get(number, body):
     params = sms_params(number, body)
     receive_sms(params)
     return Message.objects.get(sid=params["MessageSid"])
+
+
+@pytest.mark.django_db
+def test_a_worker_taken_for_dead_while_silent_registers_again_at_its_next_beat():
+    from telephony import processes
+    from telephony.models import WorkerProcess
+
+    first = processes.register("telephony worker")
+    try:
+        WorkerProcess.objects.filter(pk=first).delete()  # another worker's verdict
+        processes.beat()
+        assert processes.current() != first
+        assert WorkerProcess.objects.filter(pk=processes.current()).exists()
+    finally:
+        processes.unregister()
