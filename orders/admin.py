@@ -188,6 +188,10 @@ class OrderAdmin(admin.ModelAdmin):
             return fields
         return [("customer_masked" if f == "customer" else f) for f in fields]
 
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        return fields if self.sees_numbers(request) else [f for f in fields if "phone" not in f]
+
     @admin.display(description="customer")
     def customer_masked(self, obj):
         return mask(str(obj.customer.phone))
@@ -468,7 +472,6 @@ class ShopSettingsAdmin(admin.ModelAdmin):
         return redirect("admin:orders_shopsettings_change", 1)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-
         form = super().get_form(request, obj, change, **kwargs)
         for name, setting in self.DEFAULTS.items():
             value = getattr(settings, setting)
