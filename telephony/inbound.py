@@ -27,6 +27,7 @@ from .reach import (
     split_channel,
 )
 from .segments import count_segments
+from .senders import InlineSenders
 from .webhooks import twilio_media_url
 
 logger = logging.getLogger(__name__)
@@ -120,8 +121,6 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
     (no row locks) a batch holds the one write lock for TELEPHONY_BATCH_SECONDS at most,
     and the webhook's inserts wait for it in SQLite's busy handler.
     """
-    from .senders import InlineSenders
-
     senders = senders or InlineSenders()
     if batch_seconds is None:
         batch_seconds = settings.TELEPHONY_BATCH_SECONDS

@@ -402,23 +402,41 @@ def _record_failure(message, exc, *, retry):
     return None
 
 
-def _requeue_stuck(rows, states, stuck_since, now, limit=1000):
-    """Put back in the queue the outbox `rows` (texts or voice requests; `states` is their
-    Status) a dead worker left claimed since before `stuck_since`, marked unclear since
-    they were claimed, so they are looked up at the provider before being sent again.
-    Returns their ids."""
-    claimed = getattr(states, "CLAIMED", None) or states.SENDING  # a request's own word
-    ids = list(
-        rows.filter(status=claimed, updated_at__lte=stuck_since).values_list("pk", flat=True)[
-            :limit
-        ]
-    )
-    rows.filter(pk__in=ids, status=claimed).update(
-        status=states.QUEUED,
+def _back_in_queue(rows, queued, now, **fields):
+    """Put claimed outbox `rows` back in the queue, unclear since their claim (its
+    `updated_at`), so each is looked up at the provider before it is sent again."""
+    return rows.update(
+        status=queued,
         next_attempt_at=None,
         unclear_since=Coalesce("unclear_since", "updated_at"),
         updated_at=now,
+        **fields,
     )
+
+
+def _requeue_stuck(rows, queued, claimed, stuck_since, now, limit=1000):
+    """Put back in the queue the outbox `rows` (texts or voice requests) a dead worker
+    left `claimed` since before `stuck_since`. Returns their ids."""
+    stuck = rows.filter(status=claimed, updated_at__lte=stuck_since)
+    ids = list(stuck.values_list("pk", flat=True)[:limit])
+    _back_in_queue(rows.filter(pk__in=ids, status=claimed), queued, now)
+    return ids
+
+
+def requeue_claims_of(dead, now=None):
+    """Put the texts these dead processes (telephony.processes.dead_processes) had claimed
+    back in the queue at once, unclear. Returns their ids: the caller sends them."""
+    now = now or timezone.now()
+    claims = Message.objects.filter(status=Status.CLAIMED, sid__isnull=True, claimed_by__in=dead)
+    held = list(claims.values_list("pk", "claimed_by"))
+    ids = [pk for pk, _ in held]
+    _back_in_queue(claims.filter(pk__in=ids), Status.QUEUED, now, claimed_by=None)
+    for process in dead:
+        logger.warning(
+            "%s (pid %s on %s) is gone; %s text(s) it was sending will be looked up at "
+            "Twilio and sent if they never left",
+            process.role, process.pid, process.host, sum(by == process.pk for _, by in held),
+        )  # fmt: skip
     return ids
 
 
@@ -443,7 +461,7 @@ def requeue_due_messages(now=None):
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
     pending = Message.objects.filter(direction=Message.Direction.OUTBOUND, sid__isnull=True)
-    stuck_ids = _requeue_stuck(pending, Status, limit, now)
+    stuck_ids = _requeue_stuck(pending, Status.QUEUED, Status.CLAIMED, limit, now)
     due_ids = _due_ids(pending, Status, limit)
     ids = sorted(set(stuck_ids) | set(due_ids))
     for message_id in ids:
@@ -657,7 +675,7 @@ def requeue_due_requests(now=None):
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
     pending = ProviderRequest.objects.all()
-    stuck_ids = _requeue_stuck(pending, RequestStatus, limit, now)
+    stuck_ids = _requeue_stuck(pending, RequestStatus.QUEUED, RequestStatus.SENDING, limit, now)
     due_ids = _due_ids(pending, RequestStatus, limit)
     untold = list(
         pending.filter(
@@ -693,7 +711,7 @@ def deliver_stranded_replies(older_than=10, now=None, limit=100):
         direction=Message.Direction.OUTBOUND, in_reply_to__isnull=False, sid__isnull=True
     )
     lost = now - timedelta(seconds=older_than + 2 * settings.TWILIO_HTTP_TIMEOUT)
-    lost_ids = _requeue_stuck(replies, Status, lost, now, limit)
+    lost_ids = _requeue_stuck(replies, Status.QUEUED, Status.CLAIMED, lost, now, limit)
     ids = lost_ids + list(
         replies.filter(
             status=Status.QUEUED,

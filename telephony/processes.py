@@ -9,7 +9,7 @@ dead the moment we look. A process whose beat is older than WORKER_DEAD_AFTER_SE
 dead too, wherever it runs: a live worker that could not beat (the database away for a
 while) has finished any send it started by then, so taking its claims back cannot send a
 text twice (measured: a worker declared dead after a 10 s outage at 15 s sent one reply
-twice). Its claims go back to the queue marked unclear, so each is
+twice). Its claims go back to the queue marked unclear (outbox.requeue_claims_of), so each is
 looked up at Twilio before it is sent again (outbox.send_claimed). Claims made by no
 registered process (an older worker, a task in a task worker not registered) are left to
 the time-based sweep, as before (outbox.requeue_due_messages).
@@ -21,10 +21,9 @@ import socket
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import Message, WorkerProcess
+from .models import WorkerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -91,31 +90,7 @@ def dead_processes(now=None):
     return dead
 
 
-def take_back_claims_of_the_dead(now=None):
-    """Put the texts dead processes claimed back in the queue, unclear since their claim,
-    and forget those processes. Returns the texts' ids (the caller sends them)."""
-    now = now or timezone.now()
-    dead = dead_processes(now)
-    if not dead:
-        return []
-    claims = Message.objects.filter(
-        status=Message.Status.CLAIMED, sid__isnull=True, claimed_by__in=dead
-    )
-    held = list(claims.values_list("pk", "claimed_by"))
-    ids = [pk for pk, _ in held]
-    claims.filter(pk__in=ids).update(
-        status=Message.Status.QUEUED,
-        next_attempt_at=None,
-        claimed_by=None,
-        unclear_since=Coalesce("unclear_since", "updated_at"),
-        updated_at=now,
-    )
-    for process in dead:
-        count = sum(1 for _, by in held if by == process.pk)
-        logger.warning(
-            "%s (pid %s on %s) is gone; %s text(s) it was sending will be looked up at "
-            "Twilio and sent if they never left",
-            process.role, process.pid, process.host, count,
-        )  # fmt: skip
+def forget(dead):
+    """Remove dead processes' rows, once their claims are back in the queue
+    (outbox.requeue_claims_of)."""
     WorkerProcess.objects.filter(pk__in=[p.pk for p in dead]).delete()
-    return ids

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from telephony.models import Message
-from telephony.outbox import requeue_due_messages, send_sms
+from telephony.outbox import requeue_claims_of, requeue_due_messages, send_sms
 from tests.fixtures.workers import database_url_for_workers
 
 DATABASE_BACKEND = {
@@ -153,7 +153,9 @@ def test_a_live_workers_claims_are_left_alone_and_a_silent_ones_taken_back(setti
         for process in (alive_here, beating_elsewhere, silent_elsewhere, silent_a_while_here)
     }
 
-    assert processes.take_back_claims_of_the_dead(now) == [claims[silent_elsewhere.pk].pk]
+    dead = processes.dead_processes(now)
+    assert requeue_claims_of(dead, now) == [claims[silent_elsewhere.pk].pk]
+    processes.forget(dead)
 
     statuses = {pk: Message.objects.get(pk=m.pk).status for pk, m in claims.items()}
     assert statuses == {

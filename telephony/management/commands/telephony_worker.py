@@ -29,6 +29,7 @@ from telephony.inbound import answer_pending
 from telephony.outbox import (
     deliver_due_outbound,
     deliver_stranded_replies,
+    requeue_claims_of,
     requeue_due_messages,
     requeue_due_requests,
 )
@@ -119,7 +120,9 @@ class Command(BaseCommand):
             processes.register("telephony worker")
         else:
             processes.beat()
-        senders.start(processes.take_back_claims_of_the_dead())
+        if dead := processes.dead_processes():
+            senders.start(requeue_claims_of(dead))
+            processes.forget(dead)
 
     def _stop(self, signum, frame):
         self.running = False
