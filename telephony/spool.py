@@ -164,18 +164,3 @@ def replay():
 def _set_aside(path):
     with contextlib.suppress(FileNotFoundError):  # another worker got there first
         path.rename(path.with_suffix(".bad"))
-
-
-class Replayer:
-    """Replays the spool at once, then at most every `every` seconds (the telephony worker)."""
-
-    def __init__(self, every=2.0):
-        self.every = every
-        self.next_at = 0.0
-
-    def __call__(self):
-        now = time.monotonic()
-        if now < self.next_at:
-            return 0
-        self.next_at = now + self.every
-        return replay()

@@ -72,7 +72,6 @@ class Command(BaseCommand):
     def _loop(self, senders, poll, sweep_every, once, until_idle):
         next_sweep = next_stranded = next_beat = 0.0
         total = 0
-        replay_spool = spool.Replayer()
         if not (once or until_idle):
             wakeup.listen()  # before the first look, so no commit after it goes unnoticed
         while self.running:
@@ -81,7 +80,6 @@ class Command(BaseCommand):
                 if time.monotonic() >= next_beat:
                     self._keep_house(senders)
                     next_beat = time.monotonic() + processes.BEAT_EVERY
-                replay_spool()  # texts the webhook kept on disk while the database was down
                 handled = answer_pending(senders=senders)
                 sent = deliver_due_outbound(senders=senders)
                 now = time.monotonic()
@@ -114,8 +112,10 @@ class Command(BaseCommand):
         return total
 
     def _keep_house(self, senders):
-        """Register (or beat), and send at once what a dead worker was sending: its texts
-        are looked up at Twilio first, and its customers' next texts wait no longer."""
+        """At the start and every BEAT_EVERY seconds: register (or beat); send at once what
+        a dead worker was sending (looked up at Twilio first, so its customers' next texts
+        wait no longer); store the texts the webhook kept on disk while the database was
+        away (telephony/spool.py)."""
         if processes.current() is None:
             processes.register("telephony worker")
         else:
@@ -123,6 +123,7 @@ class Command(BaseCommand):
         if dead := processes.dead_processes():
             senders.start(requeue_claims_of(dead))
             processes.forget(dead)
+        spool.replay()
 
     def _stop(self, signum, frame):
         self.running = False
