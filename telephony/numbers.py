@@ -56,9 +56,8 @@ SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 def sender_number(stored):
     """The phone number of a stored inbound sender (Message.from_number), or None: an
     address with a scheme (`messenger:`...) or the withheld mark is nobody's number."""
-    if SCHEME.match(stored or ""):
-        return None
-    return to_e164(stored)
+    number = caller_id(stored)
+    return None if number == WITHHELD else number
 
 
 def caller_id(raw):
