@@ -496,10 +496,7 @@ class Outage:
         if database_url.startswith("sqlite"):
             import sqlite3
 
-            path = database_url.removeprefix("sqlite:///")
-            other = sqlite3.connect(
-                path if path.startswith("/") else "/" + path, isolation_level=None
-            )
+            other = sqlite3.connect(sqlite_file(database_url), isolation_level=None)
             other.execute("BEGIN EXCLUSIVE")
             self.started = time.time()
             print(f"==> database locked for {self.seconds:g} s", flush=True)
@@ -555,21 +552,26 @@ class Outage:
         }
 
 
+def sqlite_file(database_url):
+    """The file of a `sqlite:///…` DATABASE_URL, read as the settings read it."""
+    import environ
+
+    return environ.Env.db_url_config(database_url)["NAME"]
+
+
 def stored_texts(database_url, numbers):
     """How many of these numbers' texts the shop's database holds."""
-    query = "SELECT COUNT(*) FROM telephony_message WHERE direction = 'in' AND from_number = ANY"
+    inbound = "SELECT COUNT(*) FROM telephony_message WHERE direction = 'in' AND from_number"
     if database_url.startswith("sqlite"):
         import sqlite3
 
-        path = database_url.removeprefix("sqlite:///")
-        with sqlite3.connect(path if path.startswith("/") else "/" + path) as conn:
+        with sqlite3.connect(sqlite_file(database_url)) as conn:
             marks = ",".join("?" * len(numbers))
-            sqlite_query = query.replace("= ANY", f"IN ({marks})")
-            return conn.execute(sqlite_query, numbers).fetchone()[0]
+            return conn.execute(f"{inbound} IN ({marks})", numbers).fetchone()[0]
     import psycopg
 
     with psycopg.connect(database_url) as conn:
-        return conn.execute(query + "(%s)", [numbers]).fetchone()[0]
+        return conn.execute(f"{inbound} = ANY(%s)", [numbers]).fetchone()[0]
 
 
 def durability(database_url):
