@@ -28,25 +28,17 @@ def queue_down(settings, monkeypatch):
     settings.ORDER_SMS_STAGES = ["baking", "preparing"]
 
 
-@pytest.fixture
-def superuser_client(client, django_user_model):
-    client.force_login(
-        django_user_model.objects.create(username="maria", is_staff=True, is_superuser=True)
-    )
-    return client
-
-
 def test_an_admin_move_with_the_queue_down_is_done_not_an_error_and_the_text_still_leaves(
-    queue_down, superuser_client, outbox, caplog, django_capture_on_commit_callbacks, settings
+    queue_down, admin_client, outbox, caplog, django_capture_on_commit_callbacks, settings
 ):
     orders = [OrderFactory(status=S.RECEIVED), OrderFactory(status=S.PREPARING)]
     with caplog.at_level(logging.ERROR, logger="telephony.outbox"):
         with django_capture_on_commit_callbacks(execute=True):
-            first = superuser_client.post(
+            first = admin_client.post(
                 reverse("admin:orders_order_move", args=[orders[0].pk, "start_preparing"])
             )
         with django_capture_on_commit_callbacks(execute=True):
-            second = superuser_client.post(
+            second = admin_client.post(
                 reverse("admin:orders_order_move", args=[orders[1].pk, "start_baking"])
             )
 
@@ -88,11 +80,11 @@ def test_a_board_move_with_the_queue_down_is_done_not_an_error(
 
 
 def test_the_sweep_enqueues_what_the_queue_refused_once_it_is_back(
-    queue_down, superuser_client, settings, django_capture_on_commit_callbacks, outbox
+    queue_down, admin_client, settings, django_capture_on_commit_callbacks, outbox
 ):
     order = OrderFactory(status=S.PREPARING)
     with django_capture_on_commit_callbacks(execute=True):
-        superuser_client.post(reverse("admin:orders_order_move", args=[order.pk, "start_baking"]))
+        admin_client.post(reverse("admin:orders_order_move", args=[order.pk, "start_baking"]))
     assert outbox == []
 
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -60,14 +60,6 @@ def test_a_whatsapp_sender_is_still_a_phone(sms):
 # --- 9. staff consent for numbers the shop may not text ------------------------------------
 
 
-@pytest.fixture
-def admin_client(client, django_user_model):
-    client.force_login(
-        django_user_model.objects.create(username="boss", is_staff=True, is_superuser=True)
-    )
-    return client
-
-
 @pytest.mark.parametrize(
     "number, error",
     [
