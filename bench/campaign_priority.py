@@ -84,7 +84,7 @@ def measure(mode, recipients, seconds, every, env):
     from campaigns import services as campaigns
     from campaigns.models import Campaign
     from telephony.models import Message
-    from telephony.outbox import send_sms
+    from telephony.sms import send_sms
 
     campaign = Campaign.objects.create(name=mode, body="Two large pizzas for $25 tonight!")
     if mode == "backlog":

@@ -1,15 +1,14 @@
 """From a staff status change to the SMS request leaving a worker, through the product's path.
 
 Staff moves one order at a time (orders.services.advance_order, committed) while the
-processes scripts/run starts for sending run beside it: `manage.py db_worker` at scripts/run's
-`--interval` and one `manage.py telephony_worker` with its defaults (it sends fresh texts
-itself: woken by NOTIFY on PostgreSQL, polling every TELEPHONY_WORKER_POLL on SQLite), both
-with the real `twilio` backend, sending to a local fake of Twilio's REST API
+processes scripts/run starts run beside it: `manage.py db_worker` at scripts/run's
+`--interval` and one `manage.py telephony_worker` with its defaults (the outbox's one
+consumer: woken by NOTIFY on PostgreSQL, polling every TELEPHONY_WORKER_POLL on SQLite), with
+the real `twilio` backend, sending to a local fake of Twilio's REST API
 (tests/fixtures/fake_twilio.py), which notes when each request arrived. Latency = arrival -
-commit; the run also counts which process sent each text (its task claimed after the
-request arrived, or never: the telephony worker). Changes come at random moments, as staff
-clicks do. The baseline, measured in the same run, is this process sending one text straight
-through the same backend to the same fake (the provider call alone).
+commit. Changes come at random moments, as staff clicks do. The baseline, measured in the
+same run, is this process sending one text straight through the same backend to the same
+fake (the provider call alone).
 
     bench/run status [--changes 400] [--interval SECONDS] [--database-url URL]
 """
@@ -150,17 +149,6 @@ def main(argv=None):
         for worker in workers:
             worker.wait(timeout=30)
         fake.stop()
-    # Who sent each text: its task was claimed (DBTaskResult.started_at) before the request
-    # arrived - db_worker - or after, or never - the telephony worker.
-    from django_tasks_db.models import DBTaskResult
-
-    claimed = [
-        r.started_at.timestamp() if r.started_at else None
-        for r in DBTaskResult.objects.filter(task_path__endswith="deliver_message").order_by(
-            "enqueued_at"
-        )
-    ]
-    by_task = sum(1 for c, a in zip(claimed, arrivals, strict=False) if c is not None and c < a)
     assert len(fake.requests) == args.changes, "each change sent exactly one text"
     result = {
         "benchmark": "status",
@@ -170,7 +158,6 @@ def main(argv=None):
         "telephony_worker_listen_poll_s": settings.TELEPHONY_WORKER_LISTEN_POLL,
         "woken_by": "NOTIFY" if connection.vendor == "postgresql" else "poll",
         "status_change_to_provider": summary(latencies),
-        "sent_by": {"telephony_worker": len(arrivals) - by_task, "db_worker": by_task},
         "baseline_direct_provider_call": summary(baseline),
         "ratio_p50": round(percentile(latencies, 50) / percentile(baseline, 50), 1),
         "machine": report.machine(),

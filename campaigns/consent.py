@@ -22,8 +22,8 @@ from orders.parser import parse
 from orders.services import customer_for, pending_quote, remember_language
 from telephony.models import OptOut
 from telephony.numbers import is_withheld
-from telephony.outbox import send_sms
 from telephony.segments import gsm_letters
+from telephony.sms import send_sms
 
 from .models import Consent, ConsentOffer
 

@@ -5,8 +5,8 @@ Starting writes one CampaignRecipient per recipient (with the time zone of their
 in short batches that resume from the campaign's cursor; the (campaign, customer) unique
 constraint refuses a second text to anyone. Then a loop (`send_due_texts`, a task that
 re-enqueues itself every TICK_SECONDS, and the worker's sweep when a turn is lost) gives
-each text a time at SMS_MPS and queues it with a low task priority, so Twilio's queue
-stays short and order texts overtake promotions.
+each text a time at SMS_MPS and queues it held until then (send_sms's send_after), so
+Twilio's queue stays short and order texts, never held, overtake promotions.
 """
 
 import logging
@@ -24,9 +24,11 @@ from django.utils import timezone
 
 from orders.models import Customer, Order, Status
 from telephony.models import Message, OptOut, about_fields
-from telephony.outbox import enqueue_or_leave_to_sweep, public_url, send_sms
+from telephony.outbox import public_url
 from telephony.reach import country_allowed, opted_out, reachable, textable
 from telephony.segments import analyse
+from telephony.sms import send_sms
+from telephony.tasks import enqueue_or_leave_to_sweep
 
 from . import quiet as quiet_hours
 from .models import Campaign, CampaignRecipient, Consent
@@ -36,8 +38,6 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 500
 # The sending loop's turn: texts are given their times this far ahead.
 TICK_SECONDS = 10
-# Below order texts (default 0): a delivery task that is due goes after theirs.
-PROMOTION_PRIORITY = -10
 # Twilio errors that mean texts leave faster than the sender may send: pause, say why.
 QUEUE_OVERFLOW = {
     30001: "queue overflow: held too long in Twilio's queue",
@@ -201,6 +201,9 @@ def start_campaign(campaign, by=None, now=None, batch_size=BATCH_SIZE):
                 "",
             )
             campaign.save(update_fields=["state", "resumed_at", "pause_reason"])
+        # Its first turn is due now: the task takes it, or the sweep does if the queue
+        # refused the task (sweep_campaigns; a turn taken twice queues nothing twice).
+        Campaign.objects.filter(pk=campaign.pk, next_tick_at__isnull=True).update(next_tick_at=now)
         campaign_id = campaign.pk
         transaction.on_commit(
             lambda: enqueue_or_leave_to_sweep(send_campaign_task, campaign_id, batch_size)
@@ -267,9 +270,9 @@ def send_due_texts(campaign_id, now=None):
 
     The rate is shared: texts that are not promotions, queued in the last turn (order
     replies, stage texts), take slots first, and only the oldest campaign that is
-    sending uses the slots, so two campaigns never double the rate. Each text's task
-    is enqueued with a low priority and its time (run_after), so an order text that
-    arrives meanwhile goes first."""
+    sending uses the slots, so two campaigns never double the rate. Each text is held
+    until its time (send_after, even a time just past), and the outbox sends fresh texts
+    before held ones, so an order text that arrives meanwhile goes first."""
     now = now or timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
@@ -326,7 +329,7 @@ def send_due_texts(campaign_id, now=None):
             due = start + i * step
             recipient.message = send_sms(
                 str(recipient.customer.phone), body, media_urls=media, about=campaign,
-                priority=PROMOTION_PRIORITY, send_after=due if due > now else None,
+                send_after=due,
             )  # fmt: skip
             recipient.sent_at = due
         CampaignRecipient.objects.bulk_update(batch, ["message", "sent_at"])

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.tasks import task
 from django.utils import timezone
 
-from telephony.outbox import enqueue_or_leave_to_sweep
+from telephony.tasks import enqueue_or_leave_to_sweep
 
 from . import services
 

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
 from telephony.numbers import is_withheld
-from telephony.outbox import MAX_BODY
+from telephony.sms import MAX_BODY
 
 from . import services, shop, texts
 from .hours import is_open, next_opening_words

@@ -14,8 +14,8 @@ from django.utils import timezone, translation
 
 from telephony.models import Message, about_fields
 from telephony.numbers import is_withheld
-from telephony.outbox import send_sms
 from telephony.reach import channel_for
+from telephony.sms import send_sms
 
 from . import parser, shop
 from .hours import clock, local, shop_hours

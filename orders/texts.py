@@ -10,8 +10,8 @@ from django.conf import settings
 from django.template import Context
 from django.template.loader import get_template
 
-from telephony.outbox import MAX_BODY
 from telephony.segments import gsm_letters
+from telephony.sms import MAX_BODY
 
 from . import shop
 from .hours import clock, local

@@ -264,13 +264,12 @@ TELEPHONY_BACKEND = env(
 # Retry policy for outbound messages that failed for a reason that can pass.
 SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
 SMS_RETRY_BASE_SECONDS = env.float("SMS_RETRY_BASE_SECONDS", default=15.0)
-# A message left in queued/sending this long (a worker died) is put back in the queue.
+# An outbox row left claimed this long by a process nobody knows is put back in the queue
+# (a registered worker's claims go back as soon as it is seen dead: telephony/processes.py).
 SMS_STUCK_AFTER_SECONDS = env.int("SMS_STUCK_AFTER_SECONDS", default=300)
-# The telephony worker: seconds between polls for new work when idle (two indexed queries
-# each); on PostgreSQL a NOTIFY wakes it and it looks anyway every LISTEN_POLL seconds (a
-# lost notification only delays; telephony/wakeup.py); and how old a reply queued by a
-# worker that died before sending it must be for another worker to send it (that
-# customer's next text waits for it meanwhile).
+# The telephony worker: seconds between polls for new work when idle (a few indexed
+# queries each); on PostgreSQL a NOTIFY wakes it and it looks anyway every LISTEN_POLL
+# seconds (a lost notification only delays; telephony/wakeup.py).
 TELEPHONY_WORKER_POLL = env.float("TELEPHONY_WORKER_POLL", default=0.1)
 # Replies a telephony worker waits for Twilio's answers to at once (telephony/senders.py:
 # coroutines on one event loop with the twilio backend, threads with the others): at least
@@ -281,7 +280,6 @@ TELEPHONY_SEND_THREADS = env.int("TELEPHONY_SEND_THREADS", default=32)
 # and turns at the lock (200 texts/s kept up with 0.03 and not with 0.02, bench/README.md).
 TELEPHONY_BATCH_SECONDS = env.float("TELEPHONY_BATCH_SECONDS", default=0.03)
 TELEPHONY_WORKER_LISTEN_POLL = env.float("TELEPHONY_WORKER_LISTEN_POLL", default=2.0)
-TELEPHONY_STRANDED_REPLY_SECONDS = env.float("TELEPHONY_STRANDED_REPLY_SECONDS", default=10)
 # SMS pumping protection: countries we text (ISO codes; "*" for any), and the
 # most automatic replies one number gets per hour.
 SMS_ALLOWED_COUNTRIES = env.list("SMS_ALLOWED_COUNTRIES", default=[SHOP_COUNTRY])
@@ -296,13 +294,21 @@ TELEPHONY_SMS_HANDLERS = [
 # senders we may not answer (kept for staff).
 TELEPHONY_OPT_OUT_HANDLERS = ["orders.conversation.note_opt_out", "campaigns.consent.note_opt_out"]
 TELEPHONY_UNANSWERED_HANDLERS = ["orders.conversation.keep_unanswered"]
-# Clean-ups `manage.py telephony_worker` runs every minute beside its own.
 # Different items (lines) one text order may have; a longer one is refused with the shop's
 # number, and a quote that would not fit one text (1,600 characters) is never placeable.
 ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=20)
 # Actions other apps offer in the orders admin (orders imports none of them).
 ORDER_ADMIN_ACTIONS = ["support.admin.call_customer_with_order_status"]
-TELEPHONY_SWEEPS = ["support.calls.sweep_stale_calls", "campaigns.services.sweep_campaigns"]
+# Clean-ups `manage.py telephony_worker` runs every minute.
+TELEPHONY_SWEEPS = [
+    "telephony.voice.tell_untold",
+    "support.calls.sweep_stale_calls",
+    "campaigns.services.sweep_campaigns",
+]
+# Tests only: the outbox's consumer runs in the asker's thread when its transaction commits
+# (telephony/outbox.py), as Django's ImmediateBackend runs tasks. Off, the telephony worker
+# sends everything.
+TELEPHONY_SEND_AT_COMMIT = False
 # Told how each queued voice request (ring, redirect, end a call) ended.
 TELEPHONY_CALL_HANDLERS = ["support.outcomes.provider_request_finished"]
 
@@ -407,11 +413,6 @@ CAMPAIGN_SEND_FROM = env("CAMPAIGN_SEND_FROM", default="08:00")
 CAMPAIGN_SEND_UNTIL = env("CAMPAIGN_SEND_UNTIL", default="21:00")
 # An order placed this long after a customer's campaign text counts for that campaign.
 CAMPAIGN_ATTRIBUTION_HOURS = env.int("CAMPAIGN_ATTRIBUTION_HOURS", default=48)
-
-# The database backend's task rows can be written inside the transaction they
-# belong to (one write instead of two, and no task without its data); other
-# backends get tasks after commit. See telephony.outbox.enqueue_with_transaction.
-TASKS_ENQUEUE_IN_TRANSACTION = TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
 
 # Error pages and error reports hide any variable holding the Twilio auth token.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "telephony.logging.HideAuthToken"

@@ -17,10 +17,10 @@ from django.utils import timezone
 from orders import lookup
 from orders.hours import Opening
 from orders.hours import opening as shop_opening
-from telephony import outbox
 from telephony.models import ProviderRequest
 from telephony.numbers import WITHHELD, caller_id
 from telephony.outbox import callback_url
+from telephony.voice import withdraw_requests
 from telephony.webhooks import twilio_media_url
 
 from .agents import available_agents, next_agent_for
@@ -323,7 +323,7 @@ def _cancel_ringing_offer(call):
     ringing = AgentOffer.objects.select_for_update().filter(call=call, status__in=OFFER_RINGING)
     for offer in ringing:
         offer.move(OfferStatus.CANCELED, Kind.AGENT_CALL_CANCELED)
-        outbox.withdraw_requests(offer)  # not rung yet: never will be
+        withdraw_requests(offer)  # not rung yet: never will be
         cancel_agent_leg(offer.sid, about=offer)
 
 

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from telephony import outbox
+from telephony import voice
 from telephony.outbox import callback_url
 
 # Twilio's CallStatus values that end a call leg.
@@ -14,7 +14,7 @@ def place_call(to, answer, status, about, **options):
     """Queue a call to `to` (in the caller's transaction): Twilio fetches the TwiML at the
     URL named `answer` when it is picked up and posts each stage of it to `status`; both
     are (url name, *args). `options` are queue_call's (staff, timeout, record...)."""
-    return outbox.queue_call(
+    return voice.queue_call(
         to,
         callback_url(*answer),
         about=about,
@@ -63,10 +63,10 @@ def call_with_notice(notice):
 def redirect_call(sid, url, about=None):
     """Queue moving the live call `sid` on to the TwiML at `url`."""
     if sid:
-        outbox.queue_call_update(sid, url=url, about=about)
+        voice.queue_call_update(sid, url=url, about=about)
 
 
 def cancel_agent_leg(sid, about=None):
     """Queue ending an agent's ringing leg (failing if it already ended: nothing to cancel)."""
     if sid:
-        outbox.queue_call_update(sid, status="canceled", about=about)
+        voice.queue_call_update(sid, status="canceled", about=about)

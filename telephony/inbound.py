@@ -16,7 +16,6 @@ from django.utils import timezone
 from . import handlers, sql
 from .models import Message, OptOut
 from .numbers import caller_id, is_withheld, sender_number
-from .outbox import MAX_BODY, send_sms
 from .reach import (
     OPT_IN_WORDS,
     OPT_OUT_WORDS,
@@ -28,6 +27,7 @@ from .reach import (
 )
 from .segments import count_segments
 from .senders import InlineSenders
+from .sms import MAX_BODY, TEXTS, send_sms
 from .webhooks import twilio_media_url
 
 logger = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
             break
         senders.stored()
         handled += answered
-        senders.send(claimed)  # committed: they leave now
+        senders.send(TEXTS, claimed)  # committed: they leave now
         if answered == len(waiting) < asked:
             break  # all there was, answered: the next call looks again (a transaction fewer)
         take = min(max(2 * answered, TAKE_FIRST), TAKE_MOST)
@@ -183,9 +183,9 @@ def answer_in_turn(message_id, number=None, *, taken=None):
     Returns None when it is not: another worker is handling an older text of theirs, or
     a reply to an earlier text of theirs has not left yet (queued, sending, or waiting
     for a retry). Otherwise the text is claimed (handled_at) and answered in one
-    transaction, and the reply rows are returned, queued but with no delivery task:
-    the caller delivers them (`senders.send`) once this has returned, i.e. after
-    commit. If the caller dies first, `outbox.deliver_stranded_replies` sends them.
+    transaction, and the reply rows are returned, queued: the caller claims them in its
+    transaction (`senders.claim`) and sends them (`senders.send`) after commit. If the
+    caller dies first, the next worker takes them back (senders.take_back) and sends them.
 
     So several workers may run, and each customer's replies leave in the order of
     their texts: a customer's next text is handled only once the previous reply has
@@ -287,7 +287,7 @@ def _converse(message, sender, turn):
             from_=message.to_number or None,
             channel=message.channel,
             checked=True,  # _reason_not_to_reply just now
-            delivered_by_caller=True,  # answer_pending's senders, once this commits
+            sent_by_caller=True,  # answer_pending's senders, once this commits
         )
         for reply in replies
         if reply

@@ -181,7 +181,7 @@ class ProviderRequest(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
+        CLAIMED = "claimed", "Being made"  # a worker has it (claimed_by)
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
         WITHDRAWN = "withdrawn", "Withdrawn"
@@ -206,6 +206,9 @@ class ProviderRequest(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # When the asker was told how it ended (None while queued, or the telling failed).
     handled_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        "WorkerProcess", null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -213,7 +216,7 @@ class ProviderRequest(models.Model):
             models.Index(
                 fields=["status", "next_attempt_at"],
                 name="providerrequest_pending",
-                condition=Q(status__in=["queued", "sending"]),
+                condition=Q(status__in=["queued", "claimed"]),
             ),
             models.Index(
                 fields=["content_type", "object_id"],

@@ -1,26 +1,28 @@
-"""The telephony worker's senders: replies handed to Twilio by a pool of threads.
+"""The outbox's one consumer (telephony/outbox.py): what the telephony worker, the tests, the
+phone simulator and `simulate_sms` all use to hand texts and voice requests to the provider.
 
-Twilio takes a while to answer a send (a round trip to its API, 100-300 ms from most
-servers; longer when it is slow), and a worker that waited for each answer in turn
-would answer a few customers a second however fast the conversation is. So the
-worker's main thread converses and keeps the database; a pool of
-TELEPHONY_SEND_THREADS threads only waits for Twilio:
+`send_due` claims the due rows of each outbox and hands them to senders; the worker also
+hands over the replies it has just written (claimed in the transaction that wrote them:
+`TEXTS.claim_fresh`). Senders come in two kinds with one interface:
 
-1. the main thread claims the replies (`outbox.claim_fresh`: `claimed`, one attempt more,
-   one UPDATE for a batch) in the transaction that wrote them;
-2. a sender thread calls the provider (`outbox.send_claimed`, which writes nothing), or,
-   with a backend that can (twilio), a coroutine on the senders' event loop does
-   (`outbox.send_claimed_async`: a third of the CPU a send, bench/README.md);
-3. the main thread stores the outcomes (`outbox.record_outcomes`: the SIDs in one
-   statement; a failure and its retry each), in the next batch's transaction or one of
-   their own.
+- `Senders` (the worker): Twilio takes a while to answer (a round trip to its API,
+  100-300 ms from most servers; longer when it is slow), and a worker that waited for each
+  answer in turn would answer a few customers a second. So the worker's main thread
+  converses and keeps the database, and the sends wait elsewhere: texts on one event loop
+  through the SDK's asynchronous client (a third of the CPU of a thread each:
+  bench/README.md), at most TELEPHONY_SEND_THREADS at once; what has no asynchronous
+  send (voice requests, a text whose earlier attempt is unclear and is looked up first,
+  a backend without one) in a pool of as many threads. The outcomes are stored by the
+  main thread (`Outbox.record`: the SIDs of a batch in one statement), in the next
+  batch's transaction or one of their own.
+- `InlineSenders`: each send made and stored at once in the caller's thread
+  (`telephony_worker --once`, the tests).
 
-The customer's next text waits until step 3 stored the SID (`inbound._turn`), so
-their replies still leave in the order of their texts. A worker that dies between 1 and
-3 leaves the reply `claimed` without a SID; the next worker re-queues it as unclear as soon
-as it sees the claimer dead (telephony/processes.py), and it is looked up at Twilio
-before being sent again, as after any lost answer. A stalled send ties up
-one thread, or one of the loop's TELEPHONY_SEND_THREADS places, not the other customers.
+A customer's next text waits until the SID of the reply before it is stored
+(`inbound._turn`), so their replies leave in the order of their texts. A worker that dies
+between claim and store leaves rows `claimed`; the next worker takes them back as soon as
+it sees the claimer dead (`take_back`), unclear, so each is looked up at Twilio before it
+is sent again. A stalled send ties up one place, not the other customers.
 """
 
 import asyncio
@@ -32,50 +34,86 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
+from . import processes
 from .backends import UnclearProviderError, get_backend
-from .outbox import (
-    claim,
-    claim_fresh,
-    deliver,
-    record_outcomes,
-    send_claimed,
-    send_claimed_async,
-)
+from .sms import TEXTS
+from .voice import REQUESTS
 
 logger = logging.getLogger(__name__)
 
+OUTBOXES = (TEXTS, REQUESTS)
 
-def _send(message):
+
+def send_due(senders, limit=50):
+    """Claim what is due in each outbox (up to `limit` rows each) and hand it to `senders`.
+    Returns how many rows were handed over."""
+    count = 0
+    for outbox in OUTBOXES:
+        claimed = outbox.claim_due(limit)
+        senders.send(outbox, claimed)
+        count += len(claimed)
+    return count
+
+
+def next_due_in(now=None):
+    """Seconds until the next held row falls due (a retry, a paced text), or None."""
+    now = now or timezone.now()
+    times = [at for at in (outbox.next_due_at() for outbox in OUTBOXES) if at]
+    return max((min(times) - now).total_seconds(), 0) if times else None
+
+
+def take_back(now=None):
+    """Put back in the queue, unclear, the rows dead processes had claimed (and forget those
+    processes), and rows claimed longer than any send can take. Returns how many."""
+    now = now or timezone.now()
+    dead = processes.dead_processes(now)
+    count = 0
+    if dead:
+        held = {}
+        for outbox in OUTBOXES:
+            for process, n in outbox.take_back_claims_of(dead, now).items():
+                held[process] = held.get(process, 0) + n
+        for process in dead:
+            logger.warning(
+                "%s (pid %s on %s) is gone; %s request(s) it was making will be looked up at "
+                "Twilio and made if they never left",
+                process.role, process.pid, process.host, held.get(process.pk, 0),
+            )  # fmt: skip
+        processes.forget(dead)
+        count += sum(held.values())
+    for outbox in OUTBOXES:
+        count += outbox.take_back_stuck(now)
+    return count
+
+
+def _send(outbox, row):
     try:
-        return send_claimed(message)
+        return outbox.send(row)
     except Exception as exc:  # a bug must not stop the worker: unclear, looked up, retried
-        return _unexpected(message, exc)
+        return _unexpected(outbox, row, exc)
     finally:
-        close_old_connections()  # only an unclear message's lookup opens one here
+        close_old_connections()  # a look-up or a handler may have opened one here
 
 
-async def _send_async(message, at_once):
+async def _send_async(outbox, row, at_once):
     async with at_once:
         try:
-            return await send_claimed_async(message)
+            return await outbox.send_async(row)
         except Exception as exc:
-            return _unexpected(message, exc)
+            return _unexpected(outbox, row, exc)
 
 
-def _unexpected(message, exc):
-    logger.exception("Sending SMS %s failed unexpectedly", message.pk)
+def _unexpected(outbox, row, exc):
+    logger.exception("%s failed unexpectedly", outbox.describe(row))
     return UnclearProviderError(f"unexpected error: {exc!r}"[:500])
 
 
 class Senders:
-    """Replies in flight to the provider. Used by one thread (the worker's main one)."""
+    """Sends in flight to the provider. Used by one thread (the worker's main one)."""
 
     def __init__(self, threads=None):
         self.threads = threads or settings.TELEPHONY_SEND_THREADS
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="telephony-send")
-        # A backend that can send from a coroutine (twilio) waits for its answers on one
-        # event loop instead, at most `threads` at once; the pool then only looks up and
-        # resends texts whose earlier attempt is unclear.
         self._loop = None
         if hasattr(get_backend(), "send_sms_async"):
             self._loop = asyncio.new_event_loop()
@@ -84,46 +122,40 @@ class Senders:
                 target=self._loop.run_forever, name="telephony-send-loop", daemon=True
             )
             self._loop_thread.start()
-        self._in_flight = {}  # future -> (message, claimed at)
-        self._finished = []  # (message, claimed at, outcome) not stored yet
-
-    def start(self, message_ids):
-        """Claim these queued texts (`outbox.claim`) and hand them to the sender threads."""
-        for message_id in message_ids:
-            self._submit(claim(message_id))
+        self._in_flight = {}  # future -> (outbox, row, claimed at)
+        self._finished = []  # (outbox, row, outcome, claimed at) not stored yet
 
     def claim(self, replies):
-        """Claim replies queued in the caller's transaction, in it (`outbox.claim_fresh`);
+        """Claim replies queued in the caller's transaction, in it (`TEXTS.claim_fresh`);
         `send` them once it has committed."""
-        return claim_fresh(replies)
+        return TEXTS.claim_fresh(replies)
 
-    def send(self, claimed):
-        for message in claimed:
-            self._submit(message)
-
-    def _submit(self, message):
-        if message is None:
-            return
-        started = timezone.now()
-        if self._loop is not None and not message.unclear_since:
-            coroutine = _send_async(message, self._at_once)
-            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-        else:
-            future = self._pool.submit(_send, message)
-        self._in_flight[future] = (message, started)
+    def send(self, outbox, claimed):
+        """Hand claimed rows of `outbox` to the provider."""
+        for row in claimed:
+            if self._loop is not None and outbox.send_async and not row.unclear_since:
+                coroutine = _send_async(outbox, row, self._at_once)
+                future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+            else:
+                future = self._pool.submit(_send, outbox, row)
+            self._in_flight[future] = (outbox, row, row.updated_at or timezone.now())
 
     def gather(self, timeout=0):
         """Take in the sends that have finished, waiting up to `timeout` seconds for one."""
         if self._in_flight:
             done, _ = wait(list(self._in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
-                message, started = self._in_flight.pop(future)
-                self._finished.append((message, started, future.result()))
+                outbox, row, started = self._in_flight.pop(future)
+                self._finished.append((outbox, row, future.result(), started))
 
     def store(self):
         """Record the finished sends' outcomes in the caller's transaction; call `stored`
         once it has committed (until then they are kept, to be stored again)."""
-        return record_outcomes([(m, outcome, started) for m, started, outcome in self._finished])
+        for outbox in OUTBOXES:
+            mine = [(row, outcome, at) for o, row, outcome, at in self._finished if o is outbox]
+            if mine:
+                outbox.record(mine)
+        return len(self._finished)
 
     def stored(self):
         self._finished = []
@@ -169,20 +201,16 @@ class Senders:
 
 
 class InlineSenders:
-    """The same interface, sending each reply at once in the caller's thread
-    (`manage.py telephony_worker --once`, tests that want one step at a time)."""
+    """The same interface, each send made and stored at once in the caller's thread."""
 
     busy = False
 
-    def start(self, message_ids):
-        for message_id in message_ids:
-            deliver(message_id)
-
     def claim(self, replies):
-        return list(replies)  # `deliver` claims each
+        return TEXTS.claim_fresh(replies)
 
-    def send(self, replies):
-        self.start(reply.pk for reply in replies)
+    def send(self, outbox, claimed):
+        for row in claimed:
+            outbox.record([(row, outbox.send(row), row.updated_at or timezone.now())])
 
     def gather(self, timeout=0):
         pass

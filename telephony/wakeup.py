@@ -1,8 +1,9 @@
 """Waking the telephony worker when there is work: LISTEN/NOTIFY on PostgreSQL, a short poll
 elsewhere.
 
-On PostgreSQL a trigger (migration 0008) sends NOTIFY on CHANNEL from the transaction that
-inserts an inbound text or a queued outbound one the worker sends (`outbox.due_outbound`);
+On PostgreSQL a trigger (migration 0011) sends NOTIFY on CHANNEL from the transaction that
+inserts an inbound text or a queued outbox row (a text that is not a reply, which the worker
+that wrote it sends, or a voice request);
 PostgreSQL delivers it on commit, and never for a rollback. The worker LISTENs on a
 connection of its own (not one of Django's, which go back to the pool) and waits on it,
 and still looks every TELEPHONY_WORKER_LISTEN_POLL seconds, so a notification lost with a
@@ -19,7 +20,7 @@ from django.db import connection
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "telephony_work"  # the trigger in migrations/0008_notify_telephony_worker.py
+CHANNEL = "telephony_work"  # the trigger in migrations/0011_outbox_one_consumer.py
 
 # Keys of DATABASES["default"]["OPTIONS"] that Django reads itself rather than passing to
 # psycopg.connect (Django's PostgreSQL notes: isolation level, role, binding, pool).
@@ -61,18 +62,21 @@ def listen():
     return True
 
 
-def wait_for_work(poll=None):
+def wait_for_work(poll=None, due_in=None):
     """Wait until there may be work. Returns True when a notification said so.
 
     On PostgreSQL: until a notification, or TELEPHONY_WORKER_LISTEN_POLL seconds. Elsewhere
     (or while the listening connection is down): `poll` seconds (TELEPHONY_WORKER_POLL).
+    Never longer than `due_in` seconds: when the next held outbox row falls due.
     """
     poll = settings.TELEPHONY_WORKER_POLL if poll is None else poll
+    timeout = settings.TELEPHONY_WORKER_LISTEN_POLL
+    if due_in is not None:
+        poll, timeout = min(poll, due_in), min(timeout, due_in)
     if not listen():
         time.sleep(poll)
         return False
     try:
-        timeout = settings.TELEPHONY_WORKER_LISTEN_POLL
         woken = any(True for _ in _listener.notifies(timeout=timeout, stop_after=1))
         if woken:  # several commits while we worked: one round serves them all
             for _ in _listener.notifies(timeout=0):

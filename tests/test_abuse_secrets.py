@@ -11,8 +11,9 @@ from django.views import debug
 from orders import demo
 from telephony.backends import get_backend
 from telephony.logging import MaskPhoneNumbers
-from telephony.outbox import deliver, requeue_due_messages
 from tests.factories import MessageFactory
+
+from .fixtures.consumer import deliver, worker_pass
 
 pytestmark = pytest.mark.django_db
 CUSTOMER = "+14155550123"
@@ -47,8 +48,7 @@ def test_a_whole_conversation_logs_no_full_customer_number(
         sms(CUSTOMER, body)
     fake_twilio.fail_next(1, status=503)  # a failure and its retry are logged too
     MessageFactory(to_number=CUSTOMER, next_attempt_at=None)
-    settings.SMS_STUCK_AFTER_SECONDS = 0
-    requeue_due_messages()
+    worker_pass()
 
     logged = configured_log.getvalue()
     assert "4155550123" not in logged  # neither +14155550123 nor 14155550123

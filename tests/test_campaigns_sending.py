@@ -11,11 +11,11 @@ from django.utils import timezone
 from campaigns import services as campaigns
 from campaigns.models import Campaign, CampaignRecipient
 from orders.models import Customer
-from telephony import outbox as telephony
 from telephony.models import Message, OptOut
 from telephony.reach import country_allowed, is_opted_out
 from telephony.segments import analyse
 from tests.factories import ConsentFactory, CustomerFactory, OrderFactory
+from tests.fixtures.consumer import worker_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -46,9 +46,8 @@ def make_customers(count, start=0):
 
 def deliver_queued():
     """The worker, once each text's time has come: deliver every queued text."""
-    for pk in Message.objects.filter(status=Message.Status.QUEUED).values_list("pk", flat=True):
-        Message.objects.filter(pk=pk).update(next_attempt_at=None)
-        telephony.deliver(pk)
+    Message.objects.filter(status=Message.Status.QUEUED).update(next_attempt_at=None)
+    worker_pass()
 
 
 def opt_out(*phones):

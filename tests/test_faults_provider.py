@@ -16,9 +16,9 @@ from telephony.backends import (
     get_backend,
 )
 from telephony.models import Message, OptOut
-from telephony.outbox import deliver, requeue_due_messages
 from tests.conftest import run_in_an_event_loop
 from tests.factories import MessageFactory
+from tests.fixtures.consumer import deliver, worker_pass
 
 CUSTOMER = "+14155550123"
 Status = Message.Status
@@ -43,8 +43,8 @@ def time_passes(message):
 
 
 def sweep():
-    """The telephony worker's minute sweep; tasks run inline in tests, so it also sends."""
-    return requeue_due_messages()
+    """The telephony worker's pass over the outbox: it sends what is due."""
+    return worker_pass()
 
 
 def assert_sent_once_as_twilio_wants(fake_twilio, message, settings):
@@ -215,13 +215,13 @@ def test_calls_and_call_updates_map_provider_failures_to_transient_and_permanent
 
 
 def send_from_a_coroutine(message):
-    """What the telephony worker's senders do with a claimed reply (outbox.send_claimed_async,
-    on the SDK's asynchronous client), in an event loop of its own."""
-    from telephony.outbox import send_claimed_async
+    """What the telephony worker's senders do with a claimed reply (TEXTS.send_async, on
+    the SDK's asynchronous client), in an event loop of its own."""
+    from telephony.sms import TEXTS
 
     async def send():
         try:
-            return await send_claimed_async(message)
+            return await TEXTS.send_async(message)
         finally:
             await get_backend().close_async()
 

@@ -3,6 +3,8 @@ turned into an error page, the customer's text is not lost, and the log says it 
 
 Seen in a production trial: with Redis stopped, advancing an order in the admin answered
 "Server Error" although the order moved and the text went out, inviting a second click.
+Texts no longer need the task queue at all (the telephony worker sends them); a
+promotion's turns still go through it, and its sweep takes a turn the queue refused.
 """
 
 import logging
@@ -11,28 +13,30 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from campaigns import services as campaigns
+from campaigns.models import Campaign
 from orders.models import Order
 from orders.models import Status as S
-from telephony import outbox as telephony_outbox
+from telephony import tasks
 from telephony.models import Message
-from tests.factories import OrderFactory
+from tests.factories import ConsentFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def queue_down(settings, monkeypatch):
-    monkeypatch.setattr(telephony_outbox, "_queue_down", False)
+    monkeypatch.setattr(tasks, "_queue_down", False)
     settings.TASKS = {"default": {"BACKEND": "tests.fixtures.down_queue.DownBackend"}}
-    settings.TASKS_ENQUEUE_IN_TRANSACTION = False  # Redis's way: enqueued after commit
+    settings.TELEPHONY_SEND_AT_COMMIT = False  # the telephony worker sends, as in production
     settings.ORDER_SMS_STAGES = ["baking", "preparing"]
 
 
 def test_an_admin_move_with_the_queue_down_is_done_not_an_error_and_the_text_still_leaves(
-    queue_down, admin_client, outbox, caplog, django_capture_on_commit_callbacks, settings
+    queue_down, admin_client, outbox, caplog, django_capture_on_commit_callbacks
 ):
     orders = [OrderFactory(status=S.RECEIVED), OrderFactory(status=S.PREPARING)]
-    with caplog.at_level(logging.ERROR, logger="telephony.outbox"):
+    with caplog.at_level(logging.ERROR, logger="telephony.tasks"):
         with django_capture_on_commit_callbacks(execute=True):
             first = admin_client.post(
                 reverse("admin:orders_order_move", args=[orders[0].pk, "start_preparing"])
@@ -45,12 +49,9 @@ def test_an_admin_move_with_the_queue_down_is_done_not_an_error_and_the_text_sti
     assert (first.status_code, second.status_code) == (302, 302)  # back to the page, no 500
     assert [Order.objects.get(pk=o.pk).status for o in orders] == [S.PREPARING, S.BAKING]
     texts = Message.objects.filter(direction="out").order_by("id")
-    assert [t.status for t in texts] == ["queued", "queued"]  # kept, not lost
-    refused = [r for r in caplog.records if "task queue refused" in r.getMessage()]
-    assert len(refused) == 1  # once, not for every text
+    assert [t.status for t in texts] == ["queued", "queued"]  # kept for the worker
+    assert caplog.records == []  # no task was needed
 
-    # The telephony worker sends fresh texts without waiting for a task.
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     call_command("telephony_worker", "--once")
     assert sorted(m.to for m in outbox) == sorted(str(o.customer.phone) for o in orders)
     assert not Message.objects.filter(direction="out", sid__isnull=True).exists()
@@ -79,16 +80,20 @@ def test_a_board_move_with_the_queue_down_is_done_not_an_error(
     assert Message.objects.filter(direction="out", status="queued").count() == 1
 
 
-def test_the_sweep_enqueues_what_the_queue_refused_once_it_is_back(
-    queue_down, admin_client, settings, django_capture_on_commit_callbacks, outbox
+def test_a_promotion_started_with_the_queue_down_is_sent_by_its_sweep(
+    queue_down, settings, caplog, django_capture_on_commit_callbacks, outbox
 ):
-    order = OrderFactory(status=S.PREPARING)
-    with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(reverse("admin:orders_order_move", args=[order.pk, "start_baking"]))
+    settings.CAMPAIGN_SEND_FROM, settings.CAMPAIGN_SEND_UNTIL = "00:00", "24:00"
+    ConsentFactory(customer__phone="+14155550123")
+    campaign = Campaign.objects.create(name="Tuesday", body="Two for one tonight")
+    with (
+        caplog.at_level(logging.ERROR, logger="telephony.tasks"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        campaigns.start_campaign(campaign)  # no error: the queue refused its first turn
+    assert ["task queue refused" in r.getMessage() for r in caplog.records] == [True]
     assert outbox == []
 
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    settings.SMS_STUCK_AFTER_SECONDS = 0
-    call_command("telephony_sweep")
+    call_command("telephony_worker", "--once")  # its minute sweep takes the turn, then sends
 
-    assert [m.to for m in outbox] == [str(order.customer.phone)]
+    assert [m.to for m in outbox] == ["+14155550123"]

@@ -1,11 +1,13 @@
-"""A worker killed in the middle of a send: the sweep re-queues the text, and the next
-worker finds it at Twilio instead of sending it again.
+"""A telephony worker killed in the middle of a send: the next worker takes its claims back
+at once and finds the text at Twilio instead of sending it again.
 
-The worker marks the row `sending`, then calls Twilio outside any transaction. Killed
-there (kill -9, power cut), nobody knows whether Twilio accepted the request, so after
-SMS_STUCK_AFTER_SECONDS the sweep puts the row back in the queue marked unclear, and the
-next attempt first lists Twilio's messages to that number since then: found, it is
-adopted; not found, it is sent. A text is never lost.
+The worker marks the row `claimed` (by its own WorkerProcess row), then calls Twilio
+outside any transaction. Killed there (kill -9, power cut), nobody knows whether Twilio
+accepted the request, so the next worker, seeing the claimer dead, puts the row back in
+the queue marked unclear, and the next attempt first lists Twilio's messages to that
+number since then: found, it is adopted; not found, it is sent. A text is never lost.
+(A claim of no registered process goes back after SMS_STUCK_AFTER_SECONDS:
+tests/test_telephony_sending.py.)
 """
 
 import os
@@ -18,24 +20,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from telephony.models import Message
-from telephony.outbox import requeue_claims_of, requeue_due_messages, send_sms
+from telephony.sms import TEXTS, send_sms
 from tests.fixtures.workers import database_url_for_workers
 
-DATABASE_BACKEND = {
-    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": [], "OPTIONS": {}}
-}
-WORKER = ("db_worker", "--interval", "0.05", "--no-reload", "--no-startup-delay")
+WORKER = ("telephony_worker", "--poll", "0.05")
 Status = Message.Status
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_text_left_sending_by_a_killed_worker_is_requeued_by_the_sweep_and_sent(
+def test_a_staff_text_left_claimed_by_a_killed_worker_is_found_at_twilio_not_sent_twice(
     fake_twilio, workers, settings
 ):
-    settings.TASKS = DATABASE_BACKEND
     workers.env.update(
         DATABASE_URL=database_url_for_workers(),
-        TASK_BACKEND="django_tasks_db.DatabaseBackend",
         TELEPHONY_BACKEND="twilio",
         TWILIO_API_BASE_URL=fake_twilio.url,
         TWILIO_HTTP_TIMEOUT="30",
@@ -47,7 +44,7 @@ def test_a_text_left_sending_by_a_killed_worker_is_requeued_by_the_sweep_and_sen
     with transaction.atomic():
         message = send_sms("+14155550123", "Your pizza is ready for pickup")
 
-    (first,) = workers.start(*WORKER, ready="Starting worker")
+    (first,) = workers.start(*WORKER)
     fake_twilio.wait_for(lambda: fake_twilio.of_kind("message"), timeout=30)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
@@ -55,19 +52,13 @@ def test_a_text_left_sending_by_a_killed_worker_is_requeued_by_the_sweep_and_sen
 
     message.refresh_from_db()
     assert (message.status, message.sid, message.attempts) == (Status.CLAIMED, None, 1)
-    assert requeue_due_messages() == 0  # not yet: the worker might still be talking to Twilio
+    assert message.claimed_by is not None  # the dead worker's own row
 
-    settings.SMS_STUCK_AFTER_SECONDS = 60
-    Message.objects.filter(pk=message.pk).update(updated_at=timezone.now() - timedelta(minutes=2))
-    assert requeue_due_messages() == 1
-    message.refresh_from_db()
-    assert message.status == Status.QUEUED and message.unclear_since is not None
-
-    workers.start(*WORKER, ready="Starting worker")
+    workers.start(*WORKER)
     workers.wait_until(
         lambda: Message.objects.filter(pk=message.pk, sid__isnull=False).exists(),
         timeout=30,
-        what="the re-queued text found at Twilio",
+        what="the claimed text found at Twilio",
     )
     message.refresh_from_db()
     assert message.attempts == 2
@@ -154,7 +145,7 @@ def test_a_live_workers_claims_are_left_alone_and_a_silent_ones_taken_back(setti
     }
 
     dead = processes.dead_processes(now)
-    assert requeue_claims_of(dead, now) == [claims[silent_elsewhere.pk].pk]
+    assert TEXTS.take_back_claims_of(dead, now) == {silent_elsewhere.pk: 1}
     processes.forget(dead)
 
     statuses = {pk: Message.objects.get(pk=m.pk).status for pk, m in claims.items()}

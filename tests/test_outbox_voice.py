@@ -1,6 +1,6 @@
 """Every voice request to the provider goes through the outbox: webhooks never wait for
-Twilio's REST API, a worker makes the request, retries it, and looks it up after an
-unclear outcome; what failed is in the admin."""
+Twilio's REST API, the telephony worker makes the request, retries it, and looks it up
+after an unclear outcome; what failed is in the admin."""
 
 import time
 from datetime import timedelta
@@ -16,14 +16,11 @@ from support.models import AgentOffer, SupportCall
 from telephony.backends import TransientProviderError, UnclearProviderError
 from telephony.backends.locmem import answer_lost_with
 from telephony.models import ProviderRequest
-from telephony.outbox import perform_request, requeue_due_requests
 from tests.factories import AgentFactory, SupportCallFactory, VoicemailFactory
+from tests.fixtures.consumer import perform_request, worker_pass
 
 CALLER = "+14155550123"
 CALLER_SID = "CA" + "c" * 32
-DATABASE_TASKS = {
-    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": [], "OPTIONS": {}}
-}
 Status = ProviderRequest.Status
 
 
@@ -44,10 +41,9 @@ def press_2(twilio):
 def test_pressing_2_answers_at_once_and_the_worker_rings_the_agent_later(
     twilio, fake_twilio, settings
 ):
-    # Committed for real, with the production task backend: no test transaction hides
-    # an on_commit callback that would run inside the request.
-    settings.TASKS = DATABASE_TASKS
-    settings.TASKS_ENQUEUE_IN_TRANSACTION = True
+    # Committed for real, and sent by the worker as in production: no test transaction
+    # hides an on_commit callback that would run inside the request.
+    settings.TELEPHONY_SEND_AT_COMMIT = False
     settings.TWILIO_HTTP_TIMEOUT = 5
     agent = AgentFactory()
     fake_twilio.stall_next(1, seconds=2)  # Twilio's REST API answers in 2 s
@@ -60,7 +56,7 @@ def test_pressing_2_answers_at_once_and_the_worker_rings_the_agent_later(
     (ring,) = ProviderRequest.objects.all()
     assert (ring.kind, ring.status, ring.params["to"]) == ("place_call", Status.QUEUED, agent.phone)
 
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
+    call_command("telephony_worker", "--once")
 
     (request,) = fake_twilio.of_kind("call")
     assert request.To == agent.phone
@@ -96,7 +92,7 @@ def test_a_ring_whose_answer_was_lost_is_found_at_the_provider_and_not_placed_tw
     assert AgentOffer.objects.get().status == AgentOffer.Status.PLACING
     later(ring)
     with django_capture_on_commit_callbacks(execute=True):
-        assert requeue_due_requests() == 1
+        assert worker_pass() == 1
 
     (placed,) = [r for r in outbox if r.kind == "call"]  # rung once
     assert placed.to == agent.phone
@@ -107,19 +103,19 @@ def test_a_ring_whose_answer_was_lost_is_found_at_the_provider_and_not_placed_tw
 
 
 @pytest.mark.django_db
-def test_a_ring_a_killed_worker_left_sending_is_looked_up_before_ringing_again(
+def test_a_ring_a_killed_worker_left_claimed_is_looked_up_before_ringing_again(
     outbox, django_capture_on_commit_callbacks, provider_fails
 ):
     AgentFactory()
     call = ringing_call()
-    with django_capture_on_commit_callbacks(execute=False):  # the task is never run
+    with django_capture_on_commit_callbacks(execute=False):  # not sent yet
         calls.ring_next_agent(call.pk)
     ring = ProviderRequest.objects.get()
-    ProviderRequest.objects.filter(pk=ring.pk).update(status=Status.SENDING, attempts=1)
+    ProviderRequest.objects.filter(pk=ring.pk).update(status=Status.CLAIMED, attempts=1)
     later(ring)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert requeue_due_requests() == 1
+        assert worker_pass() == 1
 
     # Twilio never got it (nothing found): the agent is rung now, once.
     assert len([r for r in outbox if r.kind == "call"]) == 1
@@ -143,7 +139,7 @@ def test_a_ring_that_keeps_failing_is_retried_then_failed_visibly_and_the_caller
     assert (ring.status, ring.attempts) == (Status.QUEUED, 1)  # waiting to retry
     later(ring)
     with django_capture_on_commit_callbacks(execute=True):
-        requeue_due_requests()
+        worker_pass()
 
     ring.refresh_from_db()
     assert (ring.status, ring.error_code, ring.attempts) == (Status.FAILED, 20503, 2)
@@ -193,7 +189,7 @@ def test_a_staff_call_back_answered_with_an_unreadable_2xx_is_never_a_500(
     assert ring.status == Status.QUEUED and ring.unclear_since  # the answer was unreadable
     later(ring)
     with django_capture_on_commit_callbacks(execute=True):
-        requeue_due_requests()
+        worker_pass()
 
     (placed,) = fake_twilio.of_kind("call")  # found at Twilio: the agent's phone rang once
     assert placed.To == agent.phone

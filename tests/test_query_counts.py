@@ -211,10 +211,11 @@ def test_an_sms_status_callback_is_one_update(twilio):
 VOICE_STEPS = {
     "incoming call": 10,
     "menu 1 (order status)": 5,
-    # With the ring's outbox task, which tests run inline (claim, record, tell support);
-    # the webhook itself only writes the request row. The task locks the offer it rang
-    # and records "agent ringing" in the call's history. One is the caller's language.
-    "menu 2 (advisor)": 35,
+    # With the outbox's consumer, which tests run at commit (what is due in each outbox,
+    # claim, record, tell support); the webhook itself only writes the request row. The
+    # telling locks the offer it rang and records "agent ringing" in the call's history.
+    # One is the caller's language.
+    "menu 2 (advisor)": 37,
     "hold music": 5,
     "agent picks up": 3,
     "agent presses 1": 10,

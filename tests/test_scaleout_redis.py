@@ -1,15 +1,18 @@
-"""Texts queued in Redis (TASK_BACKEND=django-tasks-redis) are sent once by its workers."""
+"""Tasks queued in Redis (TASK_BACKEND=django-tasks-redis) are run once by its workers.
+
+Texts and voice requests have no task (the telephony worker sends them); what runs on the
+task queue are the other apps' jobs: a promotion's turns, a voice notice from a command."""
 
 import pytest
 from django.db import transaction
 
-from telephony.models import Message
-from telephony.outbox import send_sms
-from tests.fixtures.workers import FLAKY, database_url_for_workers
+from support.models import VoiceNotice
+from support.tasks import place_voice_notice
+from telephony.models import ProviderRequest
+from tests.fixtures.workers import database_url_for_workers
 
 REDIS_BACKEND = "django_tasks_redis.RedisTaskBackend"
-TEXTS = 60
-FLAKY_EVERY = 20
+NOTICES = 40
 
 
 @pytest.fixture
@@ -23,35 +26,24 @@ def redis_tasks(settings, redis_url):
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_redis_workers_send_each_text_once_and_retry_a_timeout_later(
-    redis_tasks, workers, send_record
-):
+def test_redis_workers_run_each_task_once(redis_tasks, workers):
     workers.env.update(redis_tasks, DATABASE_URL=database_url_for_workers())
     workers.start("run_redis_tasks", "--continuous", count=2, ready="Starting Redis task worker")
 
-    bodies = []
+    numbers = [f"+1415555{n:04d}" for n in range(NOTICES)]
     with transaction.atomic():
-        for n in range(TEXTS):
-            body = f"Your pizza {n} is on its way" + (f" {FLAKY}" if n % FLAKY_EVERY == 0 else "")
-            send_sms(f"+1415555{n:04d}", body)
-            bodies.append(body)
+        for number in numbers:
+            transaction.on_commit(lambda n=number: place_voice_notice.enqueue(n, "Ready"))
 
-    outbound = Message.objects.filter(direction=Message.Direction.OUTBOUND)
-    workers.wait_until(
-        lambda: outbound.filter(status=Message.Status.SENT).count() == TEXTS,
-        timeout=120,
-        what=f"{TEXTS} texts sent",
-    )
+    calls = ProviderRequest.objects.filter(kind=ProviderRequest.Kind.PLACE_CALL)
+    workers.wait_until(lambda: calls.count() == NOTICES, timeout=120, what="every notice queued")
     assert workers.stop() == [0, 0]
 
-    assert send_record.times_sent() == dict.fromkeys(bodies, 1)
-    flaky = sorted(body for body in bodies if FLAKY in body)
-    assert sorted(line["body"] for line in send_record.failed) == flaky
-    assert sorted(outbound.filter(attempts=2).values_list("body", flat=True)) == flaky
-    assert {line["sid"] for line in send_record.sent} == set(outbound.values_list("sid", flat=True))
+    assert sorted(VoiceNotice.objects.values_list("to_number", flat=True)) == numbers
+    assert sorted(call.params["to"] for call in calls) == numbers  # one call each
 
 
-def test_the_redis_backend_can_defer_so_retries_are_not_left_to_the_sweep(redis_tasks):
-    from telephony.tasks import deliver_message
+def test_the_redis_backend_can_defer_so_a_promotions_turns_need_no_sweep(redis_tasks):
+    from campaigns.tasks import send_campaign_task
 
-    assert deliver_message.get_backend().supports_defer
+    assert send_campaign_task.get_backend().supports_defer

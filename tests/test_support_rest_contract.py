@@ -10,8 +10,9 @@ from django.utils import timezone
 from support import calls, dialing, notices
 from support.models import AgentOffer, SupportCall, VoiceNotice
 from telephony.models import ProviderRequest
-from telephony.outbox import perform_request
 from tests.factories import AgentFactory, SupportCallFactory
+
+from .fixtures.consumer import perform_request
 
 CALLER_SID = "CA" + "c" * 32
 

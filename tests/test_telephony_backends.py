@@ -240,14 +240,14 @@ class TestTwilioBackendAgainstTheSpec:
     def test_send_sms_through_the_service_layer_is_accepted(
         self, twilio_backend, settings, db, django_capture_on_commit_callbacks
     ):
-        from telephony import outbox
         from telephony.backends import _load
+        from telephony.sms import send_sms
 
         settings.TELEPHONY_BACKEND = "twilio"
         _load.cache_clear()
         try:
             with django_capture_on_commit_callbacks(execute=True):
-                message = outbox.send_sms("+14155550199", "Your pizza is ready")
+                message = send_sms("+14155550199", "Your pizza is ready")
         finally:
             _load.cache_clear()
         message.refresh_from_db()

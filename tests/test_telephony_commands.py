@@ -87,11 +87,6 @@ def test_twilio_configure_needs_public_base_url(db, settings):
         call_command("twilio_configure")
 
 
-def test_telephony_sweep_reports_what_it_requeued(db, capsys):
-    call_command("telephony_sweep")
-    assert "Re-queued 0 message(s)." in capsys.readouterr().out
-
-
 def test_the_twilio_backend_without_credentials_is_an_error(settings):
     settings.TELEPHONY_BACKEND = "twilio"
     settings.TWILIO_AUTH_TOKEN = ""

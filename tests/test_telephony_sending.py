@@ -13,14 +13,18 @@ from telephony.backends import (
 )
 from telephony.backends.locmem import answer_lost_with
 from telephony.models import Message, OptOut
-from telephony.outbox import deliver, requeue_due_messages, retry_delay, send_sms
+from telephony.outbox import retry_delay
+from telephony.sms import send_sms
+
+from .fixtures.consumer import deliver, worker_pass
 
 CUSTOMER = "+14155550199"
 
 
 @pytest.fixture
 def send(django_capture_on_commit_callbacks):
-    """send_sms as a service would call it, with after-commit work run (tasks run inline)."""
+    """send_sms as a service would call it, with after-commit work run (the worker's sends run
+    inline in tests: settings.TELEPHONY_SEND_AT_COMMIT)."""
 
     def send(*args, **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
@@ -179,7 +183,7 @@ def test_after_the_retry_limit_the_message_fails_for_good(
     assert outbox == []
     assert (message.status, message.attempts) == ("failed", 3)
     assert message.error_message == "down"
-    deliver(message.pk)  # a stray task changes nothing
+    deliver(message.pk)  # a stray second try changes nothing
     assert outbox == []
 
 
@@ -212,12 +216,12 @@ def test_delivering_twice_sends_once(send, outbox, db):
     assert len(outbox) == 1
 
 
-def test_the_sweep_requeues_a_message_a_dead_worker_left_sending(outbox, db, settings):
-    message = send_sms(CUSTOMER, "Stuck")  # no commit callbacks: the task never ran
+def test_the_worker_takes_back_a_message_a_dead_worker_left_claimed(outbox, db, settings):
+    message = send_sms(CUSTOMER, "Stuck")  # no commit callbacks: not sent yet
     past = timezone.now() - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS + 1)
     Message.objects.filter(pk=message.pk).update(status="claimed", attempts=1, updated_at=past)
 
-    assert requeue_due_messages() == 1
+    assert worker_pass() == 1
 
     message.refresh_from_db()
     assert [r.body for r in outbox] == ["Stuck"]  # looked up first: not found, so sent
@@ -225,7 +229,7 @@ def test_the_sweep_requeues_a_message_a_dead_worker_left_sending(outbox, db, set
     assert message.attempts == 2
 
 
-def test_a_text_a_dead_worker_had_sent_is_found_by_the_sweep_not_sent_again(
+def test_a_text_a_dead_worker_had_sent_is_found_by_the_worker_not_sent_again(
     send, outbox, db, settings
 ):
     message = send(CUSTOMER, "Sent, then the worker died")
@@ -235,7 +239,7 @@ def test_a_text_a_dead_worker_had_sent_is_found_by_the_sweep_not_sent_again(
         status="claimed", sid=None, updated_at=past - timedelta(seconds=1)
     )
 
-    assert requeue_due_messages() == 1
+    assert worker_pass() == 1
 
     message.refresh_from_db()
     assert len(outbox) == 1
@@ -273,20 +277,42 @@ def test_an_unclear_send_is_adopted_not_repeated_and_an_identical_text_is_not_ta
     assert message.unclear_since is None
 
 
-def test_the_sweep_sends_a_queued_message_whose_task_was_lost(outbox, db, settings):
-    message = send_sms(CUSTOMER, "Lost task")
-    past = timezone.now() - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS + 1)
-    Message.objects.filter(pk=message.pk).update(created_at=past)
-
-    assert requeue_due_messages() == 1
-    assert [r.body for r in outbox] == ["Lost task"]
-
-
-def test_the_sweep_leaves_fresh_and_finished_messages_alone(send, outbox, db):
+def test_the_worker_sends_what_is_due_and_nothing_else(send, outbox, db):
     send(CUSTOMER, "Sent already")
-    send_sms(CUSTOMER, "Just queued")
-    assert requeue_due_messages() == 0
-    assert len(outbox) == 1
+    send_sms(CUSTOMER, "Due now")  # no commit callbacks: waiting for the worker
+    held = send_sms(CUSTOMER, "Later", send_after=timezone.now() + timedelta(minutes=5))
+    failed = send_sms("not a number", "Hi")  # refused when queued: failed at once
+
+    assert worker_pass() == 1
+    assert [r.body for r in outbox] == ["Sent already", "Due now"]
+    assert worker_pass() == 0
+
+    Message.objects.filter(pk=held.pk).update(next_attempt_at=timezone.now())
+    assert worker_pass() == 1
+    assert [r.body for r in outbox][-1] == "Later"
+    assert Message.objects.get(pk=failed.pk).status == "failed"
+
+
+def test_fresh_texts_go_before_held_ones_that_are_due(outbox, db):
+    now = timezone.now()
+    send_sms(CUSTOMER, "Promotion", send_after=now - timedelta(seconds=5))
+    send_sms(CUSTOMER, "Retry", send_after=now - timedelta(seconds=10))
+    send_sms(CUSTOMER, "Your order is ready")
+
+    worker_pass()
+
+    assert [r.body for r in outbox] == ["Your order is ready", "Retry", "Promotion"]
+
+
+def test_a_text_held_for_later_is_refused_if_they_opted_out_meanwhile(outbox, db):
+    message = send_sms(CUSTOMER, "Deal", send_after=timezone.now() - timedelta(seconds=1))
+    OptOut.objects.create(phone_number=CUSTOMER, keyword="STOP")
+
+    assert worker_pass() == 0
+
+    message.refresh_from_db()
+    assert (message.status, outbox) == ("failed", [])
+    assert "opted out" in message.error_message
 
 
 def test_a_long_text_counts_its_segments(send, db):

@@ -1,9 +1,8 @@
-"""A staff move's text leaves through the telephony worker as soon as it is committed, once.
-
-The worker sends fresh outbound texts itself (`outbox.deliver_due_outbound`); their tasks
-still exist and are the retry path, and whichever of the two runs second sends nothing. On
-PostgreSQL the transaction that writes such a text (or an inbound one) wakes the worker with
-NOTIFY, so it need not poll (telephony/wakeup.py, migration 0008).
+"""A staff move's text, a retry, a held text, a voice request: the telephony worker sends
+each as soon as it is due, once (the outbox's one consumer, telephony/senders.py). On
+PostgreSQL the transaction that writes work (an inbound text, a queued text that is not a
+reply, a voice request) wakes the worker with NOTIFY, so it need not poll
+(telephony/wakeup.py, migration 0011); it sleeps no longer than until a held row is due.
 """
 
 import time
@@ -13,28 +12,23 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from orders.models import Status
 from orders.services import advance_order
 from telephony import wakeup
 from telephony.inbound import receive_sms
 from telephony.models import Message
-from telephony.outbox import deliver_due_outbound, send_sms
+from telephony.senders import next_due_in
 from telephony.simulator import sms_params
-from telephony.tasks import deliver_message
+from telephony.sms import send_sms
+from telephony.voice import queue_call
 from tests.factories import OrderFactory
-
-DATABASE_BACKEND = {
-    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": [], "OPTIONS": {}}
-}
 
 
 @pytest.fixture
-def task_table(settings):
-    """Tasks go to the database, as in production, and nothing runs them until told."""
-    settings.TASKS = DATABASE_BACKEND
-    settings.TASKS_ENQUEUE_IN_TRANSACTION = True
+def worker_sends(settings):
+    """As in production: nothing leaves until the telephony worker sends it."""
+    settings.TELEPHONY_SEND_AT_COMMIT = False
 
 
 def staff_move():
@@ -44,36 +38,20 @@ def staff_move():
 
 
 @pytest.mark.django_db
-def test_the_worker_sends_a_staff_moves_text_without_its_task_and_the_task_then_sends_nothing(
-    task_table, outbox
-):
+def test_the_worker_sends_a_staff_moves_text_once(worker_sends, outbox):
     text = staff_move()
-    task = DBTaskResult.objects.get(task_path__endswith="deliver_message")
-    assert task.status == "READY" and outbox == []
+    assert outbox == []
 
     call_command("telephony_worker", "--once")
-    assert [(m.to, m.body) for m in outbox] == [(text.to_number, text.body)]
-    assert DBTaskResult.objects.get(pk=task.pk).status == "READY"  # no task was needed
+    call_command("telephony_worker", "--once")
 
-    assert deliver_message.call(text.pk) is None  # its task, when it runs
-    assert len(outbox) == 1  # it found the row sent: one request to Twilio
+    assert [(m.to, m.body) for m in outbox] == [(text.to_number, text.body)]
     text.refresh_from_db()
     assert text.sid == outbox[0].sid and text.attempts == 1
 
 
 @pytest.mark.django_db
-def test_when_the_task_runs_first_the_worker_sends_nothing(task_table, outbox):
-    text = staff_move()
-    assert deliver_message.call(text.pk)  # the task: sent, the SID returned
-    assert len(outbox) == 1
-
-    assert deliver_due_outbound() == 0
-    call_command("telephony_worker", "--once")
-    assert len(outbox) == 1
-
-
-@pytest.mark.django_db
-def test_the_worker_leaves_retries_held_texts_and_replies_to_their_own_senders(task_table, outbox):
+def test_the_worker_sends_due_retries_and_stranded_replies_and_holds_the_rest(worker_sends, outbox):
     later = send_sms("+14155550123", "Your offer", send_after=timezone.now() + timedelta(hours=1))
     retry = send_sms("+14155550124", "Try again")
     Message.objects.filter(pk=retry.pk).update(
@@ -81,14 +59,18 @@ def test_the_worker_leaves_retries_held_texts_and_replies_to_their_own_senders(t
     )
     receive_sms(sms_params("+14155550125", "hello"))
     inbound = Message.objects.get(direction=Message.Direction.INBOUND)
-    reply = send_sms("+14155550125", "Hi", in_reply_to=inbound)
-    Message.objects.filter(pk=reply.pk).update(status=Message.Status.QUEUED)
+    inbound.handled_at = timezone.now()
+    inbound.save()
+    # Its worker died between writing the reply and claiming it.
+    send_sms("+14155550125", "Hi", in_reply_to=inbound, sent_by_caller=True)
+    ring = queue_call("+14155550126", "https://pizza.example.com/twiml/")
 
-    assert deliver_due_outbound() == 0
-    assert outbox == []
-    assert set(Message.objects.filter(status="queued").values_list("pk", flat=True)) == {
-        later.pk, retry.pk, reply.pk,
-    }  # fmt: skip
+    call_command("telephony_worker", "--once")
+
+    assert sorted(m.body for m in outbox if m.kind == "sms") == ["Hi", "Try again"]
+    assert [m.to for m in outbox if m.kind == "call"] == [ring.params["to"]]
+    assert list(Message.objects.filter(status="queued", sid=None)) == [later]
+    assert 3590 < next_due_in() <= 3600  # the worker sleeps no longer than that
 
 
 # --- PostgreSQL: NOTIFY wakes the worker -----------------------------------------------
@@ -103,7 +85,7 @@ def wait_returns(expected, within):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_on_postgresql_committing_work_wakes_the_waiting_worker_and_nothing_else_does(
-    postgres_database, settings, task_table, outbox
+    postgres_database, settings, worker_sends, outbox
 ):
     settings.TELEPHONY_WORKER_LISTEN_POLL = 1.0
     try:
@@ -123,8 +105,12 @@ def test_on_postgresql_committing_work_wakes_the_waiting_worker_and_nothing_else
         with pytest.raises(RuntimeError), transaction.atomic():
             send_sms("+14155550128", "rolled back")
             raise RuntimeError
+        assert wait_returns(False, within=1.5)  # a rollback wakes nobody
+
         send_sms("+14155550129", "later", send_after=timezone.now() + timedelta(hours=1))
-        assert wait_returns(False, within=1.5)  # a rollback and a held text wake nobody
+        assert wait_returns(True, within=0.5)  # a held text: the worker learns when it is due
+        queue_call("+14155550130", "https://pizza.example.com/twiml/")
+        assert wait_returns(True, within=0.5)  # a voice request
     finally:
         wakeup.close()
 
@@ -132,7 +118,7 @@ def test_on_postgresql_committing_work_wakes_the_waiting_worker_and_nothing_else
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_on_postgresql_a_telephony_worker_process_sends_a_staff_move_at_once_without_polling(
-    postgres_database, settings, task_table, workers, send_record
+    postgres_database, settings, workers, send_record
 ):
     # It looks on its own every 5 s: only the notification can make it look sooner.
     workers.env.update(
@@ -148,13 +134,12 @@ def test_on_postgresql_a_telephony_worker_process_sends_a_staff_move_at_once_wit
     workers.wait_until(lambda: send_record.sent, timeout=10, what="the text sent")
     assert time.monotonic() - committed < 1
     assert [line["body"] for line in send_record.sent] == [text.body]
-    assert DBTaskResult.objects.get(task_path__endswith="deliver_message").status == "READY"
     assert workers.stop() == [0]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_telephony_worker_process_sends_a_staff_move_within_its_poll_on_any_database(
-    settings, task_table, workers, send_record
+    settings, workers, send_record
 ):
     from tests.fixtures.workers import database_url_for_workers
 

@@ -8,13 +8,17 @@ overtaken. (Twilio itself does not promise that two texts reach a handset in the
 they were sent; this is the order in which they leave the shop.)
 """
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from telephony.inbound import answer_in_turn, receive_sms
 from telephony.models import Message
-from telephony.outbox import deliver
 from telephony.simulator import sms_params
+
+from .fixtures.consumer import deliver
 
 CUSTOMER = "+14155550123"
 
@@ -48,7 +52,7 @@ def test_a_customers_second_text_waits_until_the_reply_to_the_first_has_left(
 
     replies = answer_in_turn(first.pk)
     assert [r.in_reply_to_id for r in replies] == [first.pk]
-    assert outbox == []  # queued, no task: the worker delivers it after commit
+    assert outbox == []  # queued: the worker claims it and sends it after commit
 
     assert answer_in_turn(second.pk) is None  # its turn comes once the first reply left
     deliver(replies[0].pk)
@@ -68,7 +72,6 @@ def test_answering_a_later_text_first_answers_the_customers_oldest(echo_conversa
 def test_a_reply_stranded_by_a_dead_worker_leaves_before_the_next_one(
     echo_conversation, settings, outbox
 ):
-    settings.TELEPHONY_STRANDED_REPLY_SECONDS = 0
     text(CUSTOMER, "first")
     answer_in_turn(Message.objects.get(body="first").pk)  # ... and the worker died here
     text(CUSTOMER, "second")
@@ -87,7 +90,10 @@ def test_other_customers_are_answered_while_one_waits_for_a_retry(echo_conversat
     text(CUSTOMER, "second")
     other = text("+14155550177", "hello")
     answer_in_turn(first.pk)
-    Message.objects.filter(direction="out").update(status="queued", attempts=1)  # a retry due
+    later = timezone.now() + timedelta(minutes=1)
+    Message.objects.filter(direction="out").update(  # Twilio failed: a retry in a minute
+        status="queued", attempts=1, next_attempt_at=later
+    )
 
     call_command("telephony_worker", "--once")
 

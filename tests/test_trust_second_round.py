@@ -87,7 +87,9 @@ def test_staff_cannot_record_consent_for_a_number_the_shop_may_not_text(
 def test_a_text_twilio_still_holds_queued_is_found_by_the_retry_not_sent_twice(fake_twilio):
     from django.utils import timezone
 
-    from telephony.outbox import deliver, send_sms
+    from telephony.sms import send_sms
+
+    from .fixtures.consumer import deliver
 
     fake_twilio.hold_in_queue = True  # accepted, not sent yet: no DateSent
     fake_twilio.stall_next(1, seconds=2)  # ... and our read times out (0.5 s)

@@ -4,8 +4,8 @@ from django.db import transaction
 
 from orders.models import Customer, Inquiry
 from orders.services import OrderError, answer_inquiry
-from telephony.outbox import send_sms
 from telephony.reach import channel_for, reason_not_to_text
+from telephony.sms import send_sms
 
 
 def text_customer(customer, body, by, answers=()):

@@ -1,17 +1,15 @@
-"""The telephony worker: answers inbound texts and keeps outbound ones moving.
+"""The telephony worker: answers inbound texts and is the outbox's one consumer.
 
-Looks for inbound messages nobody has handled (the webhook only records them), runs
-each through the conversation (`answer_in_turn`) and hands the replies to Twilio
-itself, right after the transaction that wrote them commits (still through the
-outbox row: claimed, sent outside any transaction, retried by a task when Twilio
-fails). It also sends other fresh outbound texts (a staff move's) without waiting for
-their task (`deliver_due_outbound`). When idle it waits for a notification on
-PostgreSQL, or polls elsewhere (telephony/wakeup.py). Every few seconds it sends
-replies a dead worker queued but never sent (`deliver_stranded_replies`); every
-minute it re-queues due retries and the texts and voice requests a dead worker left
-behind, and runs the other apps' sweeps (settings.TELEPHONY_SWEEPS: the support line
-ends calls whose final status Twilio never sent). Run one or more beside db_worker:
-each customer's texts are answered one at a time, in order, whichever worker takes
+Looks for inbound messages nobody has handled (the webhook only records them), runs each
+through the conversation (`answer_pending`) and hands the replies to Twilio itself, right
+after the transaction that wrote them commits; and sends every other text or voice request
+that is due (`send_due`: a staff move's text, a retry whose time has come, a promotion's
+paced texts, a call to ring). When idle it waits for a notification on PostgreSQL, or polls
+elsewhere (telephony/wakeup.py), and never longer than until the next held row falls due.
+Every BEAT_EVERY seconds it beats, takes back what dead workers had claimed (`take_back`),
+and stores texts the webhook kept on disk; every minute it runs the apps' sweeps
+(settings.TELEPHONY_SWEEPS). Run one or more beside db_worker (which runs the other apps'
+tasks): each customer's texts are answered one at a time, in order, whichever worker takes
 them (README, "Scaling out").
 """
 
@@ -26,14 +24,7 @@ from django.db import DatabaseError, close_old_connections
 from telephony import processes, spool, wakeup
 from telephony.handlers import run_sweeps
 from telephony.inbound import answer_pending
-from telephony.outbox import (
-    deliver_due_outbound,
-    deliver_stranded_replies,
-    requeue_claims_of,
-    requeue_due_messages,
-    requeue_due_requests,
-)
-from telephony.senders import InlineSenders, Senders
+from telephony.senders import InlineSenders, Senders, next_due_in, send_due, take_back
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +61,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Handled {total} inbound message(s).")
 
     def _loop(self, senders, poll, sweep_every, once, until_idle):
-        next_sweep = next_stranded = next_beat = 0.0
+        next_sweep = next_beat = 0.0
         total = 0
         if not (once or until_idle):
             wakeup.listen()  # before the first look, so no commit after it goes unnoticed
@@ -78,19 +69,13 @@ class Command(BaseCommand):
             handled = sent = 0
             try:
                 if time.monotonic() >= next_beat:
-                    self._keep_house(senders)
+                    self._keep_house()
                     next_beat = time.monotonic() + processes.BEAT_EVERY
-                handled = answer_pending(senders=senders)
-                sent = deliver_due_outbound(senders=senders)
-                now = time.monotonic()
-                if now >= next_stranded:
-                    deliver_stranded_replies(settings.TELEPHONY_STRANDED_REPLY_SECONDS)
-                    next_stranded = now + 5
-                if now >= next_sweep:
-                    requeue_due_messages()
-                    requeue_due_requests()
-                    run_sweeps()
+                if time.monotonic() >= next_sweep:
+                    run_sweeps()  # before sending: what a sweep queues leaves in this pass
                     next_sweep = time.monotonic() + sweep_every
+                handled = answer_pending(senders=senders)
+                sent = send_due(senders)
             except DatabaseError:
                 logger.exception("Database error in the telephony worker; retrying")
                 close_old_connections()
@@ -102,7 +87,7 @@ class Command(BaseCommand):
                     if senders.busy:
                         senders.collect(timeout=poll)  # a reply leaving may free a turn
                     else:
-                        wakeup.wait_for_work(poll)
+                        wakeup.wait_for_work(poll, due_in=next_due_in())
                 except KeyboardInterrupt:
                     break
                 except DatabaseError:
@@ -111,18 +96,16 @@ class Command(BaseCommand):
         wakeup.close()
         return total
 
-    def _keep_house(self, senders):
-        """At the start and every BEAT_EVERY seconds: register (or beat); send at once what
-        a dead worker was sending (looked up at Twilio first, so its customers' next texts
-        wait no longer); store the texts the webhook kept on disk while the database was
-        away (telephony/spool.py)."""
+    def _keep_house(self):
+        """At the start and every BEAT_EVERY seconds: register (or beat); take back what a
+        dead worker had claimed, so its customers' next texts wait no longer (looked up at
+        Twilio before it is sent again); store the texts the webhook kept on disk while the
+        database was away (telephony/spool.py)."""
         if processes.current() is None:
             processes.register("telephony worker")
         else:
             processes.beat()
-        if dead := processes.dead_processes():
-            senders.start(requeue_claims_of(dead))
-            processes.forget(dead)
+        take_back()
         spool.replay()
 
     def _stop(self, signum, frame):

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
 
 from telephony.models import ProviderRequest
-from telephony.outbox import perform_request, queue_number_configuration
+from telephony.voice import REQUESTS, queue_number_configuration
 
 
 def webhook_urls(base, fallback_base=None, overrides=""):
@@ -75,7 +75,7 @@ class Command(BaseCommand):
             base, settings.TWILIO_FALLBACK_BASE_URL, settings.TWILIO_WEBHOOK_OVERRIDES
         )
         request = queue_number_configuration(number, **webhooks)
-        perform_request(request.pk)
+        REQUESTS.send_one(request.pk)
         request.refresh_from_db()
         if request.status == ProviderRequest.Status.FAILED:
             raise CommandError(
