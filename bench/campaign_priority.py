@@ -1,15 +1,16 @@
 """An order confirmation during a 10,000-recipient promotion: its time to the provider.
 
 Makes a fresh database with N consenting customers, starts a campaign and runs the real
-worker (`manage.py db_worker`, locmem provider) in another process. Meanwhile it texts an
+workers (`manage.py db_worker` for the campaign's turns, `manage.py telephony_worker`, the
+outbox's consumer, locmem provider) in other processes. Meanwhile it texts an
 order confirmation every `--every` seconds and measures each one's time from being queued
 (its row committed) to the provider accepting it (`sent_at`). Two runs:
 
 - `paced`: the campaign at SMS_MPS (default 10 here: a short code or a Messaging Service), as in
   production;
 - `backlog`: the worst case, every promotion due at once (a worker that was down, or
-  SMS_MPS set far too high): N delivery tasks ready in the queue, and the confirmation's
-  task must overtake them by priority.
+  SMS_MPS set far too high): N promotions due in the outbox, and the confirmation, fresh,
+  must overtake them (held texts go after fresh ones).
 
     bench/run campaign-priority [--recipients 10000] [--seconds 40] [--every 1] [--mps 50]
 """
@@ -95,14 +96,23 @@ def measure(mode, recipients, seconds, every, env):
         campaigns.plan_campaign(campaign.pk)
         from django.test import override_settings
 
-        with override_settings(SMS_MPS=1_000_000):  # every text due now: N ready tasks
+        with override_settings(SMS_MPS=1_000_000):  # every text due now
             campaigns.send_due_texts(campaign.pk)
     else:
         campaigns.start_campaign(campaign)
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--interval", "0.05", "--no-startup-delay"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for command in (
+            ("db_worker", "--interval", "0.05", "--no-startup-delay"),
+            ("telephony_worker",),
+        )
+    ]
     confirmations = []
     try:
         time.sleep(3)  # the worker starts and the campaign is under way
@@ -116,8 +126,10 @@ def measure(mode, recipients, seconds, every, env):
             time.sleep(every)
         time.sleep(3)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
     rows = Message.objects.filter(pk__in=confirmations).values_list("created_at", "sent_at")
     latencies = [(sent - made).total_seconds() for made, sent in rows if sent]
     promotions = Message.objects.filter(object_id=str(campaign.pk), sid__isnull=False)

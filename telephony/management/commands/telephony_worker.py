@@ -87,7 +87,10 @@ class Command(BaseCommand):
                     if senders.busy:
                         senders.collect(timeout=poll)  # a reply leaving may free a turn
                     else:
-                        wakeup.wait_for_work(poll, due_in=next_due_in())
+                        # A poll is short; a worker woken by NOTIFY must not sleep past a
+                        # held row's time (a retry, a paced promotion).
+                        due_in = next_due_in() if wakeup.listens() else None
+                        wakeup.wait_for_work(poll, due_in=due_in)
                 except KeyboardInterrupt:
                     break
                 except DatabaseError:
