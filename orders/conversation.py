@@ -14,7 +14,7 @@ from telephony.sms import MAX_BODY
 
 from . import services, shop, texts
 from .hours import is_open, next_opening_words
-from .models import Actor, Quote
+from .models import Actor, Order, Quote
 from .parser import DELIVER_TO, MAX_QUANTITY, parse
 from .services import OrderError
 from .texts import render_sms
@@ -252,7 +252,7 @@ class Conversation:
         return render_sms("status", rows=texts.status_rows(orders, self.now))
 
     def on_cancel(self, command):
-        order = services.active_orders(self.customer).order_by("-id").first()
+        order = Order.objects.active().of(self.customer).order_by("-id").first()
         if order is None:
             dropped = Quote.objects.filter(
                 customer=self.customer, state=Quote.State.PENDING

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from .models import ACTIVE, Customer, Order
+from .models import Customer, Order
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ def active_orders_for_number(phone_e164):
     """The caller's unfinished orders, newest first (one query)."""
     if not phone_e164:
         return []
-    orders = Order.objects.filter(customer__phone=phone_e164, status__in=ACTIVE).order_by("-id")
+    orders = Order.objects.active().of(phone_e164).order_by("-id")
     return [
         ActiveOrder(
             id=order.pk,

@@ -188,11 +188,16 @@ class Status(models.TextChoices):
 
 
 S = Status
+# The stages no move leaves (the end of each path below, and cancelled; a test checks it
+# against the transitions); every other stage is active. Other lists of stages are made
+# from these, the transitions and PATHS, never written out again.
 FINISHED = (S.PICKED_UP, S.DELIVERED, S.CANCELLED)
 ACTIVE = tuple(s for s in S.values if s not in FINISHED)
 CUSTOMER_MAY_CANCEL = (S.RECEIVED, S.PREPARING)
+# Reaching one of these keeps the promised time: ready to pick up, or at the door.
+PROMISE_MET = (S.READY_FOR_PICKUP, S.DELIVERED)
 # Still being made or on its way: the promised time means something for these.
-IN_PROGRESS = (S.RECEIVED, S.PREPARING, S.BAKING, S.QUALITY_CHECK, S.OUT_FOR_DELIVERY)
+IN_PROGRESS = tuple(s for s in ACTIVE if s not in PROMISE_MET)
 # What a customer reads in STATUS: "#1042 (pickup): in the oven, ready about 7:45 PM".
 STAGE_WORDS = {
     S.RECEIVED: pgettext_lazy("stage", "in the queue"),
@@ -206,6 +211,18 @@ STAGE_WORDS = {
     S.CANCELLED: pgettext_lazy("stage", "cancelled"),
 }
 
+# Short words for a stage: the order page's progress bar, the board's shared column.
+STEP_LABELS = {
+    S.RECEIVED: pgettext_lazy("step", "Order in"),
+    S.PREPARING: pgettext_lazy("step", "Preparing"),
+    S.BAKING: pgettext_lazy("step", "In the oven"),
+    S.QUALITY_CHECK: pgettext_lazy("step", "Final check"),
+    S.READY_FOR_PICKUP: pgettext_lazy("step", "Ready"),
+    S.PICKED_UP: pgettext_lazy("step", "Picked up"),
+    S.OUT_FOR_DELIVERY: pgettext_lazy("step", "On its way"),
+    S.DELIVERED: pgettext_lazy("step", "Delivered"),
+}
+
 
 def _is_pickup(order):
     return order.fulfilment == Fulfilment.PICKUP
@@ -216,6 +233,16 @@ def _is_delivery(order):
 
 
 class OrderQuerySet(models.QuerySet):
+    def active(self):
+        """Orders not finished (ACTIVE)."""
+        return self.filter(status__in=ACTIVE)
+
+    def of(self, customer_or_phone):
+        """A customer's orders: by the Customer, or by their number (E.164)."""
+        if isinstance(customer_or_phone, Customer):
+            return self.filter(customer=customer_or_phone)
+        return self.filter(customer__phone=customer_or_phone)
+
     def by_number(self, number):
         """The order a customer calls `#1042` (or `1042`), or an empty queryset."""
         digits = "".join(ch for ch in str(number) if ch in "0123456789")[:12]
@@ -364,6 +391,10 @@ def happy_path(fulfilment):
 
 # The happy path of each kind of order; cancelling is the only way off it.
 PATHS = {fulfilment: happy_path(fulfilment) for fulfilment in Fulfilment}
+# The steps of the paths side by side: a step holds the stages orders of each kind are in
+# at that point (ready for pickup, or out for delivery). The board shows one column per
+# step that is not finished.
+STEPS = [tuple(dict.fromkeys(stages)) for stages in zip(*PATHS.values(), strict=True)]
 
 
 class OrderItem(models.Model):

@@ -24,27 +24,25 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services, texts
 from . import shop as owner_settings
 from .hours import clock, opening, shop_hours, spoken_hours
-from .models import CUSTOMER_MAY_CANCEL, FINISHED, PATHS, Actor, Fulfilment, Order, Status
+from .models import (
+    CUSTOMER_MAY_CANCEL,
+    FINISHED,
+    PATHS,
+    STEP_LABELS,
+    Actor,
+    Fulfilment,
+    Order,
+    Status,
+)
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,43}$")
 POLL_SECONDS = 10
-# Short words for the progress bar, one per stage on the order's path.
-STEP_LABELS = {
-    Status.RECEIVED: pgettext_lazy("step", "Order in"),
-    Status.PREPARING: pgettext_lazy("step", "Preparing"),
-    Status.BAKING: pgettext_lazy("step", "In the oven"),
-    Status.QUALITY_CHECK: pgettext_lazy("step", "Final check"),
-    Status.READY_FOR_PICKUP: pgettext_lazy("step", "Ready"),
-    Status.PICKED_UP: pgettext_lazy("step", "Picked up"),
-    Status.OUT_FOR_DELIVERY: pgettext_lazy("step", "On its way"),
-    Status.DELIVERED: pgettext_lazy("step", "Delivered"),
-}
 NO_INDEX = "noindex, nofollow"
 
 

@@ -23,7 +23,6 @@ from .links import order_link
 from .menu import current as current_menu
 from .menu import line_details, price_line
 from .models import (
-    ACTIVE,
     CUSTOMER_MAY_CANCEL,
     FINISHED,
     IN_PROGRESS,
@@ -669,7 +668,9 @@ def flag_opt_out(message, word):
     """The sender of a lone opt-out word (CANCEL, END, QUIT...) has an order in progress: they
     almost always meant to cancel it, but Twilio has opted them out and blocks our texts, so
     staff are asked to call them. Returns the inquiry, or None with no active order."""
-    orders = list(active_orders(message.from_number).select_related("customer").order_by("-id"))
+    orders = list(
+        Order.objects.active().of(message.from_number).select_related("customer").order_by("-id")
+    )
     if not orders:
         return None
     order = orders[0]
@@ -722,11 +723,4 @@ def link_message(message, obj):
 
 def latest_active_orders(customer, count):
     """The customer's `count` newest active orders, newest first (STATUS, texts kept for staff)."""
-    return list(active_orders(customer).order_by("-id")[:count])
-
-
-def active_orders(customer_or_phone):
-    queryset = Order.objects.filter(status__in=ACTIVE)
-    if isinstance(customer_or_phone, Customer):
-        return queryset.filter(customer=customer_or_phone)
-    return queryset.filter(customer__phone=customer_or_phone)
+    return list(Order.objects.active().of(customer).order_by("-id")[:count])

@@ -125,7 +125,7 @@ def test_active_orders_are_cards_in_their_stage_columns(staff_client):
     assert response.status_code == 200
     assert column_of(response, received) == "received"
     assert column_of(response, baking) == "baking"
-    assert column_of(response, out) == "ready"
+    assert column_of(response, out) == "ready_for_pickup"  # the column of the step both share
     html = response.content.decode()
     assert f"#{done.number}" not in html
     assert "1×</b> Pepperoni" in html and "12 Main St" in html and "Delivery" in html

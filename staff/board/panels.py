@@ -10,19 +10,34 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orders import services as orders
-from orders.models import ACTIVE, IN_PROGRESS, Customer, Inquiry, Order, OrderEvent, Status
+from orders.models import (
+    FINISHED,
+    IN_PROGRESS,
+    STEP_LABELS,
+    STEPS,
+    Customer,
+    Inquiry,
+    Order,
+    OrderEvent,
+    Status,
+)
 from support import board
 from support.models import Agent
 from telephony.models import Message
 from telephony.reach import reason_not_to_text
 
-# The board's columns: (key, heading, statuses shown there).
+
+def _heading(step):
+    """A column's heading: its stage, or the short words of the stages that share it."""
+    if len(step) == 1:
+        return Status(step[0]).label
+    return " / ".join(str(STEP_LABELS[stage]) for stage in step)
+
+
+# The board's columns, one per step of the orders' paths that is not finished (the stages
+# of pickup and delivery orders at the same step share one): (key, heading, statuses).
 COLUMNS = [
-    ("received", "Received", [Status.RECEIVED]),
-    ("preparing", "Preparing", [Status.PREPARING]),
-    ("baking", "Baking", [Status.BAKING]),
-    ("quality_check", "Quality check", [Status.QUALITY_CHECK]),
-    ("ready", "Ready / out for delivery", [Status.READY_FOR_PICKUP, Status.OUT_FOR_DELIVERY]),
+    (step[0], _heading(step), list(step)) for step in STEPS if not set(step) <= set(FINISHED)
 ]
 BOARD_LIMIT = 300  # more active orders than this is not an evening a board can show
 DUE_SOON = timedelta(minutes=5)
@@ -139,7 +154,7 @@ def order_columns(now=None):
 def _active_orders_prefetch(lookup):
     return Prefetch(
         lookup,
-        queryset=Order.objects.filter(status__in=ACTIVE).order_by("-id"),
+        queryset=Order.objects.active().order_by("-id"),
         to_attr="active_orders",
     )
 

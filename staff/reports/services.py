@@ -23,7 +23,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from campaigns.services import results as campaign_results
 from orders.hours import shop_hours, shop_zone
-from orders.models import IN_PROGRESS, PATHS, Order, OrderEvent, Status
+from orders.models import IN_PROGRESS, PATHS, PROMISE_MET, Order, OrderEvent, Status
 from support.models import CallEvent, SupportCall
 from telephony.models import Message
 from telephony.reach import OPTED_OUT_REASON, UNSUBSCRIBED
@@ -128,7 +128,7 @@ def order_numbers(start, end):
     after it, or is still in progress past it."""
     finished_late = OrderEvent.objects.filter(
         order=OuterRef("pk"),
-        to_status__in=[Status.READY_FOR_PICKUP, Status.DELIVERED],
+        to_status__in=PROMISE_MET,
         created_at__gt=OuterRef("promised_at"),
     )
     late = (
