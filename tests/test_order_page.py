@@ -21,6 +21,7 @@ from orders.hours import Opening, clock
 from orders.links import order_link
 from orders.models import Fulfilment, Order, OrderItem, Status
 from orders.parser import parse
+from orders.texts import render_sms
 from telephony.segments import count_segments
 
 from .factories import CustomerFactory, OrderFactory
@@ -291,9 +292,7 @@ def test_cancel_asks_first_then_cancels_and_texts_like_cancel_order(
     order.refresh_from_db()
     assert order.status == Status.CANCELLED
     assert order.events.last().actor == "customer"
-    assert [(m.to, m.body) for m in outbox] == [
-        (ALICE, services.render_sms("cancelled", order=order))
-    ]
+    assert [(m.to, m.body) for m in outbox] == [(ALICE, render_sms("cancelled", order=order))]
     assert "is cancelled; you won't be charged" in outbox[0].body
     assert "This order is cancelled" in client.get(response["Location"]).content.decode()
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import demo, hours, services
-from orders.models import Customer, Inquiry, Order, OrderEvent, Quote, Status
+from orders.models import PATHS, Customer, Inquiry, Order, OrderEvent, Quote, Status
 from telephony.models import Message
 from telephony.reach import opt_out
 
@@ -224,7 +224,7 @@ def test_status_with_no_orders_says_so_and_how_to_order(menu, text):
 
 def test_finished_orders_are_not_in_status(menu, text):
     order = place(text)
-    for stage in services.PATHS["pickup"][1:]:
+    for stage in PATHS["pickup"][1:]:
         services.advance_order(order, stage)
     assert "no orders in progress" in one(text("STATUS"))
 

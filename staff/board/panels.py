@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orders import services as orders
+from orders.hours import clock
 from orders.models import (
     FINISHED,
     IN_PROGRESS,
@@ -88,7 +89,7 @@ class Card:
     @property
     def due(self):
         """The time first promised, in the shop's time zone, e.g. "7:45 PM"."""
-        return orders.clock(self.first_promise, self.now) if self.first_promise else ""
+        return clock(self.first_promise, self.now) if self.first_promise else ""
 
     @property
     def new_estimate(self):
@@ -96,7 +97,7 @@ class Card:
         promised = self.order.promised_at
         if not promised or promised == self.first_promise:
             return ""
-        return orders.clock(promised, self.now)
+        return clock(promised, self.now)
 
     @property
     def items(self):

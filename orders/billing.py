@@ -1,0 +1,104 @@
+"""What an order costs and when it can be ready: the bill (subtotal, deals, tax, delivery fee),
+the delivery area and minimum, and the time a kitchen needs."""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+
+from . import shop
+from .errors import OrderError
+from .hours import local, shop_hours
+from .models import (
+    Fulfilment,
+)
+
+
+class OutsideDeliveryArea(OrderError):
+    """A delivery address without a ZIP code we deliver to (DELIVERY_ZIP_CODES): `zip_code`
+    is the one found in it, or "" when it has none."""
+
+    def __init__(self, zip_code):
+        super().__init__(f"We do not deliver to {zip_code or 'that address'}.")
+        self.zip_code = zip_code
+
+
+class BelowDeliveryMinimum(OrderError):
+    """A delivery with less food (before tax) than DELIVERY_MINIMUM; `subtotal` is what it has."""
+
+    def __init__(self, subtotal):
+        super().__init__(f"Delivery needs {shop.delivery_minimum()} of food.")
+        self.subtotal = subtotal
+
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Bill:
+    """What an order costs: food (subtotal), sales tax on it, the delivery fee, and the total.
+    Tax is SHOP_TAX_RATE of the food, rounded half up to the cent (the fee is not taxed)."""
+
+    subtotal: Decimal
+    tax: Decimal
+    delivery_fee: Decimal
+
+    @property
+    def total(self):
+        return self.subtotal + self.tax + self.delivery_fee
+
+    @classmethod
+    def for_food(cls, subtotal, delivery):
+        subtotal = Decimal(subtotal).quantize(CENT)
+        tax = (subtotal * shop.tax_rate()).quantize(CENT, ROUND_HALF_UP)
+        fee = shop.delivery_fee().quantize(CENT) if delivery else Decimal("0.00")
+        return cls(subtotal, tax, fee)
+
+
+_ZIP = re.compile(r"\b(\d{5})(?:-\d{4})?\b")
+
+
+def zip_code(address):
+    """The ZIP code an address ends with ("12 Main St, 10001" -> "10001"), or "". A leading
+    house number of five digits is not taken for one."""
+    found = [m for m in _ZIP.finditer(address or "") if m.start() > 0]
+    return found[-1].group(1) if found else ""
+
+
+def check_delivery(address, subtotal):
+    """Raise OutsideDeliveryArea or BelowDeliveryMinimum when we cannot deliver this."""
+    zips = shop.zip_codes()
+    if zips and zip_code(address) not in zips:
+        raise OutsideDeliveryArea(zip_code(address))
+    if subtotal < shop.delivery_minimum():
+        raise BelowDeliveryMinimum(subtotal)
+
+
+def prep_minutes(fulfilment):
+    return (
+        settings.ORDER_DELIVERY_MINUTES
+        if fulfilment == Fulfilment.DELIVERY
+        else settings.ORDER_PICKUP_MINUTES
+    )
+
+
+def schedule(time_of_day, fulfilment, now):
+    """When a scheduled order ("for pickup at 7pm", "deliver at 6:30") will be ready (an aware
+    datetime in the shop's zone) and whether that is the time asked for.
+
+    The time asked for today, when it is inside opening hours, the kitchen can start it
+    inside them too, and there is time to make it; else the next time we can: at once (now +
+    the usual minutes) when the time has passed and we are open, or the next opening plus
+    the usual minutes."""
+    minutes = timedelta(minutes=prep_minutes(fulfilment))
+    here, hours = local(now), shop_hours()
+    earliest = here + minutes
+    wanted = here.replace(hour=time_of_day.hour, minute=time_of_day.minute, second=0, microsecond=0)
+    if wanted >= earliest and hours.is_open(wanted) and hours.is_open(wanted - minutes):
+        return wanted, True
+    if wanted < earliest and hours.is_open(here) and hours.is_open(earliest):
+        return earliest, False
+    opens = hours.next_opening(max(here, wanted - minutes))
+    return ((opens + minutes) if opens else earliest), False

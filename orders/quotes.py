@@ -1,0 +1,293 @@
+"""Customers and quotes: who is texting, what we asked them, and the quote a YES places
+(`quote_order`, `quote_reorder`, `place_order`)."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from telephony.numbers import is_withheld
+
+from . import parser
+from .billing import Bill, check_delivery, prep_minutes, schedule
+from .errors import OrderError
+from .menu import current as current_menu
+from .menu import line_details, price_line
+from .models import (
+    Actor,
+    Customer,
+    Fulfilment,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Quote,
+    Status,
+)
+
+# --- customers and the menu ----------------------------------------------------------------
+
+
+def customer_for(phone):
+    if is_withheld(phone):
+        # Twilio's stand-in for a hidden number (+266696687...) is nobody's: no customer.
+        raise ValueError("A withheld caller ID is not a customer's number.")
+    # The number as stored, read once per number (libphonenumber is slow), not per text.
+    return Customer.objects.get_or_create(phone=_stored_phone(str(phone)))[0]
+
+
+@lru_cache(maxsize=10_000)
+def _stored_phone(phone):
+    """`phone` as Customer.phone stores it (what the field makes of it for a query)."""
+    return Customer._meta.get_field("phone").get_prep_value(phone)
+
+
+def ask_question(customer, what, text, now):
+    """Remember that we just asked `customer` for `what` ("address") about the order they
+    texted as `text`: their next text is read as the answer first (orders.conversation)."""
+    customer.asked = {"what": what, "text": text[:2000], "at": now.isoformat()}
+    Customer.objects.filter(pk=customer.pk).update(asked=customer.asked)
+
+
+def question_asked(customer, now):
+    """The question we asked `customer` (a dict: what, text, at) if it is still fresh (as
+    long as a quote waits: ORDER_QUOTE_MINUTES), else None."""
+    asked = customer.asked or {}
+    try:
+        at = datetime.fromisoformat(asked["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if now - at > timedelta(minutes=settings.ORDER_QUOTE_MINUTES):
+        return None
+    return asked
+
+
+def forget_question(customer):
+    if customer.asked:
+        customer.asked = {}
+        Customer.objects.filter(pk=customer.pk).update(asked={})
+
+
+def remember_language(customer, said):
+    """Keep the language a customer's text clearly `said` ("es", "en"; parser's
+    `language_said`) as theirs: every text, call prompt and page they get is in it from then on.
+    A text that says nothing ("", e.g. "YES", "ok", "2 L PEP") keeps what is remembered, and so
+    does a customer staff set by hand until they write clearly in the other language."""
+    if said and said != customer.language:
+        customer.language = said
+        customer.save(update_fields=["language"])
+
+
+def menu():
+    """The menu now (orders.menu.Menu: plain data, kept per process while unchanged)."""
+    return current_menu()
+
+
+# --- quotes and placing ------------------------------------------------------------------
+
+
+class DealRefused(OrderError):
+    """A deal texted with an order that this order cannot have; the quote is made without it
+    and the reply says why (`reason`: "dates", "used", "needs")."""
+
+    def __init__(self, deal, reason):
+        super().__init__(f"{deal.code}: {reason}")
+        self.deal, self.reason = deal, reason
+
+
+def deal_discount(deal, priced, by_code, customer, now):
+    """What `deal` takes off the food of `priced` quote lines: the deal's `quantity` dearest
+    units of the matching items cost `price` together. Raises DealRefused."""
+    if (deal.starts_at and now < deal.starts_at) or (deal.ends_at and now >= deal.ends_at):
+        raise DealRefused(deal, "dates")
+    if deal.uses_per_customer:
+        used = Order.objects.filter(customer=customer, deal=deal).exclude(status=Status.CANCELLED)
+        if used.count() >= deal.uses_per_customer:
+            raise DealRefused(deal, "used")
+    units = sorted(
+        (
+            Decimal(line["unit_price"])
+            for line in priced
+            if (item := by_code.get(line["code"].upper())) and item.category == deal.category
+            and (not deal.size or line["size"] == deal.size)
+            for _ in range(line["quantity"])
+        ),
+        reverse=True,
+    )  # fmt: skip
+    if len(units) < deal.quantity:
+        raise DealRefused(deal, "needs")
+    return max(sum(units[: deal.quantity], Decimal("0")) - deal.price, Decimal("0"))
+
+
+def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None, deal=None):
+    """Price `lines` (parser.Line) against `menu` (orders.menu.Menu) and keep the result as
+    the customer's pending quote, replacing any earlier one. A delivery the shop cannot make
+    raises OutsideDeliveryArea or BelowDeliveryMinimum (and the earlier quote stays).
+    `scheduled_for`: a time of day asked for (see `schedule`). `deal`: a Deal the customer
+    texted; when this order cannot have it, the quote is made without it and carries the
+    refusal as `quote.deal_refused` (DealRefused) for the reply."""
+    now = now or timezone.now()
+    by_code, modifiers = menu.by_code, menu.modifiers
+    priced = []
+    for line in lines:
+        item = by_code.get(line.code)
+        size, price = price_line(item, line, by_code, modifiers) if item else (None, None)
+        if price is None:
+            continue
+        priced.append(
+            {
+                "item_id": item.pk, "code": item.code, "name": item.name, "size": size,
+                "quantity": line.quantity, "unit_price": str(price),
+                "assumed_size": bool(size) and not line.size,
+                **line_details(line, by_code, modifiers, size),
+            }
+        )  # fmt: skip
+    if not priced:
+        raise OrderError("Nothing in that order is on the menu right now.")
+    food = sum(Decimal(p["unit_price"]) * p["quantity"] for p in priced)
+    discount, refused = Decimal("0"), None
+    if deal is not None:
+        try:
+            discount = deal_discount(deal, priced, by_code, customer, now)
+        except DealRefused as exc:
+            deal, refused = None, exc
+    food -= discount
+    fulfilment = Fulfilment.DELIVERY if address else Fulfilment.PICKUP
+    if address:
+        check_delivery(address, food)
+    bill = Bill.for_food(food, delivery=bool(address))
+    ready = schedule(scheduled_for, fulfilment, now)[0] if scheduled_for else None
+    _replace_pending_quotes(customer)
+    quote = Quote(
+        customer=customer,
+        lines=priced,
+        subtotal=bill.subtotal,
+        tax=bill.tax,
+        delivery_fee=bill.delivery_fee,
+        total=bill.total,
+        fulfilment=fulfilment,
+        address=address,
+        scheduled_for=ready,
+        expires_at=now + timedelta(minutes=settings.ORDER_QUOTE_MINUTES),
+        deal=deal,
+        discount=discount,
+    )
+    quote.save()
+    quote.deal_refused = refused
+    return quote
+
+
+def _replace_pending_quotes(customer):
+    Quote.objects.filter(customer=customer, state=Quote.State.PENDING).update(
+        state=Quote.State.REPLACED
+    )
+
+
+def withdraw_quote(quote):
+    """A quote the customer could not be shown in full: YES must not place it."""
+    Quote.objects.filter(pk=quote.pk, state=Quote.State.PENDING).update(state=Quote.State.DECLINED)
+
+
+def pending_quote(customer, now=None):
+    """The quote a YES would place now, or None."""
+    now = now or timezone.now()
+    return (
+        Quote.objects.filter(customer=customer, state=Quote.State.PENDING, expires_at__gt=now)
+        .order_by("-id")
+        .first()
+    )
+
+
+def quote_reorder(customer, menu, now=None, scheduled_for=None):
+    """A quote repeating the customer's last order at today's prices: (quote or None, names of
+    what is no longer on the menu). None, [] when there is no earlier order."""
+    last = (
+        Order.objects.filter(customer=customer)
+        .exclude(status=Status.CANCELLED)
+        .prefetch_related("items")
+        .first()
+    )
+    if last is None:
+        return None, []
+    available = {item.pk: item for item in menu.items}
+    lines, missing = [], []
+    for old in last.items.all():
+        item = available.get(old.menu_item_id)
+        if item is None:
+            missing.append(old.name)
+        else:
+            modifiers = old.modifiers or {}
+            lines.append(
+                parser.Line(
+                    item.code.upper(), old.quantity, old.size,
+                    tuple(t["code"].upper() for t in modifiers.get("toppings", [])),
+                    (modifiers.get("crust") or {}).get("code", "").upper(),
+                    (modifiers.get("half") or {}).get("code", "").upper(),
+                    old.note,
+                    *(tuple(t["code"].upper() for t in modifiers.get(side, []))
+                      for side in ("left", "right")),
+                )
+            )  # fmt: skip
+    if not lines:
+        return None, missing
+    address = last.address if last.fulfilment == Fulfilment.DELIVERY else ""
+    quote = quote_order(
+        customer, lines, menu, address=address, now=now, scheduled_for=scheduled_for
+    )
+    return quote, missing
+
+
+def latest_quote(customer):
+    return Quote.objects.filter(customer=customer).select_related("order").order_by("-id").first()
+
+
+def place_order(quote, now=None):
+    """Turn a pending, unexpired quote into an order. Locks the quote, so a double YES
+    places one order."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        quote = (
+            Quote.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=quote.pk)
+        )
+        if quote.state == Quote.State.PLACED and quote.order_id:
+            raise OrderError(f"Order #{quote.order.number} is already in.")
+        if quote.state != Quote.State.PENDING:
+            raise OrderError("That quote was replaced by a newer one.")
+        if quote.expires_at <= now:
+            raise OrderError("That quote has expired.")
+        minutes = timedelta(minutes=prep_minutes(quote.fulfilment))
+        scheduled = quote.scheduled_for is not None and quote.scheduled_for > now + minutes
+        order = Order.objects.create(
+            customer=quote.customer,
+            fulfilment=quote.fulfilment,
+            address=quote.address,
+            subtotal=quote.subtotal,
+            tax=quote.tax,
+            delivery_fee=quote.delivery_fee,
+            total=quote.total,
+            deal_id=quote.deal_id,
+            discount=quote.discount,
+            promised_at=quote.scheduled_for if scheduled else now + minutes,
+            first_promised_at=quote.scheduled_for if scheduled else now + minutes,
+            start_at=quote.scheduled_for - minutes if scheduled else None,
+        )
+        OrderItem.objects.bulk_create(
+            OrderItem(
+                order=order, menu_item_id=line["item_id"], name=line["name"], size=line["size"],
+                quantity=line["quantity"], unit_price=Decimal(line["unit_price"]),
+                modifiers=line.get("modifiers", {}), note=line.get("note", ""),
+            )
+            for line in quote.lines
+        )  # fmt: skip
+        OrderEvent.objects.create(
+            order=order, kind=OrderEvent.Kind.PLACED, to_status=order.status, actor=Actor.CUSTOMER
+        )
+        quote.state, quote.order = Quote.State.PLACED, order
+        quote.save(update_fields=["state", "order"])
+        if quote.address and quote.customer.address != quote.address:
+            Customer.objects.filter(pk=quote.customer_id).update(address=quote.address)
+    return order
