@@ -271,7 +271,7 @@ SMS_STUCK_AFTER_SECONDS = env.int("SMS_STUCK_AFTER_SECONDS", default=300)
 # queries each); on PostgreSQL a NOTIFY wakes it and it looks anyway every LISTEN_POLL
 # seconds (a lost notification only delays; telephony/wakeup.py).
 TELEPHONY_WORKER_POLL = env.float("TELEPHONY_WORKER_POLL", default=0.1)
-# Replies a telephony worker waits for Twilio's answers to at once (telephony/senders.py:
+# Replies a telephony worker waits for Twilio's answers to at once (telephony/outbox.py:
 # coroutines on one event loop with the twilio backend, threads with the others): at least
 # the reply rate times Twilio's answer time (200/s x 0.15 s = 30).
 TELEPHONY_SEND_THREADS = env.int("TELEPHONY_SEND_THREADS", default=32)

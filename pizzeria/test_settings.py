@@ -15,7 +15,7 @@ TASKS["default"]["BACKEND"] = env(
     "TEST_TASK_BACKEND", default="django.tasks.backends.immediate.ImmediateBackend"
 )
 # Texts and voice requests leave when the asker's transaction commits, by the telephony
-# worker's own consumer (telephony/senders.py), in the test's thread.
+# worker's own consumer (telephony/outbox.py), in the test's thread.
 TELEPHONY_SEND_AT_COMMIT = True
 
 # Signatures are computed with a known token, over a known public address.

@@ -6,4 +6,8 @@ class TelephonyConfig(AppConfig):
     verbose_name = "Telephony (messages, opt-outs)"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import (  # noqa: F401  (the outbox's two kinds register themselves)
+            checks,  # noqa: F401  (registers system checks)
+            sms,
+            voice,
+        )

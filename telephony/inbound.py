@@ -1,7 +1,7 @@
 """Texts to the shop, the one way in: the webhook stores each (`receive_sms`), the
 telephony worker answers them (`answer_pending`: in batches, each customer in turn,
 `_converse`: opt-out words, who may be answered, the reply cap, the other apps'
-handlers) and hands the replies to its senders (telephony/senders.py). README, "A text's
+handlers) and hands the replies to its senders (telephony/outbox.py). README, "A text's
 trip", names every step."""
 
 import logging
@@ -16,6 +16,7 @@ from django.utils import timezone
 from . import handlers, sql
 from .models import Message, OptOut
 from .numbers import caller_id, is_withheld, sender_number
+from .outbox import InlineSenders
 from .reach import (
     OPT_IN_WORDS,
     OPT_OUT_WORDS,
@@ -26,7 +27,6 @@ from .reach import (
     split_channel,
 )
 from .segments import count_segments
-from .senders import InlineSenders
 from .sms import MAX_BODY, TEXTS, send_sms
 from .webhooks import twilio_media_url
 
@@ -108,7 +108,7 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
     before it has left: a sender whose turn it is not (another worker holds their
     older text, or a reply to them is in flight or waiting for a retry) is passed over
     until the next call. A text whose handling fails stays unhandled and is tried
-    again. The replies go to `senders` (telephony/senders.py; by default each is sent
+    again. The replies go to `senders` (outbox.Senders; by default each is sent
     before the next text is read).
 
     Texts are answered in batches: as many as `batch_seconds` (TELEPHONY_BATCH_SECONDS)
@@ -133,7 +133,7 @@ def answer_pending(limit=100, senders=None, batch_seconds=None):
                 asked = min(take, limit - handled)
                 waiting = sql.take_waiting(Message, INBOUND, asked, passed_over)
                 replies, answered = _answer_batch(waiting, passed_over, batch_seconds)
-                claimed = senders.claim(r for r in replies if r.status == Status.QUEUED)
+                claimed = TEXTS.claim_fresh(r for r in replies if r.status == Status.QUEUED)
         except DatabaseError:  # the commit itself failed: the texts are tried again
             logger.exception("A batch of inbound messages not handled; will try again")
             close_old_connections()
@@ -184,8 +184,8 @@ def answer_in_turn(message_id, number=None, *, taken=None):
     a reply to an earlier text of theirs has not left yet (queued, sending, or waiting
     for a retry). Otherwise the text is claimed (handled_at) and answered in one
     transaction, and the reply rows are returned, queued: the caller claims them in its
-    transaction (`senders.claim`) and sends them (`senders.send`) after commit. If the
-    caller dies first, the next worker takes them back (senders.take_back) and sends them.
+    transaction (`Texts.claim_fresh`) and sends them (`senders.send`) after commit. If the
+    caller dies first, the next worker takes them back (outbox.take_back) and sends them.
 
     So several workers may run, and each customer's replies leave in the order of
     their texts: a customer's next text is handled only once the previous reply has

@@ -1,5 +1,5 @@
 """The outbox: every request to the provider is a row, written in the asker's transaction,
-and made afterwards by the one consumer, the telephony worker (telephony/senders.py).
+and made afterwards by its one consumer, the telephony worker (`send_due`, below).
 
 Two kinds of row share it, each an `Outbox`: texts (telephony/sms.py: outbound Message
 rows) and voice requests (telephony/voice.py: ProviderRequest rows: ring a phone, redirect
@@ -21,17 +21,41 @@ same for both:
    `next_attempt_at` (exponential backoff) until SMS_MAX_ATTEMPTS, a permanent one is
    `failed` at once, an unclear one is marked so.
 
-Claims a dead worker held go back to the queue, unclear (`take_back_claims_of`: at once,
-telephony/processes.py; `take_back_stuck`: a claim of no known process, after
-SMS_STUCK_AFTER_SECONDS). Nothing else sends: no task, no second pipeline.
+Claims a dead worker held go back to the queue, unclear (`take_back`: at once, for a
+registered worker seen dead, telephony/processes.py; after SMS_STUCK_AFTER_SECONDS, for a
+claim of no known process). Nothing else sends: no task, no second pipeline.
+
+The consumer, `send_due`, claims the due rows of each kind and hands them to senders; the
+worker also hands over the replies it has just written (claimed in the transaction that
+wrote them: `Texts.claim_fresh`). Senders come in two kinds with one interface:
+
+- `Senders` (the worker): Twilio takes a while to answer (a round trip to its API,
+  100-300 ms from most servers; longer when it is slow), and a worker that waited for each
+  answer in turn would answer a few customers a second. So the worker's main thread
+  converses and keeps the database, and the sends wait elsewhere: texts on one event loop
+  through the SDK's asynchronous client (a third of the CPU of a thread each:
+  bench/README.md), at most TELEPHONY_SEND_THREADS at once; what has no asynchronous
+  send (voice requests, a text whose earlier attempt is unclear and is looked up first,
+  a backend without one) in a pool of as many threads. The outcomes are stored by the
+  main thread (`Outbox.record`: the SIDs of a batch in one statement), in the next
+  batch's transaction or one of their own.
+- `InlineSenders`: each send made and stored at once in the caller's thread
+  (`telephony_worker --once`, the tests).
+
+A customer's next text waits until the SID of the reply before it is stored
+(`inbound._turn`), so their replies leave in the order of their texts. A stalled send ties
+up one place, not the other customers.
 """
 
+import asyncio
 import logging
 import random
+import threading
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import F, Min, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -43,12 +67,16 @@ from .backends import (
     ProviderError,
     TransientProviderError,
     UnclearProviderError,
+    get_backend,
 )
 
 logger = logging.getLogger(__name__)
 
 # The states every outbox row goes through (Message.Status, ProviderRequest.Status).
 QUEUED, CLAIMED, FAILED = "queued", "claimed", "failed"
+# The kinds of outbox row (telephony/sms.py, telephony/voice.py): each registers itself when
+# it is made, and TelephonyConfig.ready imports both.
+KINDS = []
 
 
 def public_url(path):
@@ -73,8 +101,6 @@ def written(row):
     ImmediateBackend runs tasks; elsewhere the telephony worker is woken by the commit
     (PostgreSQL: the trigger of migration 0011) or finds the row at its next poll."""
     if settings.TELEPHONY_SEND_AT_COMMIT:
-        from .senders import InlineSenders, send_due
-
         transaction.on_commit(lambda: send_due(InlineSenders()))
     return row
 
@@ -86,6 +112,9 @@ class Outbox:
     model = None
     what = "request"
     send_async = None  # a coroutine function like `send`, for kinds that have one
+
+    def __init__(self):
+        KINDS.append(self)
 
     def pending(self):
         """The rows not yet made: queued, or claimed by a worker."""
@@ -284,3 +313,182 @@ def _back_in_queue(rows, now):
         claimed_by=None,
         updated_at=now,
     )
+
+
+# --- the consumer ----------------------------------------------------------------
+
+
+def send_due(senders, limit=50):
+    """Claim what is due in each kind of row (up to `limit` rows each) and hand it to `senders`.
+    Returns how many rows were handed over."""
+    count = 0
+    for kind in KINDS:
+        claimed = kind.claim_due(limit)
+        senders.send(kind, claimed)
+        count += len(claimed)
+    return count
+
+
+def next_due_in(now=None):
+    """Seconds until the next held row falls due (a retry, a paced text), or None."""
+    now = now or timezone.now()
+    times = [at for at in (kind.next_due_at() for kind in KINDS) if at]
+    return max((min(times) - now).total_seconds(), 0) if times else None
+
+
+def take_back(now=None):
+    """Put back in the queue, unclear, the rows dead processes had claimed (and forget those
+    processes), and rows claimed longer than any send can take. Returns how many."""
+    now = now or timezone.now()
+    dead = processes.dead_processes(now)
+    count = 0
+    if dead:
+        held = {}
+        for kind in KINDS:
+            for process, n in kind.take_back_claims_of(dead, now).items():
+                held[process] = held.get(process, 0) + n
+        for process in dead:
+            logger.warning(
+                "%s (pid %s on %s) is gone; %s request(s) it was making will be looked up at "
+                "Twilio and made if they never left",
+                process.role, process.pid, process.host, held.get(process.pk, 0),
+            )  # fmt: skip
+        processes.forget(dead)
+        count += sum(held.values())
+    for kind in KINDS:
+        count += kind.take_back_stuck(now)
+    return count
+
+
+def _send(kind, row):
+    try:
+        return kind.send(row)
+    except Exception as exc:  # a bug must not stop the worker: unclear, looked up, retried
+        return _unexpected(kind, row, exc)
+    finally:
+        close_old_connections()  # a look-up or a handler may have opened one here
+
+
+async def _send_async(kind, row, at_once):
+    async with at_once:
+        try:
+            return await kind.send_async(row)
+        except Exception as exc:
+            return _unexpected(kind, row, exc)
+
+
+def _unexpected(kind, row, exc):
+    logger.exception("%s failed unexpectedly", kind.describe(row))
+    return UnclearProviderError(f"unexpected error: {exc!r}"[:500])
+
+
+class Senders:
+    """Sends in flight to the provider. Used by one thread (the worker's main one)."""
+
+    def __init__(self, threads=None):
+        self.threads = threads or settings.TELEPHONY_SEND_THREADS
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="telephony-send")
+        self._loop = None
+        if hasattr(get_backend(), "send_sms_async"):
+            self._loop = asyncio.new_event_loop()
+            self._at_once = asyncio.Semaphore(self.threads)
+            self._loop_thread = threading.Thread(
+                target=self._loop.run_forever, name="telephony-send-loop", daemon=True
+            )
+            self._loop_thread.start()
+        self._in_flight = {}  # future -> (kind, row, claimed at)
+        self._finished = []  # (kind, row, outcome, claimed at) not stored yet
+
+    def send(self, kind, claimed):
+        """Hand claimed rows of `kind` to the provider."""
+        for row in claimed:
+            if self._loop is not None and kind.send_async and not row.unclear_since:
+                coroutine = _send_async(kind, row, self._at_once)
+                future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+            else:
+                future = self._pool.submit(_send, kind, row)
+            self._in_flight[future] = (kind, row, row.updated_at or timezone.now())
+
+    def gather(self, timeout=0):
+        """Take in the sends that have finished, waiting up to `timeout` seconds for one."""
+        if self._in_flight:
+            done, _ = wait(list(self._in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+            for future in done:
+                kind, row, started = self._in_flight.pop(future)
+                self._finished.append((kind, row, future.result(), started))
+
+    def store(self):
+        """Record the finished sends' outcomes in the caller's transaction; call `stored`
+        once it has committed (until then they are kept, to be stored again)."""
+        for kind in KINDS:
+            mine = [(row, outcome, at) for o, row, outcome, at in self._finished if o is kind]
+            if mine:
+                kind.record(mine)
+        return len(self._finished)
+
+    def stored(self):
+        self._finished = []
+
+    def collect(self, timeout=0):
+        """`gather`, then store the outcomes in a transaction of their own. Returns how
+        many were stored."""
+        self.gather(timeout)
+        if not self._finished:
+            return 0
+        try:
+            with transaction.atomic():
+                count = self.store()
+        except DatabaseError:
+            logger.exception("Could not store %s send outcome(s); will retry", len(self._finished))
+            close_old_connections()
+            return 0
+        self.stored()
+        return count
+
+    @property
+    def busy(self):
+        return bool(self._in_flight or self._finished)
+
+    def close(self):
+        """Wait for every send in flight and store its outcome."""
+        for _ in range(120):  # a database that stays down: give up after about two minutes
+            if not self.busy:
+                break
+            self.collect(timeout=1)
+        self._pool.shutdown()
+        if self._loop is not None:
+            backend = get_backend()
+            if hasattr(backend, "close_async"):
+                try:
+                    closing = asyncio.run_coroutine_threadsafe(backend.close_async(), self._loop)
+                    closing.result(timeout=5)
+                except Exception:
+                    logger.exception("Could not close the connections to the provider")
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop_thread.join(timeout=5)
+            self._loop.close()
+
+
+class InlineSenders:
+    """The same interface, each send made and stored at once in the caller's thread."""
+
+    busy = False
+
+    def send(self, kind, claimed):
+        for row in claimed:
+            kind.record([(row, kind.send(row), row.updated_at or timezone.now())])
+
+    def gather(self, timeout=0):
+        pass
+
+    def store(self):
+        return 0
+
+    def stored(self):
+        pass
+
+    def collect(self, timeout=0):
+        return 0
+
+    def close(self):
+        pass

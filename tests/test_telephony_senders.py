@@ -1,4 +1,4 @@
-"""The telephony worker's senders (telephony/senders.py).
+"""The telephony worker's senders (telephony/outbox.py: Senders).
 
 Replies wait for Twilio's answer beside the worker's main thread, so one slow answer holds
 up its own customer only; a reply whose worker died while sending is looked up at Twilio
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from telephony.inbound import answer_pending, receive_sms
 from telephony.models import Message
-from telephony.senders import Senders
+from telephony.outbox import Senders
 from telephony.simulator import sms_params
 from telephony.sms import TEXTS
 from tests.fixtures.consumer import worker_pass

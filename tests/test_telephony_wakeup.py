@@ -1,5 +1,5 @@
 """A staff move's text, a retry, a held text, a voice request: the telephony worker sends
-each as soon as it is due, once (the outbox's one consumer, telephony/senders.py). On
+each as soon as it is due, once (the outbox's one consumer, telephony/outbox.py). On
 PostgreSQL the transaction that writes work (an inbound text, a queued text that is not a
 reply, a voice request) wakes the worker with NOTIFY, so it need not poll
 (telephony/wakeup.py, migration 0011); it sleeps no longer than until a held row is due.
@@ -18,7 +18,7 @@ from orders.services import advance_order
 from telephony import wakeup
 from telephony.inbound import receive_sms
 from telephony.models import Message
-from telephony.senders import next_due_in
+from telephony.outbox import next_due_in
 from telephony.simulator import sms_params
 from telephony.sms import send_sms
 from telephony.voice import queue_call

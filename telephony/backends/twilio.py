@@ -131,7 +131,7 @@ class Backend(BaseBackend):
     async def send_sms_async(self, **kwargs):
         """`send_sms` from a coroutine, through the SDK's asynchronous client (aiohttp).
 
-        The telephony worker's senders use it (telephony/senders.py): waiting for Twilio
+        The telephony worker's senders use it (telephony/outbox.py): waiting for Twilio
         on an event loop costs a third of the CPU of a thread per send waiting in
         `requests` (0.7 against 2.2 ms a send, bench/README.md), CPU its main thread,
         which answers the texts, then has. The client is made in the loop that first

@@ -24,7 +24,7 @@ from django.db import DatabaseError, close_old_connections
 from telephony import processes, spool, wakeup
 from telephony.handlers import run_sweeps
 from telephony.inbound import answer_pending
-from telephony.senders import InlineSenders, Senders, next_due_in, send_due, take_back
+from telephony.outbox import InlineSenders, Senders, next_due_in, send_due, take_back
 
 logger = logging.getLogger(__name__)
 
