@@ -32,11 +32,11 @@ wrote them: `Texts.claim_fresh`). Senders come in two kinds with one interface:
 - `Senders` (the worker): Twilio takes a while to answer (a round trip to its API,
   100-300 ms from most servers; longer when it is slow), and a worker that waited for each
   answer in turn would answer a few customers a second. So the worker's main thread
-  converses and keeps the database, and the sends wait elsewhere: texts on one event loop
-  through the SDK's asynchronous client (a third of the CPU of a thread each:
-  bench/README.md), at most TELEPHONY_SEND_THREADS at once; what has no asynchronous
-  send (voice requests, a text whose earlier attempt is unclear and is looked up first,
-  a backend without one) in a pool of as many threads. The outcomes are stored by the
+  converses and keeps the database, and the sends wait on one event loop of their own,
+  at most TELEPHONY_SEND_THREADS at once: texts through the SDK's asynchronous client (a
+  third of the CPU of a thread each: bench/README.md); what has no asynchronous send
+  (voice requests, a text whose earlier attempt is unclear and is looked up first, a
+  backend without one) in the loop's threads (`asyncio.to_thread`). The outcomes are stored by the
   main thread (`Outbox.record`: the SIDs of a batch in one statement), in the next
   batch's transaction or one of their own.
 - `InlineSenders`: each send made and stored at once in the caller's thread
@@ -111,7 +111,13 @@ class Outbox:
 
     model = None
     what = "request"
-    send_async = None  # a coroutine function like `send`, for kinds that have one
+
+    def sends_async(self, row):
+        """Whether `row` is sent with `send_async` (a coroutine) rather than `send`."""
+        return False
+
+    async def send_async(self, row):
+        raise NotImplementedError
 
     def __init__(self):
         KINDS.append(self)
@@ -360,53 +366,50 @@ def take_back(now=None):
     return count
 
 
-def _send(kind, row):
+def _send_blocking(kind, row):
     try:
         return kind.send(row)
-    except Exception as exc:  # a bug must not stop the worker: unclear, looked up, retried
-        return _unexpected(kind, row, exc)
     finally:
         close_old_connections()  # a look-up or a handler may have opened one here
 
 
-async def _send_async(kind, row, at_once):
+async def _send(kind, row, at_once):
+    """Make one send on the senders' event loop, at most `at_once` at a time: awaited
+    through the SDK's asynchronous client where the kind and the backend offer it, else in
+    the loop's pool of threads (voice requests, a look-up first, a backend without one)."""
     async with at_once:
         try:
-            return await kind.send_async(row)
-        except Exception as exc:
-            return _unexpected(kind, row, exc)
-
-
-def _unexpected(kind, row, exc):
-    logger.exception("%s failed unexpectedly", kind.describe(row))
-    return UnclearProviderError(f"unexpected error: {exc!r}"[:500])
+            if kind.sends_async(row):
+                return await kind.send_async(row)
+            return await asyncio.to_thread(_send_blocking, kind, row)
+        except Exception as exc:  # a bug must not stop the worker: unclear, looked up, retried
+            logger.exception("%s failed unexpectedly", kind.describe(row))
+            return UnclearProviderError(f"unexpected error: {exc!r}"[:500])
 
 
 class Senders:
-    """Sends in flight to the provider. Used by one thread (the worker's main one)."""
+    """Sends in flight to the provider, on one event loop of their own (a thread), at most
+    TELEPHONY_SEND_THREADS at once. Used by one thread (the worker's main one)."""
 
     def __init__(self, threads=None):
         self.threads = threads or settings.TELEPHONY_SEND_THREADS
-        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="telephony-send")
-        self._loop = None
-        if hasattr(get_backend(), "send_sms_async"):
-            self._loop = asyncio.new_event_loop()
-            self._at_once = asyncio.Semaphore(self.threads)
-            self._loop_thread = threading.Thread(
-                target=self._loop.run_forever, name="telephony-send-loop", daemon=True
-            )
-            self._loop_thread.start()
+        self._loop = asyncio.new_event_loop()
+        self._loop.set_default_executor(
+            ThreadPoolExecutor(self.threads, thread_name_prefix="telephony-send")
+        )
+        self._at_once = asyncio.Semaphore(self.threads)
+        self._loop_thread = threading.Thread(
+            target=self._loop.run_forever, name="telephony-send-loop", daemon=True
+        )
+        self._loop_thread.start()
         self._in_flight = {}  # future -> (kind, row, claimed at)
         self._finished = []  # (kind, row, outcome, claimed at) not stored yet
 
     def send(self, kind, claimed):
         """Hand claimed rows of `kind` to the provider."""
         for row in claimed:
-            if self._loop is not None and kind.send_async and not row.unclear_since:
-                coroutine = _send_async(kind, row, self._at_once)
-                future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-            else:
-                future = self._pool.submit(_send, kind, row)
+            coroutine = _send(kind, row, self._at_once)
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
             self._in_flight[future] = (kind, row, row.updated_at or timezone.now())
 
     def gather(self, timeout=0):
@@ -455,18 +458,19 @@ class Senders:
             if not self.busy:
                 break
             self.collect(timeout=1)
-        self._pool.shutdown()
-        if self._loop is not None:
-            backend = get_backend()
-            if hasattr(backend, "close_async"):
-                try:
-                    closing = asyncio.run_coroutine_threadsafe(backend.close_async(), self._loop)
-                    closing.result(timeout=5)
-                except Exception:
-                    logger.exception("Could not close the connections to the provider")
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._loop_thread.join(timeout=5)
-            self._loop.close()
+        backend = get_backend()
+        if hasattr(backend, "close_async"):
+            self._run(backend.close_async(), "close the connections to the provider")
+        self._run(self._loop.shutdown_default_executor(), "stop the sender threads")
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._loop_thread.join(timeout=5)
+        self._loop.close()
+
+    def _run(self, coroutine, what):
+        try:
+            asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=5)
+        except Exception:
+            logger.exception("Could not %s", what)
 
 
 class InlineSenders:

@@ -101,6 +101,11 @@ class Texts(outbox.Outbox):
     def call_provider(self, message):
         return get_backend().send_sms(**_request(message))
 
+    def sends_async(self, message):
+        """A message with no unclear attempt before, on a backend that can send from a
+        coroutine (twilio: its asynchronous client)."""
+        return not message.unclear_since and hasattr(get_backend(), "send_sms_async")
+
     async def send_async(self, message):
         """`send` from a coroutine, for a backend that offers `send_sms_async` and a message
         with no unclear attempt before (that one is looked up first: `send`). Reads and
