@@ -18,18 +18,18 @@ from telephony.numbers import is_withheld, to_e164
 from telephony.reach import reason_not_to_call
 from telephony.segments import GSM7_BASIC, GSM7_EXTENDED
 
-from . import consent, services
+from . import consent, results, services
 from .models import Campaign, Consent
 
 RESULT_COLUMNS = ["campaign", "started", "texts sent", "delivered", "opt-outs", "orders", "revenue"]
 
 
-def results_csv(results, filename):
+def results_csv(rows, filename):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(RESULT_COLUMNS)
-    for r in results:
+    for r in rows:
         started = timezone.localtime(r.campaign.started_at) if r.campaign.started_at else None
         writer.writerow([
             r.campaign.name, started.strftime("%Y-%m-%d %H:%M") if started else "",
@@ -157,7 +157,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def progress_view(self, request, object_id):
         campaign = self._campaign(request, object_id)
-        done = services.progress(campaign)
+        done = results.progress(campaign)
         return JsonResponse(
             {
                 "state": campaign.get_state_display(),
@@ -183,7 +183,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.action(description="Download texts, opt-outs, orders and revenue (CSV)")
     def export_results(self, request, queryset):
-        return results_csv(services.results(queryset.order_by("pk")), "promotions.csv")
+        return results_csv(results.results(queryset.order_by("pk")), "promotions.csv")
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         # The live counter in the page applies telephony.segments' rules to what is typed.
@@ -204,9 +204,9 @@ class CampaignAdmin(admin.ModelAdmin):
                 context.update(
                     show_save=False, show_save_and_continue=False, show_save_and_add_another=False
                 )
-                done = context["progress"] = services.progress(obj)
+                done = context["progress"] = results.progress(obj)
                 context["waiting"] = services.waiting(obj)
-                context["results"] = services.results([obj])[0]
+                context["results"] = results.results([obj])[0]
                 context["attribution_hours"] = settings.CAMPAIGN_ATTRIBUTION_HOURS
                 parts = ("delivered", "sent", "failed", "queued")
                 context["bars"] = {part: done.percent(getattr(done, part)) for part in parts}

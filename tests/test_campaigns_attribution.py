@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services as campaigns
 from campaigns.models import Campaign, CampaignRecipient, Consent
+from campaigns.results import results
 from orders.models import Order, Status
 from telephony.models import Message, OptOut
 from tests.factories import ConsentFactory, MessageFactory, OrderFactory
@@ -60,11 +60,11 @@ def test_attribution_counts_only_orders_inside_the_window(camp, sent_at, setting
     order(b, sent_at + timedelta(hours=2), "99.00", status=Status.CANCELLED)  # cancelled
     order(c, sent_at + timedelta(hours=1), "99.00")  # never texted
 
-    [got] = campaigns.results([camp])
+    [got] = results([camp])
 
     assert (got.sent, got.delivered, got.orders, got.revenue) == (2, 1, 2, Decimal("35.50"))
     settings.CAMPAIGN_ATTRIBUTION_HOURS = 72
-    assert campaigns.results([camp])[0].orders == 3
+    assert results([camp])[0].orders == 3
 
 
 def test_an_order_counts_for_the_last_campaign_before_it(camp, sent_at):
@@ -73,7 +73,7 @@ def test_an_order_counts_for_the_last_campaign_before_it(camp, sent_at):
     texted(camp, customer, sent_at)
     texted(later, customer, sent_at + timedelta(hours=3))
     order(customer, sent_at + timedelta(hours=4))
-    assert [r.orders for r in campaigns.results([camp, later])] == [0, 1]
+    assert [r.orders for r in results([camp, later])] == [0, 1]
 
 
 def test_opt_outs_caused_are_no_deals_or_stop_within_the_window(camp, sent_at):
@@ -90,7 +90,7 @@ def test_opt_outs_caused_are_no_deals_or_stop_within_the_window(camp, sent_at):
     Consent.objects.filter(pk=late.pk).update(
         ended_at=sent_at + timedelta(days=4), ended_how="NO DEALS"
     )
-    assert campaigns.results([camp])[0].opt_outs == 2
+    assert results([camp])[0].opt_outs == 2
 
 
 def test_the_campaign_page_reports_and_csvs_carry_the_figures(camp, sent_at, admin_client):

@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, ExtractHour
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from campaigns.services import results as campaign_results
+from campaigns.results import results as campaign_results
 from orders.hours import shop_hours, shop_zone
 from orders.models import IN_PROGRESS, PATHS, PROMISE_MET, Order, OrderEvent, Status
 from support.models import CallEvent, SupportCall
@@ -102,7 +102,7 @@ class DayReport:
     subtotal: Decimal = Decimal("0")
     tax: Decimal = Decimal("0")
     delivery_fees: Decimal = Decimal("0")
-    promotions: list = field(default_factory=list)  # campaigns.services.Results
+    promotions: list = field(default_factory=list)  # campaigns.results.Results
 
     @property
     def served(self):
