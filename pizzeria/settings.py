@@ -303,6 +303,7 @@ ORDER_ADMIN_ACTIONS = ["support.admin.call_customer_with_order_status"]
 TELEPHONY_SWEEPS = [
     "telephony.voice.tell_untold",
     "support.calls.sweep_stale_calls",
+    "support.missed.text_missed_calls",
     "campaigns.services.sweep_campaigns",
 ]
 # Tests only: the outbox's consumer runs in the asker's thread when its transaction commits
@@ -322,6 +323,13 @@ SUPPORT_AGENT_PRESS_1 = env.bool("SUPPORT_AGENT_PRESS_1", default=True)
 # A call still open this long after it began (or was answered) lost its final status
 # callback; the worker's sweep ends it and frees its agent (support.calls).
 SUPPORT_STALE_CALL_HOURS = env.int("SUPPORT_STALE_CALL_HOURS", default=4)
+# Every missed call becomes a text (support/missed.py): a caller who hung up before reaching
+# anyone, or left no voicemail, is texted "Sorry we missed your call..." once the call has
+# been over DELAY seconds (a voicemail may be posted after the hang-up), at most one per
+# number per HOURS. false: never.
+MISSED_CALL_TEXT = env.bool("MISSED_CALL_TEXT", default=True)
+MISSED_CALL_TEXT_HOURS = env.int("MISSED_CALL_TEXT_HOURS", default=12)
+MISSED_CALL_TEXT_DELAY_SECONDS = env.int("MISSED_CALL_TEXT_DELAY_SECONDS", default=30)
 # A caller on hold longer than this (seconds) is offered voicemail instead.
 SUPPORT_MAX_WAIT_SECONDS = env.int("SUPPORT_MAX_WAIT_SECONDS", default=180)
 # Longest voicemail a caller may leave, in seconds.

@@ -1,7 +1,13 @@
-"""What the staff board reads about the support line: callers on hold, agents, voicemails."""
+"""What the staff board reads about the support line: callers on hold, agents, voicemails,
+missed calls."""
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from orders.hours import local
 
 from .agents import busy, on_shift
-from .models import CALL_HOLDING, SupportCall, Voicemail
+from .models import CALL_HOLDING, CallEvent, SupportCall, Voicemail
 
 
 def callers_waiting():
@@ -24,4 +30,17 @@ def voicemails_waiting():
         Voicemail.objects.filter(done_at__isnull=True)
         .select_related("call")
         .order_by("created_at", "pk")
+    )
+
+
+def missed_calls_today(now=None):
+    """Today's missed calls (since the shop's midnight) and how many were texted "sorry we
+    missed your call" (support/missed.py), as {"missed": n, "texted": n}: one query."""
+    midnight = local(now or timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    return CallEvent.objects.filter(
+        created_at__gte=midnight,
+        kind__in=[CallEvent.Kind.MISSED_TEXTED, CallEvent.Kind.MISSED_NOT_TEXTED],
+    ).aggregate(
+        missed=Count("call", distinct=True),
+        texted=Count("call", distinct=True, filter=Q(kind=CallEvent.Kind.MISSED_TEXTED)),
     )

@@ -23,6 +23,7 @@ from telephony.outbox import callback_url
 from telephony.voice import withdraw_requests
 from telephony.webhooks import twilio_media_url
 
+from . import missed
 from .agents import available_agents, next_agent_for
 from .dialing import ENDED, cancel_agent_leg, dial_customer_back, redirect_call, ring_agent
 from .models import (
@@ -388,6 +389,7 @@ def end_call(call, call_status, **detail):
     if call.status in (Status.IN_MENU, *CALL_HOLDING):
         call.move(Status.ABANDONED, Kind.ABANDONED, twilio_status=call_status, **detail)
         _cancel_ringing_offer(call)
+        missed.mark_if_missed(call)
         return "updated"
     callback = call.direction == SupportCall.Direction.CALLBACK
     if callback and call.status == Status.CONNECTED and call_status != "completed":
@@ -399,6 +401,7 @@ def end_call(call, call_status, **detail):
         return "updated"
     if call.status in (Status.CONNECTED, Status.VOICEMAIL):
         call.move(Status.COMPLETED, Kind.HUNG_UP, twilio_status=call_status, **detail)
+        missed.mark_if_missed(call)
         return "updated"
     return "ignored"
 

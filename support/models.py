@@ -122,6 +122,8 @@ class SupportCall(Pipeline, models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     recording_url = models.URLField(max_length=500, blank=True)
+    # A missed call's text is due then (support/missed.py); None once decided.
+    missed_text_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -130,7 +132,12 @@ class SupportCall(Pipeline, models.Model):
                 fields=["status", "started_at"],
                 name="supportcall_live",
                 condition=Q(status__in=["in_menu", "waiting", "ringing_agent", "connected"]),
-            )
+            ),
+            models.Index(
+                fields=["missed_text_due_at"],
+                name="supportcall_missed_text_due",
+                condition=Q(missed_text_due_at__isnull=False),
+            ),
         ]
 
     def __str__(self):
@@ -261,6 +268,8 @@ class CallEvent(models.Model):
         CALLBACK_NOT_ANSWERED = "call-back not answered", "Agent did not answer the call-back"
         CUSTOMER_DID_NOT_ANSWER = "customer did not answer", "Customer did not answer"
         ABANDONED = "abandoned", "Caller hung up before an answer"
+        MISSED_TEXTED = "missed call texted", "Texted: sorry we missed your call"
+        MISSED_NOT_TEXTED = "missed call not texted", "Missed call, not texted"
         HUNG_UP = "hung up", "Hung up"
         CONFERENCE_ENDED = "conference ended", "Conversation ended"
         # Twilio's conference status callbacks (StatusCallbackEvent), as subscribed in

@@ -177,6 +177,7 @@ class SupportPanel:
     off_shift: list
     callers: list
     voicemails: list
+    missed: dict  # today's missed calls: {"missed": n, "texted": n}
 
 
 def support_panel():
@@ -185,6 +186,7 @@ def support_panel():
         off_shift=list(Agent.objects.filter(is_active=True, on_shift=False)),
         callers=list(board.callers_waiting()[:50]),
         voicemails=list(board.voicemails_waiting()[:50]),
+        missed=board.missed_calls_today(),
     )
 
 

@@ -248,8 +248,13 @@ def sms_failures(start, end):
     return [(r["error_code"], ERROR_CODES.get(r["error_code"], ""), r["count"]) for r in rows]
 
 
+MISSED = [CallEvent.Kind.MISSED_TEXTED, CallEvent.Kind.MISSED_NOT_TEXTED]
+
+
 def call_numbers(start, end):
     went_to_voicemail = CallEvent.objects.filter(call=OuterRef("pk"), kind=CallEvent.Kind.VOICEMAIL)
+    missed = CallEvent.objects.filter(call=OuterRef("pk"), kind__in=MISSED)
+    texted = CallEvent.objects.filter(call=OuterRef("pk"), kind=CallEvent.Kind.MISSED_TEXTED)
     wait = ExpressionWrapper(
         F("answered_at") - Coalesce("waiting_since", "started_at"), output_field=DurationField()
     )
@@ -257,14 +262,37 @@ def call_numbers(start, end):
         SupportCall.objects.filter(
             direction=SupportCall.Direction.INBOUND, started_at__gte=start, started_at__lt=end
         )
-        .alias(sent_to_voicemail=Exists(went_to_voicemail))
+        .alias(
+            sent_to_voicemail=Exists(went_to_voicemail),
+            was_missed=Exists(missed),
+            was_texted=Exists(texted),
+        )  # fmt: skip
         .aggregate(
             total=Count("pk"),
             answered=Count("pk", filter=Q(answered_at__isnull=False)),
             abandoned=Count("pk", filter=Q(status=SupportCall.Status.ABANDONED)),
             voicemail=Count("pk", filter=Q(sent_to_voicemail=True, answered_at__isnull=True)),
             wait=Avg(wait, filter=Q(answered_at__isnull=False)),
+            missed=Count("pk", filter=Q(was_missed=True)),
+            missed_texted=Count("pk", filter=Q(was_texted=True)),
         )
+    )
+
+
+def orders_after_missed_calls(start, end):
+    """Orders placed between `start` and `end` by a caller texted "sorry we missed your call"
+    within MISSED_CALL_TEXT_HOURS before (one query)."""
+    window = timedelta(hours=settings.MISSED_CALL_TEXT_HOURS)
+    texted = CallEvent.objects.filter(
+        kind=CallEvent.Kind.MISSED_TEXTED,
+        call__caller_number=OuterRef("customer__phone"),
+        created_at__lte=OuterRef("created_at"),
+        created_at__gte=OuterRef("created_at") - window,
+    )
+    return (
+        Order.objects.filter(created_at__gte=start, created_at__lt=end)
+        .filter(Exists(texted))
+        .count()
     )
 
 
@@ -282,11 +310,12 @@ def promotions(start, end):
 
 
 def day_report(day):
-    """Every number on the reports page for `day` (seven to ten queries, whatever the data
+    """Every number on the reports page for `day` (eight to eleven queries, whatever the data
     size)."""
     start, end = day_bounds(day)
     orders = order_numbers(start, end)
     calls = call_numbers(start, end)
+    calls["orders_after_missed"] = orders_after_missed_calls(start, end)
     wait = calls.pop("wait")
     return DayReport(
         day=day,
