@@ -330,6 +330,9 @@ SUPPORT_STALE_CALL_HOURS = env.int("SUPPORT_STALE_CALL_HOURS", default=4)
 MISSED_CALL_TEXT = env.bool("MISSED_CALL_TEXT", default=True)
 MISSED_CALL_TEXT_HOURS = env.int("MISSED_CALL_TEXT_HOURS", default=12)
 MISSED_CALL_TEXT_DELAY_SECONDS = env.int("MISSED_CALL_TEXT_DELAY_SECONDS", default=30)
+# How long a call with an agent takes, in minutes, for the likely wait callers on hold are
+# told until the line has answered calls of its own to go by (support.calls.place_in_line).
+SUPPORT_TALK_MINUTES = env.float("SUPPORT_TALK_MINUTES", default=3.0)
 # A caller on hold longer than this (seconds) is offered voicemail instead.
 SUPPORT_MAX_WAIT_SECONDS = env.int("SUPPORT_MAX_WAIT_SECONDS", default=180)
 # Longest voicemail a caller may leave, in seconds.

@@ -6,6 +6,7 @@ waits for Twilio's REST API. Status changes go through the models' `move()` door
 """
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,7 +25,7 @@ from telephony.voice import withdraw_requests
 from telephony.webhooks import twilio_media_url
 
 from . import missed
-from .agents import available_agents, next_agent_for
+from .agents import available_agents, next_agent_for, on_shift
 from .dialing import ENDED, cancel_agent_leg, dial_customer_back, redirect_call, ring_agent
 from .models import (
     ACTIVE_OFFER_STATUSES,
@@ -179,6 +180,34 @@ def check_hold(call_id):
         if call.status in CALL_HOLDING and waited_too_long(call):
             _send_to_voicemail(call, "waited too long")
         return call
+
+
+@dataclass(frozen=True)
+class PlaceInLine:
+    place: int  # 1: next to be answered
+    minutes: int  # the likely wait, at least 1
+
+
+def place_in_line(call, now=None):
+    """Where a caller on hold is in line, and the likely wait: their place times the average
+    length of the last 20 answered calls (SUPPORT_TALK_MINUTES until there are any), shared
+    by the agents on shift. An estimate, said as "about"; three queries."""
+    ahead = SupportCall.objects.filter(status__in=CALL_HOLDING).filter(
+        Q(waiting_since__lt=call.waiting_since)
+        | Q(waiting_since=call.waiting_since, pk__lt=call.pk)
+    )
+    place = ahead.count() + 1
+    talked = [
+        (ended - answered).total_seconds()
+        for answered, ended in SupportCall.objects.filter(
+            answered_at__isnull=False, ended_at__isnull=False
+        )
+        .order_by("-ended_at")
+        .values_list("answered_at", "ended_at")[:20]
+    ]
+    talk = sum(talked) / len(talked) / 60 if talked else settings.SUPPORT_TALK_MINUTES
+    agents = max(1, on_shift().count())
+    return PlaceInLine(place, max(1, math.ceil(place * talk / agents)))
 
 
 def ring_next_agent(call_id):

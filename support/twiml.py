@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from orders.hours import when_words
 from telephony.outbox import callback_url
@@ -129,14 +129,32 @@ def _caller_dial(call):
     return dial
 
 
-def hold_music():
+def hold_music(line=None):
+    """What a caller on hold hears, each time Twilio asks again (the conference's waitUrl):
+    their place in line and the likely wait (support.calls.place_in_line), then the hold
+    music once, or 40 s of quiet without it; so about every 45 s with a 40 s track."""
     response = VoiceResponse()
     say(response, gettext("Thank you for holding. An advisor will be with you shortly."))
+    if line is not None:
+        say(response, place_words(line))
     if settings.SUPPORT_HOLD_MUSIC_URL:
         response.play(settings.SUPPORT_HOLD_MUSIC_URL)
     else:
-        response.pause(length=20)
+        response.pause(length=40)
     return response
+
+
+def place_words(line):
+    if line.place == 1:
+        place = gettext("You are next in line.")
+    else:
+        place = gettext("You are number %(place)s in line.") % {"place": line.place}
+    wait = ngettext(
+        "The wait is likely about %(minutes)s minute.",
+        "The wait is likely about %(minutes)s minutes.",
+        line.minutes,
+    ) % {"minutes": line.minutes}
+    return f"{place} {wait}"
 
 
 def voicemail(call, reason=""):

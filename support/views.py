@@ -14,7 +14,7 @@ from telephony.numbers import WITHHELD, caller_id
 from telephony.webhooks import VoiceResponse, twilio_webhook, twiml_response
 
 from . import calls, notices, twiml
-from .models import SupportCall, VoiceNotice
+from .models import CALL_HOLDING, SupportCall, VoiceNotice
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +131,10 @@ def call_status(request):
 @webhook
 @in_customers_language(_call_number)
 def hold(request, call_id):
-    calls.check_hold(call_id)
-    return twiml_response(twiml.hold_music())
+    call = calls.check_hold(call_id)
+    if call is None or call.status not in CALL_HOLDING:
+        return twiml_response(twiml.hold_music())
+    return twiml_response(twiml.hold_music(calls.place_in_line(call)))
 
 
 @webhook

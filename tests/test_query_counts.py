@@ -216,7 +216,7 @@ VOICE_STEPS = {
     # telling locks the offer it rang and records "agent ringing" in the call's history.
     # One is the caller's language.
     "menu 2 (advisor)": 37,
-    "hold music": 5,
+    "hold music": 8,  # 5, and the place in line: callers ahead, recent calls, agents on shift
     "agent picks up": 3,
     "agent presses 1": 10,
     "caller hangs up": 7,

@@ -792,3 +792,30 @@ def test_the_telephony_worker_runs_the_support_sweep(line):
     offer.refresh_from_db()
     assert offer.status == AgentOffer.Status.NO_ANSWER
     assert agents.available_agents().filter(pk=agent.pk).exists()
+
+
+def test_a_caller_on_hold_hears_their_place_in_line_and_the_likely_wait(line, settings):
+    settings.SUPPORT_HOLD_MUSIC_URL = ""
+    settings.SUPPORT_TALK_MINUTES = 3
+    AgentFactory(), AgentFactory()  # two on shift share the line
+    line.ask_for_advisor()
+    second_sid = "CA" + "d" * 32
+    line.ask_for_advisor(second_sid)
+    first, second = SupportCall.objects.order_by("pk")
+
+    heard_first = line.post(reverse("support:hold", args=[first.pk]), CallSid=CALLER_SID)
+    heard_second = line.post(reverse("support:hold", args=[second.pk]), CallSid=second_sid)
+
+    assert "You are next in line. The wait is likely about 2 minutes." in spoken(heard_first.xml)
+    assert "You are number 2 in line. The wait is likely about 3 minutes." in spoken(
+        heard_second.xml
+    )
+    assert heard_first.xml.find("Pause").get("length") == "40"  # then Twilio asks again
+
+    SupportCall.objects.filter(pk=first.pk).update(  # the first is answered after 1 minute
+        status=Status.CONNECTED,
+        answered_at=timezone.now() - timedelta(minutes=2),
+        ended_at=timezone.now() - timedelta(minutes=1),
+    )
+    again = line.post(reverse("support:hold", args=[second.pk]), CallSid=second_sid)
+    assert "You are next in line. The wait is likely about 1 minute." in spoken(again.xml)
