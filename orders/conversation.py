@@ -17,7 +17,6 @@ from .hours import is_open, next_opening_words
 from .models import Actor, Order, Quote
 from .parser import DELIVER_TO, MAX_QUANTITY, parse
 from .services import OrderError
-from .texts import render_sms
 
 # Everything but ordering keeps working outside opening hours.
 WORKS_WHEN_CLOSED = {"menu", "status", "cancel", "help", "no", "suggest", "chat"}
@@ -43,10 +42,21 @@ def note_opt_out(message, word):
 
 
 class Conversation:
+    """One turn of a customer's conversation: a text in, the reply out. The phone line holds
+    the same conversation by voice (orders/phone.py: `channel` "voice", the replies' words
+    fit to be heard); `outcome` says what the turn did, for the channel to go on from."""
+
+    channel = "sms"
+
     def __init__(self, message):
         self.message = message
         self.customer = services.customer_for(message.from_number)
         self.now = timezone.now()
+        self.outcome = ""  # "quoted", "placed", "asked" (we asked something back), or ""
+        self.order = None  # the order this turn placed
+
+    def render(self, name, **context):
+        return texts.render(name, self.channel, **context)
 
     @cached_property
     def menu(self):
@@ -101,16 +111,16 @@ class Conversation:
             waiting = services.pending_quote(self.customer, self.now)
             ahead = waiting is not None and waiting.scheduled_for is not None
         if command.kind not in WORKS_WHEN_CLOSED and not ahead and not is_open(self.now):
-            return render_sms("closed", opens=next_opening_words(self.now))
+            return self.render("closed", opens=next_opening_words(self.now))
         return getattr(self, f"on_{command.kind}")(command)
 
     # --- keywords ---------------------------------------------------------------------------
 
     def on_menu(self, command):
-        return render_sms("menu", sections=self.menu.sections)
+        return self.render("menu", sections=self.menu.sections)
 
     def on_help(self, command):
-        return render_sms("help")
+        return self.render("help")
 
     def on_order(self, command):
         """Quote the order, or say what stops us, in this order: sizes we do not make, too
@@ -152,7 +162,8 @@ class Conversation:
     def refuse(self, template, **context):
         """An ORDER we could not quote: the reply, reminding of a quote still waiting."""
         waiting = texts.waiting_context(services.pending_quote(self.customer, self.now))
-        return render_sms(template, waiting=waiting, **context)
+        self.outcome = "asked"
+        return self.render(template, waiting=waiting, **context)
 
     def _cannot_quote(self, error):
         if isinstance(error, services.OutsideDeliveryArea):
@@ -210,30 +221,36 @@ class Conversation:
         except OrderError as error:
             return self._cannot_quote(error)
         if quote is None:
-            return render_sms("howto", missing=missing)
+            return self.render("howto", missing=missing)
         return self._quote_reply("reorder", quote, missing=missing, asked=command.scheduled_for)
 
     def _quote_reply(self, template, quote, asked=None, **context):
         """The quote as the customer reads it. One that does not fit a text (MAX_BODY) is
         withdrawn: YES places only what the customer was shown in full, total and all."""
-        text = render_sms(template, **texts.quote_context(quote, asked, self.now), **context)
+        context.update(texts.quote_context(quote, asked, self.now))
+        if self.channel == "voice":
+            context["spoken"] = [texts.spoken_line(line) for line in quote.lines]
+            context["total_words"] = texts.spoken_money(quote.total)
+        text = self.render(template, **context)
         if len(text) >= MAX_BODY:
             services.withdraw_quote(quote)
             return self.refuse("quote_too_long")
+        self.outcome = "quoted"
         return text
 
     def on_yes(self, command):
         quote = services.latest_quote(self.customer)
         if quote is None or quote.state in (Quote.State.REPLACED, Quote.State.DECLINED):
-            return render_sms("nothing_pending")
+            return self.render("nothing_pending")
         if quote.state == Quote.State.PLACED:
-            return render_sms("already_placed", order=quote.order)
+            return self.render("already_placed", order=quote.order)
         try:
             order = services.place_order(quote, now=self.now)
         except OrderError:
-            return render_sms("quote_expired", minutes=settings.ORDER_QUOTE_MINUTES)
+            return self.render("quote_expired", minutes=settings.ORDER_QUOTE_MINUTES)
         services.link_message(self.message, order)
-        placed = render_sms("placed", **texts.placed_context(order, quote, self.now))
+        self.outcome, self.order = "placed", order
+        placed = self.render("placed", **texts.placed_context(order, quote, self.now))
         # settings.ORDER_PLACED_HOOKS may add a line (campaigns' one-time offer).
         hooks = [import_string(path) for path in getattr(settings, "ORDER_PLACED_HOOKS", ())]
         extra = [hook(order, self.message, self.customer.language) for hook in hooks]
@@ -243,13 +260,13 @@ class Conversation:
         dropped = Quote.objects.filter(customer=self.customer, state=Quote.State.PENDING).update(
             state=Quote.State.DECLINED
         )
-        return render_sms("declined" if dropped else "nothing_pending")
+        return self.render("declined" if dropped else "nothing_pending")
 
     def on_status(self, command):
         orders = services.latest_active_orders(self.customer, 5)
         if not orders:
-            return render_sms("no_orders")
-        return render_sms("status", rows=texts.status_rows(orders, self.now))
+            return self.render("no_orders")
+        return self.render("status", rows=texts.status_rows(orders, self.now))
 
     def on_cancel(self, command):
         order = Order.objects.active().of(self.customer).order_by("-id").first()
@@ -257,17 +274,17 @@ class Conversation:
             dropped = Quote.objects.filter(
                 customer=self.customer, state=Quote.State.PENDING
             ).update(state=Quote.State.DECLINED)
-            return render_sms("declined" if dropped else "nothing_to_cancel")
+            return self.render("declined" if dropped else "nothing_to_cancel")
         services.link_message(self.message, order)
         try:
             moved = services.cancel_order(order, by=Actor.CUSTOMER, notify=False)
         except OrderError:
             order.refresh_from_db()
-            return render_sms("cannot_cancel", order=order)
-        return render_sms("cancelled", order=moved.order)
+            return self.render("cannot_cancel", order=order)
+        return self.render("cancelled", order=moved.order)
 
     def on_suggest(self, command):
-        return render_sms("did_you_mean", suggestion=command.suggestion)
+        return self.render("did_you_mean", suggestion=command.suggestion)
 
     def on_chat(self, command):
         """Free text goes to staff. Never silence: the first gets the acknowledgement, more
@@ -277,5 +294,5 @@ class Conversation:
         orders = services.latest_active_orders(self.customer, 3)
         if orders:
             rows = texts.status_rows(orders, self.now)
-            return render_sms("chat_with_order", rows=rows, again=not first)
-        return render_sms("acknowledged" if first else "acknowledged_again")
+            return self.render("chat_with_order", rows=rows, again=not first)
+        return self.render("acknowledged" if first else "acknowledged_again")

@@ -39,3 +39,10 @@ def language_for_number(phone_e164):
     shop's default (one query, none without a number)."""
     found = Customer.objects.filter(phone=phone_e164).values_list("language", flat=True)
     return (found.first() if phone_e164 else None) or settings.LANGUAGE_CODE
+
+
+def speak_spanish(phone_e164):
+    """A caller pressed 9 for Spanish: their customer (made if new) is spoken to, and
+    texted, in Spanish from now on. Nothing for a withheld number."""
+    if phone_e164 and phone_e164.startswith("+"):
+        Customer.objects.update_or_create(phone=phone_e164, defaults={"language": "es"})

@@ -7,8 +7,9 @@ from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
-from django.template import Context
+from django.template import Context, TemplateDoesNotExist
 from django.template.loader import get_template
+from django.utils.translation import gettext, ngettext
 
 from telephony.segments import gsm_letters
 from telephony.sms import MAX_BODY
@@ -53,36 +54,68 @@ def national_number(phone, country):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
-def _render_line(context):
-    text = get_template("orders/sms/line.txt").template.render(Context(context, autoescape=False))
+def _render_line(context, template="orders/sms/line.txt"):
+    text = get_template(template).template.render(Context(context, autoescape=False))
     return " ".join(text.split())
+
+
+def line_fields(line, priced=True):
+    """What a line template shows of a quote line (dict) or an OrderItem."""
+    get = line.get if isinstance(line, dict) else lambda name, default=None: getattr(line, name)
+    modifiers = get("modifiers", None) or {}
+    crust = (modifiers.get("crust") or {}).get("name", "")
+    quantity, unit_price = get("quantity"), get("unit_price")
+    return {
+        "quantity": quantity,
+        "name": get("name"),
+        "size": get("size"),
+        "half": (modifiers.get("half") or {}).get("name", ""),
+        "toppings": [t["name"] for t in modifiers.get("toppings", [])],
+        "left": [t["name"] for t in modifiers.get("left", [])],
+        "right": [t["name"] for t in modifiers.get("right", [])],
+        "crust": crust,
+        "crust_says_crust": "crust" in crust.lower(),
+        "note": get("note", "") or "",
+        "price": money(Decimal(unit_price) * quantity) if priced else "",
+    }
 
 
 def line_words(line, priced=True):
     """A quote's or an order's line as the customer reads it, with every modifier and note:
     "1x Pepperoni/Margherita L +Extra cheese, Thin crust (well done) $20.50". `line` is a
     quote line (dict) or an OrderItem."""
-    get = line.get if isinstance(line, dict) else lambda name, default=None: getattr(line, name)
-    modifiers = get("modifiers", None) or {}
-    crust = (modifiers.get("crust") or {}).get("name", "")
-    quantity, unit_price = get("quantity"), get("unit_price")
-    return _render_line(
-        {
-            "line": {
-                "quantity": quantity,
-                "name": get("name"),
-                "size": get("size"),
-                "half": (modifiers.get("half") or {}).get("name", ""),
-                "toppings": [t["name"] for t in modifiers.get("toppings", [])],
-                "left": [t["name"] for t in modifiers.get("left", [])],
-                "right": [t["name"] for t in modifiers.get("right", [])],
-                "crust": crust,
-                "crust_says_crust": "crust" in crust.lower(),
-                "note": get("note", "") or "",
-                "price": money(Decimal(unit_price) * quantity) if priced else "",
-            }
-        }
-    )
+    return _render_line({"line": line_fields(line, priced)})
+
+
+def spoken_line(line):
+    """A line as the phone line says it: "2 large Pepperoni with Mushrooms, thin crust"
+    (templates/orders/voice/_line.txt)."""
+    return _render_line({"line": line_fields(line, priced=False)}, "orders/voice/_line.txt")
+
+
+def spoken_money(amount):
+    """ "32 dollars and 40 cents", "32 dollars": a total as a listener follows it."""
+    amount = Decimal(amount).quantize(Decimal("0.01"))
+    dollars, cents = int(amount), int((amount - int(amount)) * 100)
+    said = ngettext("%(n)s dollar", "%(n)s dollars", dollars) % {"n": dollars}
+    if cents:
+        said = gettext("%(dollars)s and %(cents)s cents") % {"dollars": said, "cents": cents}
+    return said
+
+
+def render(name, channel="sms", **context):
+    """The reply `name` on `channel`: by text (render_sms), or by voice, from
+    templates/orders/voice/<name>.txt where there is one (words fit to be heard: no
+    keywords to text back), else the text's words."""
+    if channel != "voice":
+        return render_sms(name, **context)
+    try:
+        template = get_template(f"orders/voice/{name}.txt").template
+    except TemplateDoesNotExist:
+        return render_sms(name, **context).replace("\n", " ")
+    base = {"shop_name": settings.SHOP_NAME, "shop_address": shop.address()}
+    text = template.render(Context({**base, **context}, autoescape=False))
+    return " ".join(text.split())
 
 
 def money_context(bill):

@@ -349,6 +349,10 @@ SUPPORT_HOLD_MUSIC_URL = env(
 # The <Say> attributes for callers in each language (Customer.language); a language not
 # listed gets Twilio's default voice (English).
 SUPPORT_VOICES = {"es": {"language": "es-US", "voice": "Polly.Lupe"}}
+# The language Twilio's speech recognition listens for, by the caller's language; and the
+# Confidence (0-1) under which what it heard is asked again rather than acted on.
+SUPPORT_SPEECH_LANGUAGES = {"en": "en-US", "es": "es-US"}
+SUPPORT_SPEECH_MIN_CONFIDENCE = env.float("SUPPORT_SPEECH_MIN_CONFIDENCE", default=0.2)
 
 # --- Orders -----------------------------------------------------------------
 # Opening hours and the shop's time zone; a malformed value stops start-up

@@ -41,14 +41,34 @@ def press(call, keys):
     return call
 
 
+def speak(call, words, confidence="0.92"):
+    """The caller says `words`: posted as Twilio's recognizer posts them (SpeechResult and
+    its Confidence) to a <Gather> that listens for speech."""
+    waiting = call["waiting"] or {}
+    words = " ".join((words or "").split())[:300]
+    if not words:
+        return call
+    _note(call, "you", f"You say “{words}”.")
+    if waiting.get("type") == "gather" and waiting.get("speech"):
+        call["waiting"] = None
+        _fetch(call, waiting["action"], SpeechResult=words, Confidence=confidence)
+    else:
+        _note(call, "event", "Nobody is listening for words now.")
+    return call
+
+
 def stay_on_line(call):
-    """The caller presses nothing: the <Gather> times out and the TwiML after it runs."""
+    """The caller says and presses nothing: a <Gather> with actionOnEmptyResult posts the
+    empty result to its action; any other times out and the TwiML after it runs."""
     waiting = call["waiting"] or {}
     if waiting.get("type") != "gather":
         return call
     call["waiting"] = None
-    _note(call, "you", "You stay on the line without pressing a key.")
-    _walk(call, [ET.fromstring(verb) for verb in waiting["then"]])
+    _note(call, "you", "You stay on the line without a word or a key.")
+    if waiting.get("on_empty"):
+        _fetch(call, waiting["action"])
+    else:
+        _walk(call, [ET.fromstring(verb) for verb in waiting["then"]])
     return call
 
 
@@ -177,6 +197,8 @@ def _walk(call, verbs, hops=0):
                 "type": "gather",
                 "action": verb.get("action") or reverse("support:voice"),
                 "num_digits": int(verb.get("numDigits") or 1),
+                "speech": "speech" in (verb.get("input") or ""),
+                "on_empty": verb.get("actionOnEmptyResult") == "true",
                 "then": rest,
             }
             return

@@ -186,6 +186,8 @@ def call(request):
         keys = "".join(k for k in request.POST.get("key", "") if k in KEYS)[:10]
         if keys:
             calls.press(state, keys)
+    elif action == "say":
+        calls.speak(state, request.POST.get("words", ""))
     elif action == "wait":
         calls.stay_on_line(state)
     elif action == "answer":

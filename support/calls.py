@@ -7,6 +7,7 @@ waits for Twilio's REST API. Status changes go through the models' `move()` door
 
 import logging
 import math
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from orders import lookup
+from orders import lookup, phone
 from orders.hours import Opening
 from orders.hours import opening as shop_opening
 from telephony.models import ProviderRequest
@@ -80,6 +81,7 @@ class Greeting:
     call: SupportCall
     opening: Opening
     orders: list
+    hints: str = ""  # what the speech recognizer should expect (orders.phone.hints)
 
 
 def answer_call(params):
@@ -103,7 +105,7 @@ def answer_call(params):
         )
         if created:
             call.record(Kind.CALLED, order=call.order_number)
-    return Greeting(call, shop_opening(), orders)
+    return Greeting(call, shop_opening(), orders, phone.hints())
 
 
 def call_by_sid(call_sid):
@@ -119,6 +121,44 @@ def order_statuses(call):
 
 def note_menu_choice(call, choice):
     call.record(Kind.MENU, choice=choice)
+
+
+# What a caller says to ask for a person rather than order, in either language.
+ASKS_FOR_A_PERSON = re.compile(
+    r"\b(a )?(person|human|agent|operator|representative|someone|somebody|advisor|"
+    r"persona|agente|alguien|operador|asesor)\b",
+    re.IGNORECASE,
+)
+
+
+def hear(call, speech, digits="", confidence=None):
+    """A spoken turn of the caller's order (orders.phone). Returns the Turn, or None when the
+    caller should be handed to a person: they asked for one, or we did not understand them
+    (or heard nothing) twice in a row. Each turn is kept in the call's history (`said`)."""
+    speech = " ".join((speech or "").split())[:500]
+    heard = speech and (confidence is None or confidence >= settings.SUPPORT_SPEECH_MIN_CONFIDENCE)
+    if heard and ASKS_FOR_A_PERSON.search(speech) and not phone.sounds_like_an_order(speech):
+        call.record(Kind.SAID, said=speech, understood=True, wants="a person")
+        return None
+    if not call.caller_number.startswith("+"):
+        call.record(Kind.SAID, said=speech, understood=False, wants="a number to order with")
+        return None  # a withheld number cannot order: orders are kept by the caller's number
+    if not heard and not digits:
+        turn = phone.Turn("", "not_understood")
+    else:
+        turn = phone.spoken_turn(call.caller_number, speech if heard else "", digits=digits)
+    call.record(Kind.SAID, said=speech, digits=digits, understood=turn.outcome != "not_understood")
+    if turn.outcome == "not_understood" and _misunderstood_twice(call):
+        return None
+    if turn.outcome == "placed":
+        call.order, call.order_number = turn.order, str(turn.order.number)
+        call.save(update_fields=["order", "order_number"])
+    return turn
+
+
+def _misunderstood_twice(call):
+    said = call.events.filter(kind=Kind.SAID).order_by("-pk")[:2]
+    return [e.detail.get("understood") for e in said] == [False, False]
 
 
 @dataclass(frozen=True)
@@ -192,9 +232,9 @@ def place_in_line(call, now=None):
     """Where a caller on hold is in line, and the likely wait: their place times the average
     length of the last 20 answered calls (SUPPORT_TALK_MINUTES until there are any), shared
     by the agents on shift. An estimate, said as "about"; three queries."""
+    since = call.waiting_since or call.started_at or (now or timezone.now())
     ahead = SupportCall.objects.filter(status__in=CALL_HOLDING).filter(
-        Q(waiting_since__lt=call.waiting_since)
-        | Q(waiting_since=call.waiting_since, pk__lt=call.pk)
+        Q(waiting_since__lt=since) | Q(waiting_since=since, pk__lt=call.pk)
     )
     place = ahead.count() + 1
     talked = [

@@ -252,6 +252,7 @@ class CallEvent(models.Model):
     class Kind(models.TextChoices):
         CALLED = "called", "Called the line"
         MENU = "menu", "Chose from the menu"
+        SAID = "said", "Said (ordering by voice)"
         WAITING = "waiting", "On hold for an advisor"
         VOICEMAIL = "voicemail", "Sent to voicemail"
         VOICEMAIL_LEFT = "voicemail left", "Left a voicemail"

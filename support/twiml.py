@@ -46,7 +46,8 @@ def greeting(greeting):
         if opening.next_opening:
             closed.append(gettext("We open again %(when)s.") % {"when": opening.next_opening})
         say(response, " ".join(closed))
-    menu = response.gather(action=url("support:menu"), method="POST", num_digits=1, timeout=6)
+    menu = listen(response, "support:menu", greeting.hints)
+    say(menu, gettext("Tell me what you'd like, for example two large pepperoni for pickup."))
     if orders:
         say(
             menu,
@@ -56,11 +57,65 @@ def greeting(greeting):
     else:
         say(menu, gettext("For the status of your order, press 1."))
     if opening.is_open:
-        say(menu, gettext("To speak to an advisor, press 2, or stay on the line."))
+        say(menu, gettext("To speak to a person, press 0 or say: a person."))
     else:
-        say(menu, gettext("To leave us a message, press 2, or stay on the line."))
-    # No key pressed: same as 2.
+        say(menu, gettext("To leave us a message, press 0."))
+    if translation.get_language() != "es":
+        with translation.override("es"):
+            say(menu, gettext("Para español, oprima 9."))
+    # Nothing said or pressed: Twilio posts the empty result (actionOnEmptyResult); this is
+    # only for a Gather that ends another way.
     response.redirect(url("support:menu"), method="POST")
+    return response
+
+
+def listen(response, action, hints="", *args):
+    """A `<Gather>` for speech or one key, posting to the URL named `action` even when
+    nothing was said (asked once more, then a person: support/views.py), in the active
+    language, with the menu's names as hints for the recognizer."""
+    options = {"language": settings.SUPPORT_SPEECH_LANGUAGES.get(translation.get_language())}
+    if hints:
+        options["hints"] = hints
+    return response.gather(
+        input="speech dtmf",
+        action=url(action, *args),
+        method="POST",
+        num_digits=1,
+        timeout=6,
+        speech_timeout="auto",
+        action_on_empty_result=True,
+        **{k: v for k, v in options.items() if v},
+    )
+
+
+def spoken_turn(call, turn, hints=""):
+    """What the caller hears after a spoken turn of their order (orders.phone.Turn): the
+    read-back and the yes-or-change question, a question back, or the order number and
+    goodbye once it is placed."""
+    response = VoiceResponse()
+    if turn.say:
+        say(response, turn.say)
+    if turn.outcome == "placed":
+        say(
+            response,
+            gettext("Thank you for calling %(shop)s. Goodbye.") % {"shop": settings.SHOP_NAME},
+        )
+        response.hangup()
+        return response
+    gather = listen(response, "support:order", hints, call.pk)
+    if turn.outcome == "quoted":
+        say(
+            gather,
+            gettext("Say yes or press 1 to place it. Say change or press 2 to start again."),
+        )
+    elif not turn.say:
+        say(
+            gather,
+            gettext(
+                "Sorry, I didn't hear anything. Tell me what you'd like, or press 0 for a person."
+            ),
+        )
+    response.redirect(url("support:order", call.pk), method="POST")
     return response
 
 

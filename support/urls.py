@@ -12,6 +12,7 @@ urlpatterns = webhook_paths(
     ("voice/", views.incoming_call, "voice"),
     ("voice/status/", views.call_status, "call-status"),
     ("voice/menu/", views.menu, "menu"),
+    ("voice/calls/<int:call_id>/order/", views.order, "order"),
     ("voice/calls/<int:call_id>/hold/", views.hold, "hold"),
     ("voice/calls/<int:call_id>/conference/", views.conference_status, "conference-status"),
     ("voice/calls/<int:call_id>/recording/", views.call_recording, "call-recording"),

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from orders import hours, lookup
+from orders import hours, lookup, phone
 from telephony.numbers import WITHHELD, caller_id
 from telephony.webhooks import VoiceResponse, twilio_webhook, twiml_response
 
@@ -109,8 +109,47 @@ def menu(request):
         calls.note_menu_choice(call, "order status")
         orders = calls.order_statuses(call)
         return twiml_response(twiml.order_status(orders, hours.opening()))
-    if digits not in ("", "2"):
+    if digits == "9":
+        calls.note_menu_choice(call, "español")
+        lookup.speak_spanish(call.caller_number)
+        with translation.override("es"):
+            return twiml_response(twiml.greeting(calls.answer_call(request.POST)))
+    if digits in ("0", "2"):
+        return _to_a_person(call)
+    if digits:
         return twiml_response(twiml.not_an_option())
+    return _order_turn(request, call, digits)
+
+
+@webhook
+@in_customers_language(_call_number)
+def order(request, call_id):
+    """A turn of an order by voice after the greeting's: 1 is yes, 2 is change, 0 a person."""
+    call = SupportCall.objects.filter(pk=call_id).first()
+    if call is None:
+        return _hang_up(gettext("Goodbye."))
+    digits = (request.POST.get("Digits") or "").strip()
+    if digits == "0":
+        return _to_a_person(call)
+    if digits not in ("", "1", "2"):
+        digits = ""  # not an option: heard as nothing, asked again
+    return _order_turn(request, call, digits)
+
+
+def _order_turn(request, call, digits):
+    try:
+        confidence = float(request.POST.get("Confidence") or "nan")
+    except ValueError:
+        confidence = None
+    if confidence != confidence:  # not sent (a key pressed), or "nan"
+        confidence = None
+    turn = calls.hear(call, request.POST.get("SpeechResult"), digits, confidence)
+    if turn is None:
+        return _to_a_person(call)
+    return twiml_response(twiml.spoken_turn(call, turn, phone.hints()))
+
+
+def _to_a_person(call):
     calls.note_menu_choice(call, "advisor")
     route = calls.request_advisor(call.pk)
     if route.route == "hold":

@@ -25,6 +25,9 @@ class Message(models.Model):
     class Channel(models.TextChoices):
         SMS = "sms", "SMS"
         WHATSAPP = "whatsapp", "WhatsApp"
+        # What a caller said on the phone line (orders/phone.py): kept beside their texts,
+        # answered by voice at once, never by a text.
+        VOICE = "voice", "Said on the phone"
 
     class Direction(models.TextChoices):
         INBOUND = "in", "Inbound"

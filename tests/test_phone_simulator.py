@@ -247,10 +247,31 @@ def test_an_opted_out_number_gets_no_help_reply_and_yes_resubscribes_it(simulato
 def test_a_call_says_the_greeting_and_waits_for_a_key(simulator, phone_call):
     html = phone_call("start")
     assert "Thank you for calling" in html
-    assert "To speak to an advisor, press 2" in html
-    assert 'value="wait"' in html  # "Press nothing"
+    assert "To speak to a person, press 0 or say: a person." in html
+    assert 'value="wait"' in html  # "Say nothing"
+    assert 'value="say"' in html  # the box to say something: the greeting listens
     call = SupportCall.objects.get()
     assert call.caller_number == ME and call.status == SupportCall.Status.IN_MENU
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_whole_phone_order_can_be_said_in_the_simulator(simulator, phone_call):
+    import io
+
+    from orders import demo
+    from orders.models import Order
+
+    demo.seed(io.StringIO())
+    phone_call("start")
+
+    readback = phone_call("say", words="two large pepperoni for pickup")
+    assert "You say “two large pepperoni for pickup”." in readback
+    assert "You&#x27;d like 2 large Pepperoni." in readback or "You'd like 2 large" in readback
+    placed = phone_call("say", words="yes")
+
+    order = Order.objects.get()
+    assert f"Your order number is {order.number}." in placed
+    assert "The shop hangs up." in placed
 
 
 @pytest.mark.django_db(transaction=True)

@@ -133,15 +133,19 @@ def history():
 # --- greeting and menu ----------------------------------------------------------------
 
 
-def test_greeting_names_the_shop_and_offers_status_and_an_advisor(line):
+def test_greeting_names_the_shop_and_offers_ordering_status_and_a_person(line):
     response = line.call_in()
 
     assert f"Thank you for calling {settings.SHOP_NAME}" in spoken(response.xml)
     gather = response.xml.find("Gather")
-    assert gather.get("numDigits") == "1"
+    assert (gather.get("input"), gather.get("numDigits")) == ("speech dtmf", "1")
+    assert (gather.get("speechTimeout"), gather.get("actionOnEmptyResult")) == ("auto", "true")
+    assert gather.get("language") == "en-US"
     assert gather.get("action").endswith(reverse("support:menu"))
-    assert "press 1" in spoken(gather) and "press 2" in spoken(gather)
-    # No key pressed goes to the same place as 2.
+    heard = spoken(gather)
+    assert heard.startswith("Tell me what you'd like, for example two large pepperoni")
+    assert "press 1" in heard and "press 0 or say: a person" in heard
+    assert "Para español, oprima 9." in heard
     assert verbs(response.xml)[-1] == "Redirect"
     call = the_call()
     assert call.status == Status.IN_MENU
@@ -206,10 +210,19 @@ def test_with_no_agent_on_shift_the_caller_goes_straight_to_voicemail(line):
     assert line.calls_placed() == []
 
 
-def test_no_key_pressed_counts_as_asking_for_an_advisor(line):
+def test_silence_is_asked_once_more_then_goes_to_a_person(line):
     line.call_in()
-    response = line.press(None)
-    assert response.xml.find("Record") is not None  # nobody on shift
+    again = line.press(None)
+    assert "Sorry, I didn't hear anything" in spoken(again.xml)
+    assert (
+        again.xml.find("Gather")
+        .get("action")
+        .endswith(reverse("support:order", args=[the_call().pk]))
+    )
+    response = line.post(
+        reverse("support:order", args=[the_call().pk]), CallSid=CALLER_SID, From=CALLER
+    )
+    assert response.xml.find("Record") is not None  # nobody on shift: voicemail
 
 
 def test_a_voicemail_lands_on_the_call_back_list(line):

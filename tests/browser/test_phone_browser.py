@@ -49,8 +49,8 @@ def test_a_caller_reaches_the_simulated_agent(page, live_server, simulator, scre
     page.goto(live_server.url + "/dev/phone/")
     page.click("label[for=tab-call]")
     page.get_by_role("button", name="Call +15005550006").click()
-    page.get_by_text("To speak to an advisor, press 2").wait_for()
-    page.locator(".keypad").get_by_role("button", name="2").click()
+    page.get_by_text("To speak to a person, press 0").wait_for()
+    page.locator(".keypad").get_by_role("button", name="0").click()
     page.get_by_text("The shop rings Maria").wait_for()
     page.get_by_role("button", name="Agent answers").click()
     page.get_by_text("Maria presses 1 and hears").wait_for()
@@ -58,3 +58,25 @@ def test_a_caller_reaches_the_simulated_agent(page, live_server, simulator, scre
     screenshot("phone-call")
     page.get_by_role("button", name="Hang up").click()
     page.get_by_text("Call ended.").wait_for()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_caller_orders_by_speaking_in_the_phone_simulator(
+    page, live_server, simulator, screenshot, width
+):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + "/dev/phone/")
+    page.click("label[for=tab-call]")
+    page.get_by_role("button", name="Call +15005550006").click()
+    page.get_by_text("Tell me what you'd like").first.wait_for()
+    page.fill("#say-words", "can I get two large pepperoni for pickup")
+    page.keyboard.press("Enter")  # says it (the box's button comes before the keypad)
+    page.get_by_text("You'd like 2 large Pepperoni.").wait_for()
+    screenshot(f"phone-read-back-{width}")
+    page.fill("#say-words", "yes")
+    page.get_by_role("button", name="Say it").click()
+    page.get_by_text("The shop hangs up.").wait_for()
+    order = Order.objects.get(customer__phone="+14155550123")
+    assert page.get_by_text(f"Your order number is {order.number}.").count() == 1
+    assert [(i.quantity, i.size) for i in order.items.all()] == [(2, "L")]
+    screenshot(f"phone-order-by-voice-{width}", full_page=True)
