@@ -15,7 +15,7 @@ confirmation text with the order page's link when their number may be texted.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -58,6 +58,14 @@ class VoiceConversation(Conversation):
         return self.render("not_understood")
 
     on_suggest = on_chat
+
+    def on_yes(self, command):
+        """Yes with no quote waiting is yes to the usual the greeting offered a returning
+        caller ("Would you like your usual, ...?"): it is quoted and read back."""
+        latest = services.latest_quote(self.customer)
+        if latest is None or latest.state != Quote.State.PENDING:
+            return self.on_reorder(replace(command, kind="reorder", scheduled_for=None))
+        return super().on_yes(command)
 
     def on_no(self, command):
         Quote.objects.filter(customer=self.customer, state=Quote.State.PENDING).update(

@@ -1,7 +1,7 @@
 """What the staff board reads about the support line: callers on hold, agents, voicemails,
 missed calls."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from orders.hours import local
@@ -11,10 +11,15 @@ from .models import CALL_HOLDING, CallEvent, SupportCall, Voicemail
 
 
 def callers_waiting():
-    """Callers on hold (waiting or ringing an agent), longest wait first."""
+    """Callers on hold (waiting or ringing an agent), longest wait first, each with `said`:
+    the last thing they said to the ordering line before asking for a person, if any."""
+    said = CallEvent.objects.filter(call=OuterRef("pk"), kind=CallEvent.Kind.SAID).exclude(
+        detail__said=""
+    )
     return (
         SupportCall.objects.filter(status__in=CALL_HOLDING)
         .select_related("current_offer__agent")
+        .annotate(said=Subquery(said.order_by("-pk").values("detail__said")[:1]))
         .order_by("waiting_since", "pk")
     )
 

@@ -82,6 +82,7 @@ class Greeting:
     opening: Opening
     orders: list
     hints: str = ""  # what the speech recognizer should expect (orders.phone.hints)
+    usual: str = ""  # a returning caller's last order, as said (orders.lookup.usual_words)
 
 
 def answer_call(params):
@@ -105,7 +106,8 @@ def answer_call(params):
         )
         if created:
             call.record(Kind.CALLED, order=call.order_number)
-    return Greeting(call, shop_opening(), orders, phone.hints())
+    usual = lookup.usual_words(number) if number not in (None, WITHHELD) else ""
+    return Greeting(call, shop_opening(), orders, phone.hints(), usual)
 
 
 def call_by_sid(call_sid):
@@ -154,6 +156,13 @@ def hear(call, speech, digits="", confidence=None):
         call.order, call.order_number = turn.order, str(turn.order.number)
         call.save(update_fields=["order", "order_number"])
     return turn
+
+
+def what_they_said(call, most=2):
+    """What the caller said to the ordering line, their last `most` turns, oldest first,
+    for the agent who answers (support/twiml.py agent_screen)."""
+    said = call.events.filter(kind=Kind.SAID).exclude(detail__said="").order_by("-pk")[:most]
+    return [event.detail["said"] for event in reversed(list(said))]
 
 
 def _misunderstood_twice(call):

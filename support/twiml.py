@@ -47,7 +47,12 @@ def greeting(greeting):
             closed.append(gettext("We open again %(when)s.") % {"when": opening.next_opening})
         say(response, " ".join(closed))
     menu = listen(response, "support:menu", greeting.hints)
-    say(menu, gettext("Tell me what you'd like, for example two large pepperoni for pickup."))
+    if greeting.usual:
+        usual = gettext("Welcome back. Would you like your usual, %(usual)s?")
+        say(menu, usual % {"usual": greeting.usual})
+        say(menu, gettext("Say yes, or tell me what you'd like."))
+    else:
+        say(menu, gettext("Tell me what you'd like, for example two large pepperoni for pickup."))
     if orders:
         say(
             menu,
@@ -259,8 +264,9 @@ def _about(call):
     return f" about order {call.order_number}" if call.order_number else ""
 
 
-def agent_screen(call, offer_id):
-    """What an agent hears on picking up: who it is, and press 1 to take it.
+def agent_screen(call, offer_id, said=()):
+    """What an agent hears on picking up: who it is, what they said to the ordering line
+    (`said`: support.calls.what_they_said), and press 1 to take it.
 
     A voicemail that answered the ring presses nothing: the Gather runs out, the
     leg hangs up, and the next agent is rung (calls.record_agent_outcome)."""
@@ -268,7 +274,8 @@ def agent_screen(call, offer_id):
     if call.direction == call.Direction.CALLBACK:
         prompt = f"Call-back to a customer{_about(call)}. Press 1 to call them now."
     else:
-        prompt = f"Customer on the line{_about(call)}. Press 1 to take the call."
+        heard = f" They said: {' ... '.join(said)}." if said else ""
+        prompt = f"Customer on the line{_about(call)}.{heard} Press 1 to take the call."
     gather = response.gather(
         num_digits=1, timeout=6, action=url("support:agent-accept", offer_id), method="POST"
     )

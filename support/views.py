@@ -231,7 +231,7 @@ def agent_answer(request, offer_id):
     call = calls.offer_waiting(offer_id, agent_sid)
     if call is None:
         return _hang_up(NO_LONGER_WAITING)
-    return twiml_response(twiml.agent_screen(call, offer_id))
+    return twiml_response(twiml.agent_screen(call, offer_id, calls.what_they_said(call)))
 
 
 @webhook

@@ -135,6 +135,24 @@ def test_a_delivery_by_voice_asks_for_the_address_and_reads_it_back(line):
     assert (order.fulfilment, order.address) == ("delivery", "12 Main Street")
 
 
+def test_a_returning_caller_is_offered_their_usual_and_a_yes_quotes_it(line, sms):
+    sms(CALLER, "1 large pepperoni with mushrooms")
+    sms(CALLER, "YES")
+
+    greeting = line.call_in()
+
+    heard = spoken(greeting.xml.find("Gather"))
+    assert heard.startswith(
+        "Welcome back. Would you like your usual, 1 large Pepperoni with Mushrooms? Say yes"
+    )
+    readback = say(line, "yes", first=True)
+    assert "Your usual: 1 large Pepperoni with Mushrooms." in spoken(readback.xml)
+    assert Order.objects.count() == 1  # a yes quotes it; only the next yes places it
+    placed = say(line, "yes")
+    assert "Your order number is" in spoken(placed.xml)
+    assert Order.objects.count() == 2
+
+
 def test_a_returning_caller_can_ask_for_the_usual(line, sms):
     sms(CALLER, "1 large pepperoni with mushrooms")
     sms(CALLER, "YES")
@@ -219,3 +237,18 @@ def test_a_quote_by_voice_is_the_same_quote_as_by_text(line, sms):
     sms("+14155550177", "two large pepperoni")
     by_text = Quote.objects.exclude(pk=by_voice.pk).get()
     assert (by_voice.lines, by_voice.total) == (by_text.lines, by_text.total)
+
+
+def test_the_agent_and_the_board_hear_what_the_caller_asked_for(line, admin_client):
+    AgentFactory()
+    line.call_in()
+    say(line, "do you have gluten free crust", first=True)  # not understood: asked again
+    say(line, "I want to talk to somebody about my allergy")  # a person
+    (offer,) = call().offers.all()
+
+    screen = line.agent_picks_up(offer)
+
+    heard = spoken(screen.xml)
+    assert "They said: do you have gluten free crust ... I want to talk to somebody" in heard
+    board = admin_client.get(reverse("board:panel", args=["support"])).content.decode()
+    assert "I want to talk to somebody about my allergy" in board

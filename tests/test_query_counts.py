@@ -209,7 +209,7 @@ def test_an_sms_status_callback_is_one_update(twilio):
 # --- the support line's voice webhooks --------------------------------------------------------
 
 VOICE_STEPS = {
-    "incoming call": 10,
+    "incoming call": 12,  # 10, and a returning caller's last order and its items (their usual)
     "menu 1 (order status)": 5,
     # With the outbox's consumer, which tests run at commit (what is due in each outbox,
     # claim, record, tell support); the webhook itself only writes the request row. The
