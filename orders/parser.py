@@ -48,6 +48,8 @@ YES_WORDS = {
     "yes", "y", "yep", "yeah", "yup", "ya", "yea", "ok", "okay", "sure", "confirm", "si",
     "claro", "dale", "vale", "correcto", "confirmo", "perfecto", "yes please", "si por favor",
     "ok thanks", "yes thanks", "sounds good", "de acuerdo", "si gracias", "yes pls", "si porfa",
+    "thats right", "that is right", "correct", "thats correct", "yes correct", "go ahead",
+    "yes go ahead", "place it", "yes place it", "asi es", "esta bien",
 }  # fmt: skip
 NO_WORDS = {
     "no", "n", "nope", "nah", "no thanks", "no thank you", "no gracias", "nel", "no no",

@@ -39,6 +39,8 @@ HEARD_AS_NUMBERS = [
     (re.compile(rf"\b(?:won)\s+(?={SIZES}\b)", re.IGNORECASE), "one "),
 ]
 
+HUNDRED = re.compile(r"\b(?:(?:a|one)\s+)?(?:hundred|cien)\b", re.IGNORECASE)
+
 # What a caller says to go back to a fresh order, in either language.
 CHANGE_WORDS = {"change", "change it", "start again", "start over", "cambiar", "cambio", "no"}
 
@@ -85,7 +87,7 @@ def language_of(number):
 def spoken_turn(number, speech, *, digits=""):
     """Answer what the caller at `number` said (or pressed: 1 is yes, 2 is change, while a
     quote waits). Returns a Turn."""
-    said = heard_as(speech)
+    said = heard_as(speech, services.menu().index)
     if digits in ("1", "2") and not said:
         said = "yes" if digits == "1" else "no"
     if said.lower().strip(".!? ") in CHANGE_WORDS:
@@ -109,12 +111,21 @@ def spoken_turn(number, speech, *, digits=""):
     return Turn(reply, outcome, conversation.order)
 
 
-def heard_as(speech):
-    """What the caller said, as the order parser reads it: one line, numbers that the
-    recognizer wrote as words that sound like them put back."""
+def heard_as(speech, index=None):
+    """What the caller said, as the order parser reads it: one line; numbers that the
+    recognizer wrote as words that sound like them, or in words ("one hundred"), put back;
+    and, with the menu's `index`, what reads as an order once ORDER is put before it ("chicken
+    wings", "100 large pepperoni") read so: everything a caller says is meant as an order,
+    where a text of two words is not."""
     said = " ".join((speech or "").split())[:500]
     for pattern, number in HEARD_AS_NUMBERS:
         said = pattern.sub(number, said)
+    said = HUNDRED.sub("100", said)
+    if index is not None and parse(said, index).kind == "chat":
+        ordered = f"order {said}"  # what a caller says is an order, as ORDER makes a text one
+        command = parse(ordered, index)
+        if command.kind == "order" and (command.lines or command.too_many) and not command.unknown:
+            return ordered
     return said
 
 
