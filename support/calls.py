@@ -155,6 +155,7 @@ def hear(call, speech, digits="", confidence=None):
     if turn.outcome == "placed":
         call.order, call.order_number = turn.order, str(turn.order.number)
         call.save(update_fields=["order", "order_number"])
+        note_menu_choice(call, "ordered by voice")  # not a missed call (support/missed.py)
     return turn
 
 

@@ -2,8 +2,9 @@
 
 A call to the line is missed when the caller hung up before reaching anyone (in the menu,
 on hold, or while an agent's phone rang), or was offered voicemail (no agent on shift, the
-shop closed, or the wait too long) and left none. Hearing their order's status (menu 1)
-is not missed: they got what they called for.
+shop closed, or the wait too long) and left none. Hearing their order's status (menu 1), or
+placing an order by voice, is not missed: they got what they called for. Hanging up in the
+middle of an order by voice is: the text invites them to finish it by text.
 
 `end_call` marks such a call (`missed_text_due_at`, MISSED_CALL_TEXT_DELAY_SECONDS later:
 Twilio may post the voicemail's recording after the hang-up, callbacks come in any
@@ -90,7 +91,10 @@ def text_missed_calls(now=None, limit=200):
 def _still_missed(call):
     if call.answered_at is not None or hasattr(call, "voicemail"):
         return False
-    return not call.events.filter(kind=Kind.MENU, detail__choice="order status").exists()
+    served = call.events.filter(
+        kind=Kind.MENU, detail__choice__in=["order status", "ordered by voice"]
+    )
+    return not served.exists()
 
 
 def _reason_not_to_text(call, now):

@@ -14,6 +14,7 @@ from support.models import CallEvent, SupportCall
 from telephony.models import Message
 from tests.factories import AgentFactory
 
+from .test_missed_calls import later
 from .test_support_line import CALLER, CALLER_SID, XSD, Line, spoken, verbs
 
 
@@ -252,3 +253,50 @@ def test_the_agent_and_the_board_hear_what_the_caller_asked_for(line, admin_clie
     assert "They said: do you have gluten free crust ... I want to talk to somebody" in heard
     board = admin_client.get(reverse("board:panel", args=["support"])).content.decode()
     assert "I want to talk to somebody about my allergy" in board
+
+
+def test_a_caller_who_ordered_by_voice_is_not_texted_as_missed(line, outbox):
+    from support.missed import text_missed_calls
+
+    line.call_in()
+    say(line, "one large pepperoni", first=True)
+    press(line, "1")
+    line.caller_leg("completed")  # the shop said goodbye and hung up
+    with line.capture(execute=True):
+        text_missed_calls(later())
+    assert [b[:20] for b in sms_to_caller(outbox)] == ["Thanks! Order #1001 "]
+
+
+def test_hanging_up_mid_order_places_nothing_and_is_texted_as_missed(line, outbox):
+    from support.missed import text_missed_calls
+
+    line.call_in()
+    say(line, "two large pepperoni", first=True)
+    line.caller_leg("completed")
+    with line.capture(execute=True):
+        text_missed_calls(later())
+    assert not Order.objects.exists()
+    assert Quote.objects.get().state == Quote.State.PENDING  # a text YES could still place it
+    (text,) = sms_to_caller(outbox)
+    assert text.startswith("Sorry we missed your call")
+
+
+def test_an_order_for_later_by_voice(line):
+    line.call_in()
+    readback = say(line, "a large pepperoni for pickup at 7 pm", first=True)
+    assert "For pickup at 7:00 PM." in spoken(readback.xml)
+    press(line, "1")
+    assert Order.objects.get().is_scheduled
+
+
+def test_a_delivery_outside_the_area_offers_pickup(line, settings):
+    from orders import shop
+
+    settings.DELIVERY_ZIP_CODES = ["94110"]
+    shop.forget()
+    line.call_in()
+    said = say(line, "two large pepperoni delivered to 12 main street 10001", first=True)
+    assert "Sorry, we don't deliver to 10001." in spoken(said.xml)
+    assert "say the order again for pickup" in spoken(said.xml)
+    readback = say(line, "two large pepperoni for pickup")
+    assert "For pickup." in spoken(readback.xml)
