@@ -12,12 +12,14 @@ from django.utils.module_loading import import_string
 from telephony.numbers import is_withheld
 from telephony.sms import MAX_BODY
 
-from . import services, shop, texts
+from . import edits, services, shop, texts
 from .hours import is_open, next_opening_words
 from .models import Actor, Order, Quote
 from .parser import DELIVER_TO, MAX_QUANTITY, parse
 from .services import OrderError
 
+# What a text may be read as when it changes a waiting quote ("make it 2", "no drink").
+MAY_CHANGE_A_QUOTE = {"chat", "suggest", "order", "reorder", "no"}
 # Everything but ordering keeps working outside opening hours.
 WORKS_WHEN_CLOSED = {"menu", "status", "cancel", "help", "no", "suggest", "chat"}
 
@@ -75,7 +77,36 @@ class Conversation:
         services.remember_language(self.customer, command.language_said)
         command = self._answer_to_our_question(command)
         with translation.override(self.customer.language):
+            if command.kind in MAY_CHANGE_A_QUOTE and (changed := self._change()) is not None:
+                return changed
             return self._reply(command)
+
+    def _change(self):
+        """A change in words to the quote waiting for YES (orders/edits.py): the whole new
+        quote, or which line it is about; None when the text is no change to it."""
+        waiting = services.pending_quote(self.customer, self.now)
+        if waiting is None:
+            return None
+        change = edits.read(self.message.body, waiting, self.entries, self.menu.by_code)
+        if change is None:
+            return None
+        if change.ask:
+            self.outcome = "asked"
+            return self.render("which_line", names=change.ask, first=change.ask[0].lower())
+        address = change.address
+        if address == "?":
+            address = self.customer.address
+            if not address:
+                self.outcome = "asked"
+                return self.render("address_for_change")
+        try:
+            quote = services.quote_order(
+                self.customer, list(change.lines), self.menu, address=address, now=self.now,
+                scheduled_for=change.when, deal=waiting.deal,
+            )  # fmt: skip
+        except OrderError as error:
+            return self._cannot_quote(error)
+        return self._quote_reply("quote", quote, asked=change.when, refused=quote.deal_refused)
 
     def _answer_to_our_question(self, command):
         """What we just asked for is the first reading of the next text: after "Where should

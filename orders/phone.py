@@ -39,6 +39,11 @@ HEARD_AS_NUMBERS = [
     (re.compile(rf"\b(?:won)\s+(?={SIZES}\b)", re.IGNORECASE), "one "),
 ]
 
+CHANGE_WORDS_FIRST = re.compile(
+    r"^(?:and|also|plus|add|y|with|con|sin|no|without|make|change|que sean|mejor|"
+    r"remove|switch|actually)\b",
+    re.IGNORECASE,
+)
 HUNDRED = re.compile(r"\b(?:(?:a|one)\s+)?(?:hundred|cien)\b", re.IGNORECASE)
 
 # What a caller says to go back to a fresh order, in either language.
@@ -121,6 +126,8 @@ def heard_as(speech, index=None):
     for pattern, number in HEARD_AS_NUMBERS:
         said = pattern.sub(number, said)
     said = HUNDRED.sub("100", said)
+    if CHANGE_WORDS_FIRST.match(said):
+        return said  # a change to the quote read back (orders/edits.py), not a new order
     if index is not None and parse(said, index).kind == "chat":
         ordered = f"order {said}"  # what a caller says is an order, as ORDER makes a text one
         command = parse(ordered, index)

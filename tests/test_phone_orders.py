@@ -303,3 +303,25 @@ def test_a_delivery_outside_the_area_offers_pickup(line, settings):
     assert "say the order again for pickup" in spoken(said.xml)
     readback = say(line, "two large pepperoni for pickup")
     assert "For pickup." in spoken(readback.xml)
+
+
+@pytest.mark.parametrize(
+    ("change", "heard"),
+    [
+        ("make it two", "You'd like 2 medium Pepperoni."),
+        ("no large", "You'd like 1 large Pepperoni."),
+        ("make it large", "You'd like 1 large Pepperoni."),
+        ("and a coke", "You'd like 1 medium Pepperoni; 1 Coke."),
+        ("with extra cheese", "You'd like 1 medium Pepperoni with Extra cheese."),
+    ],
+)
+def test_the_read_back_takes_changes_by_voice(line, change, heard):
+    line.call_in()
+    say(line, "one medium pepperoni", first=True)
+
+    readback = say(line, change)
+
+    assert heard in spoken(readback.xml)
+    assert "Say yes or press 1" in spoken(readback.xml)
+    press(line, "1")
+    assert Order.objects.count() == 1
