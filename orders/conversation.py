@@ -4,6 +4,7 @@ anything else kept for staff. Every reply's wording is in templates/orders/sms/.
 import re
 from dataclasses import replace
 from functools import cached_property
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -86,7 +87,7 @@ class Conversation:
         quote, or which line it is about; None when the text is no change to it."""
         waiting = services.pending_quote(self.customer, self.now)
         if waiting is None:
-            return None
+            return self._change_placed()
         change = edits.read(self.message.body, waiting, self.entries, self.menu.by_code)
         if change is None:
             return None
@@ -107,6 +108,40 @@ class Conversation:
         except OrderError as error:
             return self._cannot_quote(error)
         return self._quote_reply("quote", quote, asked=change.when, refused=quote.deal_refused)
+
+    def _change_placed(self):
+        """A change in words to the customer's latest order, once placed: made while the
+        kitchen has not started it (received or being prepared: the board shows the new
+        items, the customer gets the new total), else they are told to call."""
+        order = Order.objects.active().of(self.customer).order_by("-id").first()
+        if order is None:
+            return None
+        placed = SimpleNamespace(
+            lines=services.order_lines(order),
+            address=order.address if order.fulfilment == "delivery" else "",
+            scheduled_for=None,
+        )
+        change = edits.read(self.message.body, placed, self.entries, self.menu.by_code)
+        if change is None:
+            return None
+        services.link_message(self.message, order)
+        if change.ask:
+            self.outcome = "asked"
+            return self.render("which_line", names=change.ask, first=change.ask[0].lower())
+        address = self.customer.address if change.address == "?" else change.address
+        try:
+            order = services.change_order(order, list(change.lines), self.menu, address, self.now)
+        except services.OutsideDeliveryArea as error:
+            return self._cannot_quote(error)
+        except services.BelowDeliveryMinimum as error:
+            return self._cannot_quote(error)
+        except OrderError:
+            order.refresh_from_db()
+            return self.render("too_late_to_change", order=order)
+        items = [texts.line_words(item) for item in order.items.all()]
+        return self.render(
+            "order_changed", order=order, lines=items, total=texts.money(order.total)
+        )
 
     def _answer_to_our_question(self, command):
         """What we just asked for is the first reading of the next text: after "Where should

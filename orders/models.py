@@ -447,6 +447,7 @@ class OrderEvent(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         DELAYED = "delayed", "Delayed"
         OPTED_OUT = "opted_out", "Customer opted out"
+        CHANGED = "changed", "Changed by the customer"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -17,6 +17,7 @@ from .errors import OrderError
 from .menu import current as current_menu
 from .menu import line_details, price_line
 from .models import (
+    CUSTOMER_MAY_CANCEL,
     Actor,
     Customer,
     Fulfilment,
@@ -129,23 +130,8 @@ def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None,
     texted; when this order cannot have it, the quote is made without it and carries the
     refusal as `quote.deal_refused` (DealRefused) for the reply."""
     now = now or timezone.now()
-    by_code, modifiers = menu.by_code, menu.modifiers
-    priced = []
-    for line in lines:
-        item = by_code.get(line.code)
-        size, price = price_line(item, line, by_code, modifiers) if item else (None, None)
-        if price is None:
-            continue
-        priced.append(
-            {
-                "item_id": item.pk, "code": item.code, "name": item.name, "size": size,
-                "quantity": line.quantity, "unit_price": str(price),
-                "assumed_size": bool(size) and not line.size,
-                **line_details(line, by_code, modifiers, size),
-            }
-        )  # fmt: skip
-    if not priced:
-        raise OrderError("Nothing in that order is on the menu right now.")
+    by_code = menu.by_code
+    priced = _priced(lines, menu)
     food = sum(Decimal(p["unit_price"]) * p["quantity"] for p in priced)
     discount, refused = Decimal("0"), None
     if deal is not None:
@@ -177,6 +163,80 @@ def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None,
     quote.save()
     quote.deal_refused = refused
     return quote
+
+
+def _priced(lines, menu):
+    """`lines` (parser.Line) priced against `menu`, as a quote keeps them (dicts); what is not
+    on it is left out. OrderError when nothing is."""
+    by_code, modifiers = menu.by_code, menu.modifiers
+    priced = []
+    for line in lines:
+        item = by_code.get(line.code)
+        size, price = price_line(item, line, by_code, modifiers) if item else (None, None)
+        if price is None:
+            continue
+        priced.append(
+            {
+                "item_id": item.pk, "code": item.code, "name": item.name, "size": size,
+                "quantity": line.quantity, "unit_price": str(price),
+                "assumed_size": bool(size) and not line.size,
+                **line_details(line, by_code, modifiers, size),
+            }
+        )  # fmt: skip
+    if not priced:
+        raise OrderError("Nothing in that order is on the menu right now.")
+    return priced
+
+
+def order_lines(order):
+    """An order's items as a quote keeps its lines (for orders/edits.py)."""
+    return [
+        {
+            "code": item.menu_item.code if item.menu_item else "", "name": item.name,
+            "size": item.size, "quantity": item.quantity, "modifiers": item.modifiers or {},
+            "note": item.note,
+        }
+        for item in order.items.select_related("menu_item")
+        if item.menu_item
+    ]  # fmt: skip
+
+
+def change_order(order, lines, menu, address, now=None):
+    """A customer's change in words to an order still received or being prepared: its items,
+    bill and address replaced in one transaction, the order locked; an OrderEvent CHANGED
+    says what it was before. OrderError when it has gone further meanwhile, or took a deal
+    (a change could undo what the deal asked for: staff change those)."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        if order.status not in CUSTOMER_MAY_CANCEL or order.deal_id:
+            raise OrderError(f"Order #{order.number} can no longer be changed by text.")
+        before = "; ".join(f"{i.quantity}x {i.name} {i.size}".strip() for i in order.items.all())
+        priced = _priced(lines, menu)
+        food = sum(Decimal(p["unit_price"]) * p["quantity"] for p in priced)
+        if address:
+            check_delivery(address, food)
+        bill = Bill.for_food(food, delivery=bool(address))
+        order.items.all().delete()
+        OrderItem.objects.bulk_create(
+            OrderItem(
+                order=order, menu_item_id=line["item_id"], name=line["name"], size=line["size"],
+                quantity=line["quantity"], unit_price=Decimal(line["unit_price"]),
+                modifiers=line.get("modifiers", {}), note=line.get("note", ""),
+            )
+            for line in priced
+        )  # fmt: skip
+        order.subtotal, order.tax = bill.subtotal, bill.tax
+        order.delivery_fee, order.total = bill.delivery_fee, bill.total
+        order.address = address
+        order.fulfilment = Fulfilment.DELIVERY if address else Fulfilment.PICKUP
+        order.save(
+            update_fields=["subtotal", "tax", "delivery_fee", "total", "address", "fulfilment"]
+        )
+        OrderEvent.objects.create(
+            order=order, kind=OrderEvent.Kind.CHANGED, actor=Actor.CUSTOMER,
+            reason=f"was: {before}"[:300],
+        )  # fmt: skip
+    return order
 
 
 def _replace_pending_quotes(customer):

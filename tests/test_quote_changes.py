@@ -166,3 +166,51 @@ def test_yes_places_exactly_the_last_quote_shown(menu, sms):
 
 def test_the_table_is_as_long_as_the_issue_asks():
     assert len(CHANGES) + len(ASKED) >= 60
+
+
+# --- after YES ------------------------------------------------------------------------------
+
+
+def placed(sms, number="+14155550123", order=TWO):
+    sms(number, order)
+    sms(number, "YES")
+    return Order.objects.get()
+
+
+def test_a_change_to_an_order_not_started_is_made_and_the_new_total_given(menu, sms, admin_client):
+    from django.urls import reverse
+
+    order = placed(sms)
+
+    (text,) = sms("+14155550123", "oh and garlic bread").replies
+
+    assert text.startswith(f"Done: order #{order.number} is now")
+    assert "1x Garlic Bread $5" in text and "New total $" in text
+    order.refresh_from_db()
+    assert sorted(i.name for i in order.items.all()) == ["Coke", "Garlic Bread", "Pepperoni"]
+    assert order.total > order.subtotal - 1 and str(order.total) in text.replace("$", "")
+    assert order.events.filter(kind="changed").exists()
+    board = admin_client.get(reverse("board:panel", args=["orders"])).content.decode()
+    assert "Changed by the customer" in board and "Garlic Bread" in board
+
+
+def test_a_change_once_the_kitchen_started_is_refused_with_the_shops_number(menu, sms):
+    from orders import services
+    from orders.models import Status
+
+    order = placed(sms)
+    services.advance_order(order, Status.PREPARING)
+    services.advance_order(order, Status.BAKING, notify=False)
+
+    (text,) = sms("+14155550123", "no drink").replies
+
+    assert f"Order #{order.number} is already in the oven, so it can't be changed" in text
+    assert "Call us at" in text
+    assert order.items.count() == 2
+
+
+def test_a_question_after_ordering_is_not_taken_for_a_change(menu, sms):
+    order = placed(sms)
+    (text,) = sms("+14155550123", "where is my pizza").replies
+    assert "Done:" not in text
+    assert order.items.count() == 2

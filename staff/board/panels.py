@@ -5,7 +5,7 @@ Each function runs a fixed number of queries, however many orders or messages th
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -138,7 +138,12 @@ def order_columns(now=None):
         Order.objects.filter(status__in=shown)
         .select_related("customer")
         .prefetch_related("items")
-        .annotate(stage_since=_stage_since())
+        .annotate(
+            stage_since=_stage_since(),
+            changed=Exists(
+                OrderEvent.objects.filter(order=OuterRef("pk"), kind=OrderEvent.Kind.CHANGED)
+            ),
+        )
         # Scheduled orders take their place at the time the kitchen should start them.
         .order_by(Coalesce("start_at", "created_at"), "id")[:BOARD_LIMIT]
     )
