@@ -47,7 +47,7 @@ CHANGE_WORDS_FIRST = re.compile(
 HUNDRED = re.compile(r"\b(?:(?:a|one)\s+)?(?:hundred|cien)\b", re.IGNORECASE)
 
 # What a caller says to go back to a fresh order, in either language.
-CHANGE_WORDS = {"change", "change it", "start again", "start over", "cambiar", "cambio", "no"}
+START_AGAIN_WORDS = {"change", "change it", "start again", "start over", "cambiar", "cambio", "no"}
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def spoken_turn(number, speech, *, digits=""):
     said = heard_as(speech, services.menu().index)
     if digits in ("1", "2") and not said:
         said = "yes" if digits == "1" else "no"
-    if said.lower().strip(".!? ") in CHANGE_WORDS:
+    if said.lower().strip(".!? ") in START_AGAIN_WORDS:
         said = "no"
     if not said:
         return Turn("", "not_understood")
