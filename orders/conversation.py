@@ -15,7 +15,7 @@ from telephony.sms import MAX_BODY
 
 from . import edits, services, shop, texts
 from .hours import is_open, next_opening_words
-from .models import Actor, Order, Quote
+from .models import Actor, Fulfilment, Order, Quote
 from .parser import DELIVER_TO, MAX_QUANTITY, parse
 from .services import OrderError
 
@@ -118,7 +118,7 @@ class Conversation:
             return None
         placed = SimpleNamespace(
             lines=services.order_lines(order),
-            address=order.address if order.fulfilment == "delivery" else "",
+            address=order.address if order.fulfilment == Fulfilment.DELIVERY else "",
             scheduled_for=None,
         )
         change = edits.read(self.message.body, placed, self.entries, self.menu.by_code)

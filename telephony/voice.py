@@ -132,13 +132,13 @@ class Requests(outbox.Outbox):
                 finished_at=now,
                 updated_at=now,
             )
-            tell_requester(request.pk)
+            _tell(request.pk)
 
     def ended(self, now):
         return {"finished_at": now}
 
     def failed_for_good(self, request):
-        tell_requester(request.pk)
+        _tell(request.pk)
 
 
 REQUESTS = Requests()
@@ -157,6 +157,16 @@ def tell_requester(request_id):
         if claimed:
             handlers.call_finished(ProviderRequest.objects.get(pk=request_id))
     return bool(claimed)
+
+
+def _tell(request_id):
+    """`tell_requester`, from the worker, which stores outcomes in the transaction it answers
+    texts in: an asker's handler that fails rolls back its own savepoint only, is logged, and
+    is told again by `tell_untold`; it never holds back the customers' texts."""
+    try:
+        tell_requester(request_id)
+    except Exception:
+        logger.exception("Telling the asker about request %s failed; the sweep will", request_id)
 
 
 def tell_untold(now=None):

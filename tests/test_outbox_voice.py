@@ -196,3 +196,32 @@ def test_a_staff_call_back_answered_with_an_unreadable_2xx_is_never_a_500(
     assert [r.kind for r in fake_twilio.requests] == ["call", "list_call"]
     offer = AgentOffer.objects.get()
     assert (offer.status, offer.sid) == (AgentOffer.Status.RINGING, placed.resource["sid"])
+
+
+@pytest.mark.django_db
+def test_a_failing_asker_is_told_again_later_and_never_stops_the_sending(
+    outbox, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    from telephony import handlers
+
+    AgentFactory()
+    call = ringing_call()
+    told = []
+
+    def broken(request):
+        told.append(request.pk)
+        raise RuntimeError("a bug in the asker")
+
+    monkeypatch.setattr(handlers, "call_finished", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        calls.ring_next_agent(call.pk)  # placed: the asker's handler fails
+
+    ring = ProviderRequest.objects.get()
+    assert ring.status == Status.DONE and ring.handled_at is None  # made, not yet told
+    monkeypatch.undo()
+    from telephony.voice import tell_untold
+
+    past = timezone.now() - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS + 1)
+    ProviderRequest.objects.filter(pk=ring.pk).update(finished_at=past)
+    assert tell_untold() == 1 and told == [ring.pk]  # told by the sweep, once it works
+    assert AgentOffer.objects.get().status == AgentOffer.Status.RINGING
