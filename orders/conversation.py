@@ -107,7 +107,9 @@ class Conversation:
             )  # fmt: skip
         except OrderError as error:
             return self._cannot_quote(error)
-        return self._quote_reply("quote", quote, asked=change.when, refused=quote.deal_refused)
+        return self._quote_reply(
+            "quote", quote, asked=change.when, refused=quote.deal_refused, left_out=change.gone
+        )
 
     def _change_placed(self):
         """A change in words to the customer's latest order, once placed: made while the
@@ -122,8 +124,8 @@ class Conversation:
             scheduled_for=None,
         )
         change = edits.read(self.message.body, placed, self.entries, self.menu.by_code)
-        if change is None:
-            return None
+        if change is None or change.gone:
+            return None  # nothing to change, or it would drop what has left the menu since
         services.link_message(self.message, order)
         if change.ask:
             self.outcome = "asked"
@@ -131,9 +133,7 @@ class Conversation:
         address = self.customer.address if change.address == "?" else change.address
         try:
             order = services.change_order(order, list(change.lines), self.menu, address, self.now)
-        except services.OutsideDeliveryArea as error:
-            return self._cannot_quote(error)
-        except services.BelowDeliveryMinimum as error:
+        except (services.OutsideDeliveryArea, services.BelowDeliveryMinimum) as error:
             return self._cannot_quote(error)
         except OrderError:
             order.refresh_from_db()

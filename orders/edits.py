@@ -24,7 +24,8 @@ import re
 from dataclasses import dataclass, replace
 
 from .hours import local
-from .parser import NUMBER_WORDS, Line, fold, parse
+from .parser import NUMBER_WORDS, fold, parse
+from .quotes import line_of
 
 # Words that open a change rather than an order, in English and Spanish.
 FILLER = r"(?:oh|ok|okay|um|uh|actually|wait|sorry|mejor|please|hey|hi|hola)"
@@ -73,6 +74,7 @@ class Edit:
     address: str = ""
     when: object = None  # a time of day, or None for the earliest
     ask: tuple = ()  # the quote's line names it might mean
+    gone: tuple = ()  # names of lines left out: off the menu since they were quoted
 
 
 def read(text, quote, index, items):
@@ -81,28 +83,14 @@ def read(text, quote, index, items):
     said = LEAD.sub("", " ".join(fold(text).replace("'", " ").split())).strip(" .!?,")
     if not said:
         return None
-    lines = [_line(d) for d in quote.lines]
-    edit = Edit(tuple(lines), quote.address, _when(quote))
+    on_menu = [d for d in quote.lines if d["code"].upper() in items]
+    gone = tuple(d["name"] for d in quote.lines if d["code"].upper() not in items)
+    edit = Edit(tuple(line_of(d) for d in on_menu), quote.address, _when(quote), gone=gone)
     for rule in (_time, _pickup, _delivery, _quantity, _correction, _remove, _add, _modify):
         found = rule(said, edit, index, items) if rule is not _delivery else rule(said, edit, text)
         if found is not None:
             return found if found.ask or found.lines else None
     return None
-
-
-def _line(d):
-    """A quote's line (a dict, orders.quotes.quote_order) as the parser's Line."""
-    modifiers = d.get("modifiers") or {}
-
-    def codes(name):
-        return tuple(t["code"].upper() for t in modifiers.get(name, []))
-
-    return Line(
-        d["code"].upper(), d["quantity"], d.get("size") or "", codes("toppings"),
-        (modifiers.get("crust") or {}).get("code", "").upper(),
-        (modifiers.get("half") or {}).get("code", "").upper(), d.get("note", ""),
-        codes("left"), codes("right"),
-    )  # fmt: skip
 
 
 def _when(quote):

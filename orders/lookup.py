@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from .models import Customer, Order, Status
+from .models import Customer, Order
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,7 @@ def usual_words(phone_e164):
 
     if not phone_e164 or not phone_e164.startswith("+"):
         return ""
-    last = (
-        Order.objects.of(phone_e164)
-        .exclude(status=Status.CANCELLED)
-        .prefetch_related("items")
-        .order_by("-id")
-        .first()
-    )
+    last = Order.objects.of(phone_e164).last_kept()
     if last is None:
         return ""
     return "; ".join(texts.spoken_line(item) for item in last.items.all())

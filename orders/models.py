@@ -237,6 +237,10 @@ class OrderQuerySet(models.QuerySet):
         """Orders not finished (ACTIVE)."""
         return self.filter(status__in=ACTIVE)
 
+    def last_kept(self):
+        """The newest order that was not cancelled (the one "the usual" repeats), or None."""
+        return self.exclude(status=S.CANCELLED).order_by("-id").first()
+
     def of(self, customer_or_phone):
         """A customer's orders: by the Customer, or by their number (E.164)."""
         if isinstance(customer_or_phone, Customer):

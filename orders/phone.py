@@ -21,7 +21,6 @@ from django.conf import settings
 from django.utils import timezone, translation
 
 from telephony.models import Message
-from telephony.numbers import is_withheld
 from telephony.reach import reason_not_to_text
 from telephony.sms import send_sms
 
@@ -80,13 +79,6 @@ class VoiceConversation(Conversation):
         )
         self.outcome = "asked"
         return self.render("declined")
-
-
-def language_of(number):
-    """The language a caller is spoken to in (their customer's, or the shop's default)."""
-    if not number or is_withheld(number):
-        return settings.LANGUAGE_CODE
-    return services.customer_for(number).language
 
 
 def spoken_turn(number, speech, *, digits=""):

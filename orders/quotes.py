@@ -189,16 +189,44 @@ def _priced(lines, menu):
 
 
 def order_lines(order):
-    """An order's items as a quote keeps its lines (for orders/edits.py)."""
+    """An order's items as a quote keeps its lines (dicts; `item_id` None for an item since
+    deleted from the menu): "the usual" and a change after YES (orders/edits.py) start
+    from them."""
     return [
         {
-            "code": item.menu_item.code if item.menu_item else "", "name": item.name,
-            "size": item.size, "quantity": item.quantity, "modifiers": item.modifiers or {},
-            "note": item.note,
+            "item_id": item.menu_item_id, "code": item.menu_item.code if item.menu_item else "",
+            "name": item.name, "size": item.size, "quantity": item.quantity,
+            "modifiers": item.modifiers or {}, "note": item.note,
         }
         for item in order.items.select_related("menu_item")
-        if item.menu_item
     ]  # fmt: skip
+
+
+def line_of(kept):
+    """A line as a quote or order keeps it (a dict: quote_order, order_lines) as the
+    parser's Line, to be priced again."""
+    modifiers = kept.get("modifiers") or {}
+
+    def codes(name):
+        return tuple(t["code"].upper() for t in modifiers.get(name, []))
+
+    return parser.Line(
+        kept["code"].upper(), kept["quantity"], kept.get("size") or "", codes("toppings"),
+        (modifiers.get("crust") or {}).get("code", "").upper(),
+        (modifiers.get("half") or {}).get("code", "").upper(), kept.get("note", ""),
+        codes("left"), codes("right"),
+    )  # fmt: skip
+
+
+def _create_items(order, priced):
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order, menu_item_id=line["item_id"], name=line["name"], size=line["size"],
+            quantity=line["quantity"], unit_price=Decimal(line["unit_price"]),
+            modifiers=line.get("modifiers", {}), note=line.get("note", ""),
+        )
+        for line in priced
+    )  # fmt: skip
 
 
 def change_order(order, lines, menu, address, now=None):
@@ -217,14 +245,7 @@ def change_order(order, lines, menu, address, now=None):
             check_delivery(address, food)
         bill = Bill.for_food(food, delivery=bool(address))
         order.items.all().delete()
-        OrderItem.objects.bulk_create(
-            OrderItem(
-                order=order, menu_item_id=line["item_id"], name=line["name"], size=line["size"],
-                quantity=line["quantity"], unit_price=Decimal(line["unit_price"]),
-                modifiers=line.get("modifiers", {}), note=line.get("note", ""),
-            )
-            for line in priced
-        )  # fmt: skip
+        _create_items(order, priced)
         order.subtotal, order.tax = bill.subtotal, bill.tax
         order.delivery_fee, order.total = bill.delivery_fee, bill.total
         order.address = address
@@ -263,33 +284,13 @@ def pending_quote(customer, now=None):
 def quote_reorder(customer, menu, now=None, scheduled_for=None):
     """A quote repeating the customer's last order at today's prices: (quote or None, names of
     what is no longer on the menu). None, [] when there is no earlier order."""
-    last = (
-        Order.objects.filter(customer=customer)
-        .exclude(status=Status.CANCELLED)
-        .prefetch_related("items")
-        .first()
-    )
+    last = Order.objects.of(customer).last_kept()
     if last is None:
         return None, []
-    available = {item.pk: item for item in menu.items}
-    lines, missing = [], []
-    for old in last.items.all():
-        item = available.get(old.menu_item_id)
-        if item is None:
-            missing.append(old.name)
-        else:
-            modifiers = old.modifiers or {}
-            lines.append(
-                parser.Line(
-                    item.code.upper(), old.quantity, old.size,
-                    tuple(t["code"].upper() for t in modifiers.get("toppings", [])),
-                    (modifiers.get("crust") or {}).get("code", "").upper(),
-                    (modifiers.get("half") or {}).get("code", "").upper(),
-                    old.note,
-                    *(tuple(t["code"].upper() for t in modifiers.get(side, []))
-                      for side in ("left", "right")),
-                )
-            )  # fmt: skip
+    available = {item.pk for item in menu.items}
+    kept = order_lines(last)
+    lines = [line_of(d) for d in kept if d["item_id"] in available]
+    missing = [d["name"] for d in kept if d["item_id"] not in available]
     if not lines:
         return None, missing
     address = last.address if last.fulfilment == Fulfilment.DELIVERY else ""
@@ -335,14 +336,7 @@ def place_order(quote, now=None):
             first_promised_at=quote.scheduled_for if scheduled else now + minutes,
             start_at=quote.scheduled_for - minutes if scheduled else None,
         )
-        OrderItem.objects.bulk_create(
-            OrderItem(
-                order=order, menu_item_id=line["item_id"], name=line["name"], size=line["size"],
-                quantity=line["quantity"], unit_price=Decimal(line["unit_price"]),
-                modifiers=line.get("modifiers", {}), note=line.get("note", ""),
-            )
-            for line in quote.lines
-        )  # fmt: skip
+        _create_items(order, quote.lines)
         OrderEvent.objects.create(
             order=order, kind=OrderEvent.Kind.PLACED, to_status=order.status, actor=Actor.CUSTOMER
         )

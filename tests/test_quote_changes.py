@@ -214,3 +214,18 @@ def test_a_question_after_ordering_is_not_taken_for_a_change(menu, sms):
     (text,) = sms("+14155550123", "where is my pizza").replies
     assert "Done:" not in text
     assert order.items.count() == 2
+
+
+def test_a_change_to_a_quote_with_an_item_taken_off_the_menu_since_names_it(menu, sms):
+    from orders.models import MenuItem
+
+    number = "+14155550123"
+    sms(number, TWO)
+    coke = MenuItem.objects.get(code="COKE")
+    coke.available = False
+    coke.save()  # staff take it off in the admin
+
+    (text,) = sms(number, "make the pepperoni 2").replies
+
+    assert waiting(number) == "2x PEP M"  # the change made, what left the menu named
+    assert 'Left out: "Coke" (not on our menu).' in text
