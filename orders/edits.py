@@ -59,7 +59,7 @@ MODIFY = re.compile(
     r"(?:(?:it|that|them|this)\s+)?(?P<rest>.+?)(?:\s+instead)?$"
 )
 THE = re.compile(r"^(?:the|la|el|my|mi)\s+")
-NO_BUT = re.compile(r"^no\s+(?:a\s+|make it\s+|i said\s+)?(.+)$")
+NO_BUT = re.compile(r"^no\s+(?:i said\s+)?(.+)$")
 ANOTHER = re.compile(r"^(?:another|one more|an extra|otra|otro|una mas|uno mas)\s+")
 DRINKS = {"drink", "drinks", "soda", "sodas", "pop", "bebida", "bebidas", "refresco", "refrescos"}
 SIDES = {"side", "sides", "guarnicion", "entrada"}
@@ -80,7 +80,8 @@ class Edit:
 def read(text, quote, index, items):
     """The change `text` makes to `quote` (an Edit), or None when it is not a change.
     `index` and `items`: the menu's (orders.menu.Menu.index, .by_code)."""
-    said = LEAD.sub("", " ".join(fold(text).replace("'", " ").split())).strip(" .!?,")
+    words = fold(text).replace("'", " ").replace(",", " ").split()  # "no, make it 3"
+    said = LEAD.sub("", " ".join(words)).strip(" .!?")
     if not said:
         return None
     on_menu = [d for d in quote.lines if d["code"].upper() in items]
@@ -147,9 +148,15 @@ def _quantity(said, edit, index, items):
 
 
 def _correction(said, edit, index, items):
-    """ "no, large": what was read back corrected (a size, a crust), not something taken off."""
+    """ "no, large", "no, make it 3", "no, for 8 pm": what was read back corrected, not
+    something taken off (a quantity, a time, pickup, a size or crust: never a topping)."""
     found = NO_BUT.match(said)
-    changed = _modify(found[1], edit, index, items) if found else None
+    if not found:
+        return None
+    for rule in (_time, _pickup, _quantity):
+        if (changed := rule(found[1], edit, index, items)) is not None:
+            return changed
+    changed = _modify(found[1], edit, index, items)
     if changed is None or changed.ask:
         return None
     toppings = [line.toppings for line in edit.lines]
