@@ -36,6 +36,11 @@ def press(call, keys):
         _fetch(call, waiting["action"], Digits=keys)
     elif waiting.get("type") == "record" and "#" in keys:
         leave_voicemail(call)
+    elif waiting.get("type") == "conference" and "*" in keys and waiting.get("on_star"):
+        # <Dial hangupOnStar>: star leaves the conference; Twilio asks the Dial's action.
+        call["waiting"] = None
+        _note(call, "event", "You leave the hold.")
+        _fetch(call, waiting["on_star"], DialCallStatus="completed")
     else:
         _note(call, "event", "Nothing happens: the call is not waiting for keys now.")
     return call
@@ -234,6 +239,7 @@ def _join_conference(call, dial, rest):
         "name": _text(conference),
         "conference_sid": new_sid("CF"),
         "status_callback": conference.get("statusCallback"),
+        "on_star": dial.get("action") if dial.get("hangupOnStar") == "true" else None,
         "then": rest,
     }
     _note(call, "event", "You are on hold in the conference (music until an advisor joins).")

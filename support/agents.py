@@ -2,6 +2,7 @@
 
 import logging
 
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 
 from .models import ACTIVE_OFFER_STATUSES, Agent, AgentOffer
@@ -30,16 +31,12 @@ def set_on_shift(agent, on_shift):
     agent.on_shift = on_shift
     if changed:
         logger.info("Agent %s is now %s shift", agent.pk, "on" if on_shift else "off")
+        from .calls import hunt  # calls builds on this module
+
+        transaction.on_commit(hunt)  # callers in line, or no one left on shift to take them
     return bool(changed)
 
 
-def next_agent_for(call):
-    """The free agent to ring next for `call` (not yet offered it), locked; None if nobody."""
-    offered = AgentOffer.objects.filter(call=call).values("agent_id")
-    return (
-        available_agents()
-        .exclude(pk__in=offered)
-        .select_for_update()
-        .order_by("priority", F("last_offered_at").asc(nulls_first=True), "pk")
-        .first()
-    )
+# The order free agents are offered calls in: lower priority numbers first, then whoever
+# was offered one longest ago (or never), so agents of equal priority take turns.
+TURN = ("priority", F("last_offered_at").asc(nulls_first=True), "pk")

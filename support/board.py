@@ -11,11 +11,12 @@ from .models import CALL_HOLDING, CallEvent, SupportCall, Voicemail
 
 
 def callers_waiting():
-    """Callers on hold (waiting or ringing an agent), longest wait first, each with `said`:
-    the last thing they said to the ordering line before asking for a person, if any."""
-    said = CallEvent.objects.filter(call=OuterRef("pk"), kind=CallEvent.Kind.SAID).exclude(
-        detail__said=""
-    )
+    """Callers in line (on hold, or waiting for a call-back they asked for from the hold),
+    longest wait first, each with `said`: the last thing they said to the ordering line
+    before asking for a person, if any."""
+    said = CallEvent.objects.filter(
+        Q(call=OuterRef("pk")) | Q(call=OuterRef("callback_of")), kind=CallEvent.Kind.SAID
+    ).exclude(detail__said="")
     return (
         SupportCall.objects.filter(status__in=CALL_HOLDING)
         .select_related("current_offer__agent")

@@ -22,11 +22,12 @@ from orders.hours import opening as shop_opening
 from telephony.models import ProviderRequest
 from telephony.numbers import WITHHELD, caller_id
 from telephony.outbox import callback_url
+from telephony.reach import reason_not_to_call
 from telephony.voice import withdraw_requests
 from telephony.webhooks import twilio_media_url
 
 from . import missed
-from .agents import available_agents, next_agent_for, on_shift
+from .agents import TURN, available_agents, on_shift
 from .dialing import ENDED, cancel_agent_leg, dial_customer_back, redirect_call, ring_agent
 from .models import (
     ACTIVE_OFFER_STATUSES,
@@ -161,8 +162,10 @@ def hear(call, speech, digits="", confidence=None):
 
 def what_they_said(call, most=2):
     """What the caller said to the ordering line, their last `most` turns, oldest first,
-    for the agent who answers (support/twiml.py agent_screen)."""
-    said = call.events.filter(kind=Kind.SAID).exclude(detail__said="").order_by("-pk")[:most]
+    for the agent who answers (support/twiml.py agent_screen); for a call-back, on the
+    call they asked it from."""
+    said = CallEvent.objects.filter(call_id=call.callback_of_id or call.pk, kind=Kind.SAID)
+    said = said.exclude(detail__said="").order_by("-pk")[:most]
     return [event.detail["said"] for event in reversed(list(said))]
 
 
@@ -183,8 +186,9 @@ class AdvisorRoute:
 def request_advisor(call_id):
     """The caller asked for an advisor: hold and ring agents, or voicemail if there is nobody.
 
-    The first agent is rung after commit, so the caller's TwiML is not held up by
-    anything but the database (and the ringing itself is a queued request).
+    The caller waits in line while every agent on shift is busy (`hunt`); the first agent
+    is rung after commit, so the caller's TwiML is not held up by anything but the
+    database (and the ringing itself is a queued request).
     """
     with transaction.atomic():
         call = call_for_update(call_id)
@@ -197,11 +201,11 @@ def request_advisor(call_id):
         if not shop_opening().is_open:
             call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason="closed")
             return AdvisorRoute(call, "voicemail", "closed")
-        if not available_agents().exists():
+        if not on_shift().exists():
             call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason="no agent on shift")
             return AdvisorRoute(call, "voicemail", "no agent")
         call.move(Status.WAITING, Kind.WAITING)
-        transaction.on_commit(lambda: ring_next_agent(call.pk))
+        transaction.on_commit(hunt)
         return AdvisorRoute(call, "hold")
 
 
@@ -216,6 +220,9 @@ def take_voicemail(call_id, reason):
 
 
 def waited_too_long(call, now=None):
+    """A caller on the line held SUPPORT_MAX_WAIT_SECONDS (a call-back waits for its turn)."""
+    if call.direction != SupportCall.Direction.INBOUND:
+        return False
     since = call.waiting_since or call.started_at
     limit = timedelta(seconds=settings.SUPPORT_MAX_WAIT_SECONDS)
     return bool(since) and (now or timezone.now()) - since >= limit
@@ -230,6 +237,50 @@ def check_hold(call_id):
         if call.status in CALL_HOLDING and waited_too_long(call):
             _send_to_voicemail(call, "waited too long")
         return call
+
+
+def call_me_back(call_id):
+    """A caller on hold asked to be called back (star, then 1): their call ends as
+    `call_back`, and a call-back takes its place in line (waiting since they began to
+    hold), offered by `hunt` to the next free agent before anyone who called later. The
+    agent who takes it is put in a conference and the customer is rung into it
+    (connect_agent). Returns what the caller hears: "called back", "connected" (an
+    agent took the call meanwhile), "holding" (a number we cannot call back) or "gone"."""
+    with transaction.atomic():
+        call = call_for_update(call_id)
+        if call is None or call.status in CALL_FINISHED or call.status == Status.VOICEMAIL:
+            return "gone"
+        if call.status == Status.CONNECTED:
+            return "connected"
+        if call.status not in CALL_HOLDING:
+            return "gone"
+        if not may_call_back(call):
+            return "holding"
+        back = SupportCall.objects.create(
+            direction=SupportCall.Direction.CALLBACK,
+            caller_number=call.caller_number,
+            order_number=call.order_number,
+            order_id=call.order_id,
+            customer_id=call.customer_id,
+            status=Status.WAITING,
+            waiting_since=call.waiting_since or call.started_at,
+            callback_of=call,
+        )
+        back.record(Kind.CALLBACK_FROM_HOLD, held_call=call.pk)
+        call.move(Status.CALL_BACK, Kind.CALLBACK_FROM_HOLD, call_back=back.pk)
+        _cancel_ringing_offer(call)  # the call-back is offered afresh, in its place
+        transaction.on_commit(hunt)
+        return "called back"
+
+
+def may_call_back(call):
+    """Whether a caller on hold is offered a call-back: an inbound call from a number we
+    may call (telephony.reach's rule: not withheld, premium or abroad)."""
+    return (
+        call.direction == SupportCall.Direction.INBOUND
+        and call.caller_number.startswith("+")
+        and not reason_not_to_call(call.caller_number)
+    )
 
 
 @dataclass(frozen=True)
@@ -260,37 +311,69 @@ def place_in_line(call, now=None):
     return PlaceInLine(place, max(1, math.ceil(place * talk / agents)))
 
 
-def ring_next_agent(call_id):
-    """Ring the next agent not yet offered this call, or send the caller to voicemail.
+def hunt(limit=100):
+    """Offer the calls waiting in line to the agents free to take them: the longest waiting
+    first (a call-back keeps the place its caller had on hold), each to the free agent
+    first in turn (agents.next_agent_for's order) who has not let it ring already.
+    Returns the offers made.
 
-    Safe to call twice: while an offer for this call is still ringing nothing new
-    is placed, so no agent is rung twice and no two agents ring at once.
+    Run after commit whenever a caller starts waiting, an agent is freed or comes on
+    shift, and by the minute sweep. A call every agent on shift has let ring goes to
+    voicemail (a call-back: to the call-back list); one whose agents are all busy keeps
+    waiting, told its place (place_in_line), up to SUPPORT_MAX_WAIT_SECONDS. Hunts take
+    turns: each first locks the agents on shift, so no agent is offered two calls.
     """
+    made = []
     with transaction.atomic():
-        call = call_for_update(call_id)
-        if call is None or call.status not in CALL_HOLDING:
-            return None
-        if call.direction == SupportCall.Direction.CALLBACK:
-            return None  # a call-back rings only the staff member who asked for it
-        if call.offers.filter(status__in=ACTIVE_OFFER_STATUSES).exists():
-            return None
-        if waited_too_long(call):
-            _send_to_voicemail(call, "waited too long")
-            return None
-        agent = next_agent_for(call)
-        if agent is None:
-            _send_to_voicemail(call, "no agent answered")
-            return None
-        offer = AgentOffer.objects.create(call=call, agent=agent)
-        Agent.objects.filter(pk=agent.pk).update(last_offered_at=timezone.now())
-        if call.status == Status.WAITING:
-            call.move(Status.RINGING_AGENT, Kind.OFFERED, agent=agent, offer=offer.pk)
-        else:
-            call.record(Kind.OFFERED, agent=agent, offer=offer.pk)
-        call.current_offer = offer
-        call.save(update_fields=["current_offer"])
-        ring_agent(offer)
-        return offer
+        shift = set(on_shift().select_for_update().order_by("pk").values_list("pk", flat=True))
+        waiting = SupportCall.objects.filter(status=Status.WAITING).order_by("waiting_since", "pk")
+        waiting = list(waiting.values_list("pk", flat=True)[:limit])
+        free = list(available_agents().order_by(*TURN)) if waiting else []
+        for call_id in waiting:
+            if shift and not free:
+                break  # the rest wait their turn (the hold checks their wait)
+            call = call_for_update(call_id)
+            if call is None or call.status != Status.WAITING:
+                continue
+            if waited_too_long(call):
+                _send_to_voicemail(call, "waited too long")
+                continue
+            if call.offers.filter(status__in=ACTIVE_OFFER_STATUSES).exists():
+                continue  # being rung already (a repeated hunt)
+            rang = set(
+                call.offers.exclude(status=OfferStatus.CANCELED).values_list("agent", flat=True)
+            )
+            agent = next((agent for agent in free if agent.pk not in rang), None)
+            if agent is None:
+                if not shift - rang:  # nobody on shift, or everyone let it ring
+                    _nobody_to_answer(call, "no agent answered" if shift else "no agent on shift")
+                continue
+            free.remove(agent)
+            made.append(_offer(call, agent))
+    return made
+
+
+def _offer(call, agent):
+    """Ring `agent` for `call` (both locked)."""
+    offer = AgentOffer.objects.create(call=call, agent=agent)
+    Agent.objects.filter(pk=agent.pk).update(last_offered_at=timezone.now())
+    call.current_offer = offer
+    call.save(update_fields=["current_offer"])
+    call.move(Status.RINGING_AGENT, Kind.OFFERED, agent=agent, offer=offer.pk)
+    ring_agent(offer)
+    return offer
+
+
+def _nobody_to_answer(call, reason):
+    """A waiting call nobody on shift will take: the caller leaves a voicemail; a call-back
+    goes on the call-back list (a Voicemail without a recording) for staff."""
+    if call.direction == SupportCall.Direction.INBOUND:
+        _send_to_voicemail(call, reason)
+        return
+    call.move(Status.VOICEMAIL, Kind.VOICEMAIL, reason=reason)
+    Voicemail.objects.get_or_create(
+        call=call, defaults={"transcript": "Asked to be called back while on hold."}
+    )
 
 
 def agent_rung(offer, request):
@@ -324,6 +407,7 @@ def record_agent_outcome(offer_id, call_status, error=""):
         offer = offer_for_update(offer_id)
         if call_status == "completed" and offer.status == OfferStatus.ANSWERED:
             offer.move(OfferStatus.COMPLETED, Kind.AGENT_HUNG_UP)
+            transaction.on_commit(hunt)  # free for the next caller in line
             return "updated"
         # "completed" before answering: Twilio gave up before our answer webhook ran.
         outcome = NOT_ANSWERED.get(call_status, OfferStatus.NO_ANSWER)
@@ -331,10 +415,11 @@ def record_agent_outcome(offer_id, call_status, error=""):
             return "ignored"  # a repeat, or older than what we know
         offer.move(outcome, Kind.AGENT_DID_NOT_ANSWER, outcome=outcome, error=error)
         if call.status in CALL_HOLDING and call.current_offer_id == offer.pk:
-            if call.direction == SupportCall.Direction.CALLBACK:
+            if call.callback_for_id:  # staff's call-back from a voicemail rings only them
                 call.move(Status.ABANDONED, Kind.CALLBACK_NOT_ANSWERED, agent=offer.agent)
-            else:
-                transaction.on_commit(lambda: ring_next_agent(call.pk))
+            elif call.status == Status.RINGING_AGENT:
+                call.move(Status.WAITING, Kind.WAITING, after="agent did not answer")
+        transaction.on_commit(hunt)  # the call waits again, and the agent may be free
         return "updated"
 
 
@@ -379,6 +464,7 @@ def connect_agent(offer_id, agent_call_sid=""):
             return AgentAnswer(False, call)
         if not waiting:  # the caller moved on while this phone rang: free the agent again
             offer.move(OfferStatus.CANCELED, Kind.AGENT_ANSWERED_TOO_LATE)
+            transaction.on_commit(hunt)
             return AgentAnswer(False, call)
         offer.move(OfferStatus.ANSWERED, Kind.AGENT_ANSWERED)
         call.agent = offer.agent
@@ -405,6 +491,7 @@ def _cancel_ringing_offer(call):
         offer.move(OfferStatus.CANCELED, Kind.AGENT_CALL_CANCELED)
         withdraw_requests(offer)  # not rung yet: never will be
         cancel_agent_leg(offer.sid, about=offer)
+        transaction.on_commit(hunt)  # the agent is free for the next caller
 
 
 def record_caller_status(call_sid, call_status):
@@ -432,7 +519,8 @@ def sweep_stale_calls(now=None):
     SUPPORT_MAX_WAIT_SECONDS (so one still holding 10 minutes later is gone), and no
     call to a pizzeria lasts SUPPORT_STALE_CALL_HOURS. Each is ended through the same
     code a late callback would take, so a ringing offer's caller moves on to the
-    next agent or voicemail.
+    next agent or voicemail. Call-backs asked for from the hold wait for their turn
+    (`hunt`), however long.
     """
     now = now or timezone.now()
     longest = now - timedelta(hours=settings.SUPPORT_STALE_CALL_HOURS)
@@ -448,7 +536,11 @@ def sweep_stale_calls(now=None):
         swept += record_agent_outcome(offer_id, "completed") == "updated"
     gone_from_hold = now - timedelta(seconds=settings.SUPPORT_MAX_WAIT_SECONDS + 600)
     calls = SupportCall.objects.filter(
-        Q(status__in=CALL_HOLDING, waiting_since__lt=gone_from_hold)
+        Q(
+            status__in=CALL_HOLDING,
+            waiting_since__lt=gone_from_hold,
+            direction=SupportCall.Direction.INBOUND,
+        )
         | Q(status__in=[Status.IN_MENU, Status.VOICEMAIL], started_at__lt=longest)
         | Q(status=Status.CONNECTED, answered_at__lt=longest)
     )
@@ -459,6 +551,7 @@ def sweep_stale_calls(now=None):
                 swept += end_call(call, "completed", why="no final status") == "updated"
     if swept:
         logger.warning("Ended %s call(s) or agent offer(s) Twilio never reported finished", swept)
+    hunt()  # in case a hunt after commit was lost (a process killed between the two)
     return swept
 
 

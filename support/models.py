@@ -77,17 +77,27 @@ class SupportCall(Pipeline, models.Model):
         CONNECTED = "connected", "Connected"
         VOICEMAIL = "voicemail", "Voicemail"
         ABANDONED = "abandoned", "Abandoned"
+        CALL_BACK = "call_back", "Asked to be called back"
         COMPLETED = "completed", "Completed"
 
+    # A caller on hold may ask to be called back (press star, then 1): their call ends as
+    # `call_back` and a call-back row takes its place in line (support.calls.call_me_back).
+    # A call whose agent did not answer waits again (ringing -> waiting) for the next one.
     MAY_GO_TO = {
         Status.IN_MENU: {Status.WAITING, Status.VOICEMAIL, Status.ABANDONED, Status.COMPLETED},
-        Status.WAITING: {Status.RINGING_AGENT, Status.VOICEMAIL, Status.ABANDONED},
-        Status.RINGING_AGENT: {Status.CONNECTED, Status.VOICEMAIL, Status.ABANDONED},
+        Status.WAITING: {
+            Status.RINGING_AGENT, Status.VOICEMAIL, Status.ABANDONED, Status.CALL_BACK,
+        },
+        Status.RINGING_AGENT: {
+            Status.WAITING, Status.CONNECTED, Status.VOICEMAIL, Status.ABANDONED,
+            Status.CALL_BACK,
+        },
         Status.CONNECTED: {Status.COMPLETED},
         Status.VOICEMAIL: {Status.COMPLETED},
         Status.ABANDONED: set(),
+        Status.CALL_BACK: set(),
         Status.COMPLETED: set(),
-    }
+    }  # fmt: skip
 
     class Direction(models.TextChoices):
         INBOUND = "in", "Customer called"
@@ -117,6 +127,10 @@ class SupportCall(Pipeline, models.Model):
     callback_for = models.ForeignKey(
         "Voicemail", null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
     )
+    # A call-back a caller asked for from the hold: the call they were holding on.
+    callback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     waiting_since = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
@@ -144,8 +158,9 @@ class SupportCall(Pipeline, models.Model):
         return f"Call {self.pk} ({self.get_status_display()})"
 
     def move(self, status, kind, agent=None, **detail):
-        """The one door for a call's status: checks MAY_GO_TO, stamps when it began
-        waiting, was answered or ended, and writes a CallEvent of `kind`."""
+        """The one door for a call's status: checks MAY_GO_TO, stamps when it first began
+        waiting (its place in line), was answered or ended, and writes a CallEvent of
+        `kind`."""
         self.check_move(status)
         previous, self.status = self.status, status
         fields = ["status"]
@@ -154,7 +169,7 @@ class SupportCall(Pipeline, models.Model):
             self.Status.CONNECTED: "answered_at",
             **dict.fromkeys(CALL_FINISHED, "ended_at"),
         }.get(status)
-        if stamp:
+        if stamp and not (stamp == "waiting_since" and self.waiting_since):
             setattr(self, stamp, timezone.now())
             fields.append(stamp)
         self.save(update_fields=fields)
@@ -266,6 +281,7 @@ class CallEvent(models.Model):
         AGENT_HUNG_UP = "agent hung up", "Agent hung up"
         CONNECTED = "connected", "Connected to an agent"
         CALLBACK_REQUESTED = "callback requested", "Call-back started"
+        CALLBACK_FROM_HOLD = "asked for a call-back", "Asked to be called back from the hold"
         CALLBACK_NOT_ANSWERED = "call-back not answered", "Agent did not answer the call-back"
         CUSTOMER_DID_NOT_ANSWER = "customer did not answer", "Customer did not answer"
         ABANDONED = "abandoned", "Caller hung up before an answer"

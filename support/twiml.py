@@ -152,15 +152,19 @@ def not_an_option():
     return response
 
 
-def hold(call):
-    """The caller joins their own conference and waits there until an agent joins."""
+def hold(call, again=False):
+    """The caller joins their own conference and waits there until an agent joins.
+
+    Star leaves the hold for its options (`hold_options`: a call-back keeping one's
+    place), as an agent's star leaves a conversation: a conference's hold takes no keys,
+    but `<Dial hangupOnStar>` ends the Dial on star and Twilio then asks the Dial's
+    action, which also runs when the conversation is over (support:hold-left)."""
     response = VoiceResponse()
-    say(response, gettext("Please hold while we connect you to our advisors."))
+    if again:
+        say(response, gettext("Back to the line. Please hold."))
+    else:
+        say(response, gettext("Please hold while we connect you to our advisors."))
     response.append(_caller_dial(call))
-    say(
-        response,
-        gettext("Thank you for calling %(shop)s. Goodbye.") % {"shop": settings.SHOP_NAME},
-    )
     return response
 
 
@@ -173,7 +177,9 @@ def _caller_dial(call):
             "recording_status_callback_event": "completed",
             "recording_status_callback_method": "POST",
         }
-    dial = VoiceResponse().dial()
+    dial = VoiceResponse().dial(
+        hangup_on_star=True, action=url("support:hold-left", call.pk), method="POST"
+    )
     dial.conference(
         call.conference_name,
         start_conference_on_enter=False,
@@ -189,18 +195,60 @@ def _caller_dial(call):
     return dial
 
 
-def hold_music(line=None):
+def hold_music(line=None, may_call_back=False):
     """What a caller on hold hears, each time Twilio asks again (the conference's waitUrl):
-    their place in line and the likely wait (support.calls.place_in_line), then the hold
-    music once, or 40 s of quiet without it; so about every 45 s with a 40 s track."""
+    their place in line and the likely wait (support.calls.place_in_line), how to be
+    called back instead when we may call them (support.calls.may_call_back), then the
+    hold music once, or 40 s of quiet without it; so about every 45 s with a 40 s track."""
     response = VoiceResponse()
     say(response, gettext("Thank you for holding. An advisor will be with you shortly."))
     if line is not None:
         say(response, place_words(line))
+    if may_call_back:
+        say(
+            response,
+            gettext("To be called back instead, without losing your place, press star."),
+        )
     if settings.SUPPORT_HOLD_MUSIC_URL:
         response.play(settings.SUPPORT_HOLD_MUSIC_URL)
     else:
         response.pause(length=40)
+    return response
+
+
+def hold_options(call, may_call_back):
+    """The caller pressed star on hold: 1 to be called back keeping their place, anything
+    else (or nothing) back on hold."""
+    response = VoiceResponse()
+    if may_call_back:
+        gather = response.gather(
+            num_digits=1, timeout=6, action=url("support:hold-choice", call.pk), method="POST"
+        )
+        say(
+            gather,
+            gettext(
+                "To be called back at this number when an advisor is free, keeping your "
+                "place in line, press 1. To keep holding, press 2."
+            ),
+        )
+    response.redirect(url("support:hold-choice", call.pk), method="POST")
+    return response
+
+
+def called_back_later():
+    return goodbye(
+        gettext(
+            "Thank you. We will call you back at this number as soon as an advisor is free. "
+            "You keep your place in line. Goodbye."
+        )
+    )
+
+
+def advisor_ready(call):
+    """A caller who left the hold while an agent took their call: into the conversation."""
+    response = VoiceResponse()
+    say(response, gettext("An advisor is ready for you now."))
+    response.append(_caller_dial(call))
     return response
 
 
@@ -271,10 +319,15 @@ def agent_screen(call, offer_id, said=()):
     A voicemail that answered the ring presses nothing: the Gather runs out, the
     leg hangs up, and the next agent is rung (calls.record_agent_outcome)."""
     response = VoiceResponse()
-    if call.direction == call.Direction.CALLBACK:
+    heard = f" They said: {' ... '.join(said)}." if said else ""
+    if call.callback_of_id:
+        prompt = (
+            f"Call-back to a customer who asked for one on hold{_about(call)}.{heard} "
+            "Press 1 to call them now."
+        )
+    elif call.direction == call.Direction.CALLBACK:
         prompt = f"Call-back to a customer{_about(call)}. Press 1 to call them now."
     else:
-        heard = f" They said: {' ... '.join(said)}." if said else ""
         prompt = f"Customer on the line{_about(call)}.{heard} Press 1 to take the call."
     gather = response.gather(
         num_digits=1, timeout=6, action=url("support:agent-accept", offer_id), method="POST"

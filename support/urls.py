@@ -14,6 +14,8 @@ urlpatterns = webhook_paths(
     ("voice/menu/", views.menu, "menu"),
     ("voice/calls/<int:call_id>/order/", views.order, "order"),
     ("voice/calls/<int:call_id>/hold/", views.hold, "hold"),
+    ("voice/calls/<int:call_id>/hold/left/", views.hold_left, "hold-left"),
+    ("voice/calls/<int:call_id>/hold/choice/", views.hold_choice, "hold-choice"),
     ("voice/calls/<int:call_id>/conference/", views.conference_status, "conference-status"),
     ("voice/calls/<int:call_id>/recording/", views.call_recording, "call-recording"),
     ("voice/calls/<int:call_id>/voicemail/", views.voicemail, "voicemail"),

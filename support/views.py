@@ -173,7 +173,47 @@ def hold(request, call_id):
     call = calls.check_hold(call_id)
     if call is None or call.status not in CALL_HOLDING:
         return twiml_response(twiml.hold_music())
-    return twiml_response(twiml.hold_music(calls.place_in_line(call)))
+    line = calls.place_in_line(call)
+    return twiml_response(twiml.hold_music(line, calls.may_call_back(call)))
+
+
+@webhook
+@in_customers_language(_call_number)
+def hold_left(request, call_id):
+    """The caller's Dial into their conference ended: they pressed star on hold (its
+    options), or the conversation is over (goodbye)."""
+    call = SupportCall.objects.filter(pk=call_id).first()
+    if call is None:
+        return _hang_up(gettext("Goodbye."))
+    if call.status in CALL_HOLDING:
+        return twiml_response(twiml.hold_options(call, calls.may_call_back(call)))
+    if call.status == SupportCall.Status.VOICEMAIL:
+        return twiml_response(twiml.voicemail(call))
+    return _hang_up(
+        gettext("Thank you for calling %(shop)s. Goodbye.") % {"shop": settings.SHOP_NAME}
+    )
+
+
+@webhook
+@in_customers_language(_call_number)
+def hold_choice(request, call_id):
+    """What the caller pressed in the hold's options: 1 is a call-back; else back on hold."""
+    if (request.POST.get("Digits") or "").strip() == "1":
+        outcome = calls.call_me_back(call_id)
+    else:
+        outcome = "holding"
+    call = SupportCall.objects.filter(pk=call_id).first()
+    if call is None or outcome == "gone":
+        return _hang_up(gettext("Goodbye."))
+    if outcome == "called back":
+        return twiml_response(twiml.called_back_later())
+    if call.status == SupportCall.Status.CONNECTED:
+        return twiml_response(twiml.advisor_ready(call))
+    if call.status in CALL_HOLDING:
+        return twiml_response(twiml.hold(call, again=True))
+    if call.status == SupportCall.Status.VOICEMAIL:
+        return twiml_response(twiml.voicemail(call))
+    return _hang_up(gettext("Goodbye."))
 
 
 @webhook

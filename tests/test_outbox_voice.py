@@ -81,11 +81,11 @@ def test_a_ring_whose_answer_was_lost_is_found_at_the_provider_and_not_placed_tw
     outbox, django_capture_on_commit_callbacks
 ):
     agent = AgentFactory()
-    call = ringing_call()
+    ringing_call()
     answer_lost_with.append(UnclearProviderError("read timeout"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        calls.ring_next_agent(call.pk)
+        calls.hunt()
 
     ring = ProviderRequest.objects.get()
     assert (ring.status, ring.unclear_since is not None) == (Status.QUEUED, True)
@@ -107,9 +107,9 @@ def test_a_ring_a_killed_worker_left_claimed_is_looked_up_before_ringing_again(
     outbox, django_capture_on_commit_callbacks, provider_fails
 ):
     AgentFactory()
-    call = ringing_call()
+    ringing_call()
     with django_capture_on_commit_callbacks(execute=False):  # not sent yet
-        calls.ring_next_agent(call.pk)
+        calls.hunt()
     ring = ProviderRequest.objects.get()
     ProviderRequest.objects.filter(pk=ring.pk).update(status=Status.CLAIMED, attempts=1)
     later(ring)
@@ -130,11 +130,11 @@ def test_a_ring_that_keeps_failing_is_retried_then_failed_visibly_and_the_caller
 ):
     settings.SMS_MAX_ATTEMPTS = 2
     first, second = AgentFactory(priority=1), AgentFactory(priority=2)
-    call = ringing_call()
+    ringing_call()
     provider_fails.extend([TransientProviderError("503", code=20503, status=503)] * 2)
 
     with django_capture_on_commit_callbacks(execute=True):
-        calls.ring_next_agent(call.pk)
+        calls.hunt()
     ring = ProviderRequest.objects.get()
     assert (ring.status, ring.attempts) == (Status.QUEUED, 1)  # waiting to retry
     later(ring)
@@ -158,9 +158,9 @@ def test_a_caller_who_hangs_up_before_the_ring_is_made_withdraws_it(
     outbox, django_capture_on_commit_callbacks
 ):
     AgentFactory()
-    call = ringing_call()
+    ringing_call()
     with django_capture_on_commit_callbacks(execute=False):
-        calls.ring_next_agent(call.pk)
+        calls.hunt()
         calls.record_caller_status(CALLER_SID, "completed")
     ring = ProviderRequest.objects.get()
 
@@ -205,7 +205,7 @@ def test_a_failing_asker_is_told_again_later_and_never_stops_the_sending(
     from telephony import handlers
 
     AgentFactory()
-    call = ringing_call()
+    ringing_call()
     told = []
 
     def broken(request):
@@ -214,7 +214,7 @@ def test_a_failing_asker_is_told_again_later_and_never_stops_the_sending(
 
     monkeypatch.setattr(handlers, "call_finished", broken)
     with django_capture_on_commit_callbacks(execute=True):
-        calls.ring_next_agent(call.pk)  # placed: the asker's handler fails
+        calls.hunt()  # placed: the asker's handler fails
 
     ring = ProviderRequest.objects.get()
     assert ring.status == Status.DONE and ring.handled_at is None  # made, not yet told

@@ -331,3 +331,18 @@ def test_a_caller_who_hangs_up_on_hold_is_abandoned(simulator, phone_call):
     phone_call("key", key="2")
     phone_call("hangup")
     assert SupportCall.objects.get().status == SupportCall.Status.ABANDONED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_caller_on_hold_presses_star_then_1_to_be_called_back(simulator, phone_call):
+    AgentFactory(name="Maria")
+    phone_call("start")
+    html = phone_call("key", key="2")
+    assert "without losing your place, press star" in html
+    html = phone_call("key", key="*")
+    assert "You leave the hold." in html and "keeping your place in line, press 1" in html
+    html = phone_call("key", key="1")
+    assert "We will call you back at this number" in html and "Call ended" in html
+    held, back = SupportCall.objects.order_by("pk")
+    assert held.status == SupportCall.Status.CALL_BACK
+    assert back.callback_of == held and back.status == SupportCall.Status.RINGING_AGENT

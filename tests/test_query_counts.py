@@ -215,7 +215,7 @@ VOICE_STEPS = {
     # claim, record, tell support); the webhook itself only writes the request row. The
     # telling locks the offer it rang and records "agent ringing" in the call's history.
     # One is the caller's language.
-    "menu 2 (advisor)": 37,
+    "menu 2 (advisor)": 40,
     "hold music": 8,  # 5, and the place in line: callers ahead, recent calls, agents on shift
     "agent picks up": 3,
     "agent presses 1": 10,

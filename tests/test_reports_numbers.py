@@ -108,6 +108,7 @@ def tuesday(settings):
     call("19:20:00", "abandoned", waiting_since="19:20:30")
     call("19:40:00", "completed", waiting_since="19:40:10", voicemail=True)
     call("19:50:00", "completed", answered_at="19:55:00", direction="callback")
+    call("20:00:00", "call_back", waiting_since="20:00:10")  # pressed star, then 1, on hold
 
 
 def test_orders_revenue_and_late_orders(tuesday):
@@ -155,7 +156,7 @@ def test_sms_delivery_rate_and_failures_by_error_code(tuesday):
 def test_calls_answered_abandoned_voicemail_and_the_average_wait(tuesday):
     report = services.day_report(DAY)
     assert report.calls == {
-        "total": 4, "answered": 2, "abandoned": 1, "voicemail": 1,
+        "total": 5, "answered": 2, "abandoned": 1, "call_back": 1, "voicemail": 1,
         "missed": 0, "missed_texted": 0, "orders_after_missed": 0,  # tests/test_missed_calls.py
     }  # fmt: skip
     assert report.average_wait_seconds == 50  # 40 s on hold, 60 s ringing

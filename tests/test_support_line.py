@@ -832,3 +832,219 @@ def test_a_caller_on_hold_hears_their_place_in_line_and_the_likely_wait(line, se
     )
     again = line.post(reverse("support:hold", args=[second.pk]), CallSid=second_sid)
     assert "You are next in line. The wait is likely about 1 minute." in spoken(again.xml)
+
+
+# --- the line: waiting for a busy agent, a call-back keeping one's place ------------------
+
+SECOND_SID = "CA" + "e" * 32
+SECOND = "+14155550188"
+
+
+def call_of(sid):
+    return SupportCall.objects.get(call_sid=sid)
+
+
+def second_caller_asks(line):
+    line.post(
+        reverse("support:voice"), CallSid=SECOND_SID, From=SECOND, CallStatus="ringing",
+        To=settings.TWILIO_PHONE_NUMBER,
+    )  # fmt: skip
+    line.post(reverse("support:menu"), CallSid=SECOND_SID, From=SECOND, Digits="0")
+    return call_of(SECOND_SID)
+
+
+def test_a_caller_whose_agents_are_all_busy_waits_and_is_offered_the_agent_once_free(line):
+    agent = AgentFactory()
+    line.ask_for_advisor()
+    [first] = offers()
+    line.agent_answers(first)
+
+    second_caller_asks(line)  # the one agent is on the first call
+
+    second = call_of(SECOND_SID)
+    assert second.status == Status.WAITING
+    assert len(line.calls_placed()) == 1  # nobody free to ring yet
+    heard = line.post(reverse("support:hold", args=[second.pk]), CallSid=SECOND_SID)
+    assert "You are next in line." in spoken(heard.xml)
+
+    line.agent_leg(first, "completed")  # the first conversation ends
+
+    assert [r.to for r in line.calls_placed()] == [agent.phone, agent.phone]
+    offer = offers()[-1]
+    assert (offer.call, offer.agent) == (second, agent)
+    assert call_of(SECOND_SID).status == Status.RINGING_AGENT
+
+
+def test_an_agent_coming_on_shift_is_offered_the_caller_waiting(line):
+    busy = AgentFactory()
+    line.ask_for_advisor()
+    line.agent_answers(offers()[0])
+    second_caller_asks(line)
+    late = AgentFactory(on_shift=False)
+
+    with line.capture(execute=True):
+        agents.set_on_shift(late, True)
+
+    assert [r.to for r in line.calls_placed()] == [busy.phone, late.phone]
+    assert offers()[-1].call == call_of(SECOND_SID)
+
+
+def test_hold_tells_a_caller_how_to_be_called_back_but_not_a_withheld_one(line, settings):
+    AgentFactory()
+    line.ask_for_advisor()
+    withheld = SupportCall.objects.create(
+        caller_number="anonymous", call_sid="CA" + "0" * 32, status=Status.WAITING
+    )
+
+    heard = line.post(reverse("support:hold", args=[the_call().pk]), CallSid=CALLER_SID)
+    heard_withheld = line.post(
+        reverse("support:hold", args=[withheld.pk]), CallSid=withheld.call_sid
+    )
+
+    assert "To be called back instead, without losing your place, press star." in spoken(heard.xml)
+    assert "called back" not in spoken(heard_withheld.xml)
+
+
+def test_the_hold_dial_leaves_on_star_for_its_options(line):
+    AgentFactory()
+    response = line.ask_for_advisor()
+    dial = response.xml.find("Dial")
+    call = the_call()
+    assert dial.get("hangupOnStar") == "true"
+    assert dial.get("action").endswith(reverse("support:hold-left", args=[call.pk]))
+
+    options = line.post(dial.get("action"), CallSid=CALLER_SID, DialCallStatus="completed")
+
+    gather = options.xml.find("Gather")
+    assert gather.get("action").endswith(reverse("support:hold-choice", args=[call.pk]))
+    assert "keeping your place in line, press 1" in spoken(gather)
+    assert verbs(options.xml)[-1] == "Redirect"  # nothing pressed: back on hold
+    back = line.post(options.xml.find("Redirect").text, CallSid=CALLER_SID)
+    assert "Back to the line" in spoken(back.xml)
+    assert back.xml.find("Dial/Conference").text == call.conference_name
+    assert the_call().status == Status.RINGING_AGENT  # still in line, the agent still rung
+
+
+def test_pressing_1_on_hold_ends_the_call_and_a_call_back_keeps_its_place(line):
+    agent = AgentFactory()
+    line.ask_for_advisor()
+    [ringing] = offers()
+    held = the_call()
+
+    choice = line.post(
+        reverse("support:hold-choice", args=[held.pk]), CallSid=CALLER_SID, Digits="1"
+    )
+    line.caller_leg("completed")  # the caller hangs up after hearing it
+
+    assert "We will call you back at this number" in spoken(choice.xml)
+    assert verbs(choice.xml)[-1] == "Hangup"
+    held = the_call()
+    assert held.status == Status.CALL_BACK
+    assert held.missed_text_due_at is None  # not a missed call: they will be called back
+    back = SupportCall.objects.get(callback_of=held)
+    assert back.direction == SupportCall.Direction.CALLBACK
+    assert back.caller_number == CALLER and back.waiting_since == held.waiting_since
+    ringing.refresh_from_db()
+    assert ringing.status == AgentOffer.Status.CANCELED  # rung afresh for the call-back
+    offer = offers()[-1]
+    assert (offer.call, offer.agent) == (back, agent)
+    assert back.__class__.objects.get(pk=back.pk).status == Status.RINGING_AGENT
+
+
+def test_a_call_back_is_offered_before_callers_who_came_later_and_rings_the_customer(line):
+    agent = AgentFactory()
+    line.call_in()
+    line.post(
+        reverse("support:order", args=[the_call().pk]), CallSid=CALLER_SID, From=CALLER,
+        SpeechResult="can i change my delivery address", Confidence="0.9",
+    )  # fmt: skip
+    first_sid = "CA" + "f" * 32
+    line.ask_for_advisor(first_sid)  # someone is already talking to the one agent
+    line.agent_answers(offers()[0])
+    line.press("0")  # our caller is now in line behind them
+    held = the_call()
+    second_caller_asks(line)  # another caller, after ours
+    line.post(reverse("support:hold-choice", args=[held.pk]), CallSid=CALLER_SID, Digits="1")
+    back = SupportCall.objects.get(callback_of=held)
+    heard = line.post(reverse("support:hold", args=[call_of(SECOND_SID).pk]), CallSid=SECOND_SID)
+    assert "You are number 2 in line." in spoken(heard.xml)  # the call-back kept its place
+
+    line.agent_leg(offers()[0], "completed")  # the agent is free: the call-back comes first
+
+    offer = offers()[-1]
+    assert (offer.call, offer.agent) == (back, agent)
+    whisper = line.agent_answers(offer)
+    assert "asked for one on hold" in spoken(whisper.screen.xml)
+    assert "can i change my delivery address" in spoken(whisper.screen.xml)
+    customer_leg = line.calls_placed()[-1]
+    assert customer_leg.to == CALLER
+    answer = line.post(customer_leg.url, CallSid=customer_leg.sid)
+    assert "returning your call" in spoken(answer.xml)
+    back.refresh_from_db()
+    assert answer.xml.find("Dial/Conference").text == back.conference_name
+    assert whisper.xml.find("Dial/Conference").text == back.conference_name
+    assert (back.status, back.agent, back.call_sid) == (Status.CONNECTED, agent, customer_leg.sid)
+    assert call_of(SECOND_SID).status == Status.WAITING  # still next
+
+
+def test_a_call_back_nobody_takes_goes_on_the_call_back_list(line):
+    agent = AgentFactory()
+    line.ask_for_advisor()
+    line.post(reverse("support:hold-choice", args=[the_call().pk]), CallSid=CALLER_SID, Digits="1")
+    back = SupportCall.objects.get(callback_of=the_call())
+
+    line.agent_leg(offers()[-1], "no-answer")
+
+    back.refresh_from_db()
+    assert back.status == Status.VOICEMAIL
+    assert back.voicemail.transcript == "Asked to be called back while on hold."
+    assert list(board.voicemails_waiting()) == [back.voicemail]
+    assert line.updates() == [u for u in line.updates() if u.status == "canceled"]  # no redirect
+    assert agents.available_agents().filter(pk=agent.pk).exists()
+
+
+def test_an_agent_taking_the_call_while_the_caller_chose_is_joined_at_once(line):
+    AgentFactory()
+    line.ask_for_advisor()
+    line.agent_answers(offers()[0])  # the caller had just pressed star
+
+    choice = line.post(
+        reverse("support:hold-choice", args=[the_call().pk]), CallSid=CALLER_SID, Digits="1"
+    )
+
+    assert "An advisor is ready for you now." in spoken(choice.xml)
+    assert choice.xml.find("Dial/Conference").text == the_call().conference_name
+    assert not SupportCall.objects.filter(callback_of=the_call()).exists()
+
+
+def test_after_the_conversation_the_dial_action_says_goodbye(line):
+    AgentFactory()
+    line.ask_for_advisor()
+    line.agent_answers(offers()[0])
+    line.post(
+        reverse("support:conference-status", args=[the_call().pk]),
+        StatusCallbackEvent="conference-end", ConferenceSid="CF" + "1" * 32,
+    )  # fmt: skip
+
+    left = line.post(reverse("support:hold-left", args=[the_call().pk]), CallSid=CALLER_SID)
+
+    assert f"Thank you for calling {settings.SHOP_NAME}" in spoken(left.xml)
+    assert verbs(left.xml)[-1] == "Hangup"
+
+
+def test_the_board_shows_a_call_back_in_line(line, admin_client):
+    AgentFactory()
+    line.ask_for_advisor()
+    line.agent_answers(offers()[0])
+    second_caller_asks(line)
+    line.post(
+        reverse("support:hold-choice", args=[call_of(SECOND_SID).pk]),
+        CallSid=SECOND_SID,
+        Digits="1",
+    )
+
+    [waiting] = board.callers_waiting()
+    panel = admin_client.get(reverse("board:panel", args=["support"])).content.decode()
+
+    assert waiting.callback_of == call_of(SECOND_SID)
+    assert SECOND in panel and "call back</span> in line" in panel

@@ -35,11 +35,11 @@ def provider_complaints(via_prism=None):
 
 def test_ringing_an_agent_is_a_valid_create_call(via_prism, db, django_capture_on_commit_callbacks):
     AgentFactory()
-    call = SupportCallFactory(call_sid=CALLER_SID, status=SupportCall.Status.WAITING,
+    SupportCallFactory(call_sid=CALLER_SID, status=SupportCall.Status.WAITING,
                               waiting_since=timezone.now())  # fmt: skip
 
     with django_capture_on_commit_callbacks(execute=True):
-        calls.ring_next_agent(call.pk)
+        calls.hunt()
 
     offer = AgentOffer.objects.get()
     assert offer.status == AgentOffer.Status.RINGING, provider_complaints()

@@ -271,6 +271,7 @@ def call_numbers(start, end):
             total=Count("pk"),
             answered=Count("pk", filter=Q(answered_at__isnull=False)),
             abandoned=Count("pk", filter=Q(status=SupportCall.Status.ABANDONED)),
+            call_back=Count("pk", filter=Q(status=SupportCall.Status.CALL_BACK)),
             voicemail=Count("pk", filter=Q(sent_to_voicemail=True, answered_at__isnull=True)),
             wait=Avg(wait, filter=Q(answered_at__isnull=False)),
             missed=Count("pk", filter=Q(was_missed=True)),

@@ -57,6 +57,7 @@ def day_report(request):
             for key, label in [
                 ("answered", "Answered"),
                 ("abandoned", "Hung up waiting"),
+                ("call_back", "Asked for a call-back"),
                 ("voicemail", "Voicemail"),
             ]
         ),
@@ -105,7 +106,7 @@ def csv_rows(report):
     yield ["texts", "segments", report.sms["segments"]]
     for code, meaning, count in report.failures:
         yield ["text failures by error code", f"{code or '-'} {meaning}".strip(), count]
-    for key in ("total", "answered", "abandoned", "voicemail"):
+    for key in ("total", "answered", "abandoned", "call_back", "voicemail"):
         yield ["calls", key, report.calls[key]]
     wait = report.average_wait_seconds
     yield ["calls", "average wait before an agent answered (s)", "" if wait is None else wait]

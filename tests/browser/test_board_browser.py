@@ -59,6 +59,15 @@ def an_evening():
     AgentFactory(name="Maria")
     AgentFactory(name="Luca", on_shift=False)
     SupportCallFactory(status=SupportCall.Status.WAITING, waiting_since=now - timedelta(seconds=70))
+    held = SupportCallFactory(
+        caller_number="+14155550177", status=SupportCall.Status.CALL_BACK,
+        waiting_since=now - timedelta(seconds=150),
+    )  # fmt: skip
+    SupportCallFactory(
+        caller_number=held.caller_number, call_sid=None, callback_of=held,
+        direction=SupportCall.Direction.CALLBACK, status=SupportCall.Status.WAITING,
+        waiting_since=held.waiting_since,
+    )  # fmt: skip
     VoicemailFactory()
     return ours
 
@@ -90,6 +99,11 @@ def test_staff_log_in_move_an_order_two_stages_and_see_the_texts(
     assert card_in(page, "received", order).count() == 0
     screenshot("board")
     screenshot("board-full", full_page=True)
+    callers = page.locator("#support ul.callers li")
+    assert callers.count() == 2  # on hold, and a call-back keeping its place ahead
+    assert "+14155550177" in callers.nth(0).inner_text()
+    assert "call back" in callers.nth(0).locator(".badge").inner_text()
+    page.locator("#support").screenshot(path=str(screenshot("board").parent / "support.png"))
 
     # Another tablet moves an order: this board shows it without a full reload (the panels
     # poll every 5 s; the test asks for the refresh now instead of waiting for the timer).
