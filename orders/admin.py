@@ -21,7 +21,8 @@ from telephony.models import Message, OptOut
 from telephony.numbers import mask
 from telephony.paginators import CappedCountPaginator
 
-from . import hours, services, texts
+from . import hours, services, soldout, texts
+from .hours import clock
 from .models import (
     Crust,
     Customer,
@@ -55,9 +56,38 @@ class MenuPriceInline(admin.TabularInline):
     extra = 0
 
 
+class SoldOutActions:
+    """'Sold out tonight' ("86", orders/soldout.py) and back, for the selected rows, and the
+    list's column saying until when."""
+
+    actions = ("mark_sold_out", "mark_back_on_sale")
+    sold_out_kind = ""
+
+    @admin.action(description="Mark sold out tonight (back by itself at the next opening)")
+    def mark_sold_out(self, request, queryset):
+        for row in queryset:
+            soldout.mark(self.sold_out_kind, row.pk, True)
+        self.message_user(request, f"{len(queryset)} marked sold out.", level=messages.SUCCESS)
+
+    @admin.action(description="Mark back on sale")
+    def mark_back_on_sale(self, request, queryset):
+        for row in queryset:
+            soldout.mark(self.sold_out_kind, row.pk, False)
+        self.message_user(request, f"{len(queryset)} back on sale.", level=messages.SUCCESS)
+
+    @admin.display(description="sold out until")
+    def sold_out(self, obj):
+        if obj.sold_out_until is None or obj.sold_out_until <= timezone.now():
+            return "-"
+        return clock(obj.sold_out_until)
+
+
 @admin.register(MenuItem)
-class MenuItemAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "category", "price_list", "available", "position")
+class MenuItemAdmin(SoldOutActions, admin.ModelAdmin):
+    sold_out_kind = "item"
+    list_display = (
+        "code", "name", "category", "price_list", "available", "sold_out", "position",
+    )  # fmt: skip
     list_editable = ("available", "position")
     list_filter = ("category", "available")
     search_fields = ("code", "name", "aliases")
@@ -423,20 +453,22 @@ class InquiryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Topping)
-class ToppingAdmin(admin.ModelAdmin):
+class ToppingAdmin(SoldOutActions, admin.ModelAdmin):
+    sold_out_kind = "topping"
     list_display = (
         "code", "name", "aliases", "price_small", "price_medium", "price_large", "available",
-        "position",
+        "sold_out", "position",
     )  # fmt: skip
     list_editable = ("price_small", "price_medium", "price_large", "available", "position")
     search_fields = ("code", "name", "aliases")
 
 
 @admin.register(Crust)
-class CrustAdmin(admin.ModelAdmin):
+class CrustAdmin(SoldOutActions, admin.ModelAdmin):
+    sold_out_kind = "crust"
     list_display = (
         "code", "name", "aliases", "surcharge_small", "surcharge_medium", "surcharge_large",
-        "available", "position",
+        "available", "sold_out", "position",
     )  # fmt: skip
     list_editable = (
         "surcharge_small", "surcharge_medium", "surcharge_large", "available", "position",

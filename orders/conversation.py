@@ -17,7 +17,7 @@ from . import edits, services, shop, texts
 from .hours import is_open, next_opening_words
 from .models import Actor, Fulfilment, Order, Quote
 from .parser import DELIVER_TO, MAX_QUANTITY, parse
-from .services import OrderError
+from .services import OrderError, SoldOut
 
 # What a text may be read as when it changes a waiting quote ("make it 2", "no drink").
 MAY_CHANGE_A_QUOTE = {"chat", "suggest", "order", "reorder", "no"}
@@ -133,7 +133,7 @@ class Conversation:
         address = self.customer.address if change.address == "?" else change.address
         try:
             order = services.change_order(order, list(change.lines), self.menu, address, self.now)
-        except (services.OutsideDeliveryArea, services.BelowDeliveryMinimum) as error:
+        except (services.OutsideDeliveryArea, services.BelowDeliveryMinimum, SoldOut) as error:
             return self._cannot_quote(error)
         except OrderError:
             order.refresh_from_db()
@@ -183,7 +183,9 @@ class Conversation:
     # --- keywords ---------------------------------------------------------------------------
 
     def on_menu(self, command):
-        return self.render("menu", sections=self.menu.sections)
+        return self.render(
+            "menu", sections=self.menu.sections, sold_out=self.menu.sold_out(self.now)
+        )
 
     def on_help(self, command):
         return self.render("help")
@@ -232,6 +234,8 @@ class Conversation:
         return self.render(template, waiting=waiting, **context)
 
     def _cannot_quote(self, error):
+        if isinstance(error, SoldOut):
+            return self.refuse("sold_out", out=error.out, instead=error.instead)
         if isinstance(error, services.OutsideDeliveryArea):
             zips = shop.zip_codes()
             return self.refuse("outside_area", zip=error.zip_code, zips=zips)
@@ -312,6 +316,9 @@ class Conversation:
             return self.render("already_placed", order=quote.order)
         try:
             order = services.place_order(quote, now=self.now)
+        except SoldOut as error:  # since it was quoted: withdrawn, nothing waits now
+            self.outcome = "asked"
+            return self.render("sold_out", out=error.out, instead=error.instead, since=True)
         except OrderError:
             return self.render("quote_expired", minutes=settings.ORDER_QUOTE_MINUTES)
         services.link_message(self.message, order)

@@ -8,3 +8,12 @@ class OrderError(Exception):
 
 class InvalidTransition(OrderError):
     """A status change the state machine refuses (or another change got there first)."""
+
+
+class SoldOut(OrderError):
+    """An order asks for what is sold out tonight (orders/soldout.py). `out`: the names of
+    what is out; `instead`: names of what we have instead (for the first of them)."""
+
+    def __init__(self, out, instead=()):
+        super().__init__(f"Sold out tonight: {', '.join(out)}.")
+        self.out, self.instead = list(out), list(instead)

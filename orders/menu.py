@@ -1,14 +1,14 @@
 """The menu as the conversation reads it, and the price of a line with its modifiers.
 
 `current()` is the menu as plain, immutable data (`Menu`: the available items with their
-prices, every topping and crust, the parser's menu and its index, the MENU text's sections),
-kept per process under `MenuVersion`'s token. Every write to the menu's rows changes that
-token in the writer's transaction (`menu_changed`, connected to the menu models' post_save
-and post_delete in orders.apps; writes that send no signals, such as bulk_create or
-QuerySet.update, call it themselves), so each text costs one query for the token, and a
-change staff make in the admin is seen by the next text in every worker process: the token
-is read before the rows, so a menu read while staff saved is kept under the old token at
-worst, and read again at the next text.
+prices and when a sold-out one is back, every topping and crust, the parser's menu and its
+index, the MENU text's sections), kept per process under `MenuVersion`'s token. Every write
+to the menu's rows changes that token in the writer's transaction (`menu_changed`, connected
+to the menu models' post_save and post_delete in orders.apps; writes that send no signals,
+such as bulk_create or QuerySet.update, call it themselves), so each text costs one query
+for the token, and a change staff make in the admin is seen by the next text in every worker
+process: the token is read before the rows, so a menu read while staff saved is kept under
+the old token at worst, and read again at the next text.
 
 `unit_price` is pure: unit price = the item's price for the size + each topping's price for
 that size + the crust's surcharge for that size. A half-and-half pizza costs what the dearer
@@ -40,6 +40,10 @@ class Item:
     category: str
     aliases: tuple[str, ...]
     prices: dict = field(hash=False)
+    sold_out_until: object = field(default=None, hash=False, compare=False)
+
+    def sold_out(self, now):
+        return self.sold_out_until is not None and self.sold_out_until > now
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ class Modifier:
     aliases: tuple[str, ...]
     available: bool
     prices: dict = field(hash=False)
+    sold_out_until: object = field(default=None, hash=False, compare=False)
+
+    def sold_out(self, now):
+        return self.sold_out_until is not None and self.sold_out_until > now
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +76,43 @@ class Menu:
         """The active deal whose code is `word` (any case), or None."""
         word = (word or "").upper()
         return next((deal for deal in self.deals if deal.code.upper() == word), None)
+
+    def sold_out(self, now):
+        """The names of what is sold out tonight at `now` ("86": orders/soldout.py), in menu
+        order: items, then toppings, then crusts."""
+        return [
+            thing.name
+            for thing in (*self.items, *self.toppings, *self.crusts)
+            if thing.sold_out(now) and getattr(thing, "available", True)
+        ]
+
+    def sold_out_in(self, line, now):
+        """What of parser.Line `line` is sold out at `now`: [(kind, thing)], kind "item",
+        "topping" or "crust" (an item on either half is an "item")."""
+        out = []
+        for code in filter(None, (line.code, line.half)):
+            if (item := self.by_code.get(code)) and item.sold_out(now):
+                out.append(("item", item))
+        toppings = self.modifiers.toppings
+        for code in dict.fromkeys((*line.toppings, *line.left, *line.right)):
+            if (topping := toppings.get(code)) and topping.sold_out(now):
+                out.append(("topping", topping))
+        if (crust := self.modifiers.crusts.get(line.crust)) and crust.sold_out(now):
+            out.append(("crust", crust))
+        return out
+
+    def instead(self, kind, thing, now, most=2):
+        """What we do have instead of sold-out `thing`: up to `most` of its kind on sale, the
+        nearest in menu order first (an item: of its category)."""
+        if kind == "item":
+            pool = [i for i in self.items if i.category == thing.category]
+        else:
+            pool = [m for m in (self.toppings if kind == "topping" else self.crusts) if m.available]
+        if thing not in pool:
+            return []
+        at = pool.index(thing)
+        nearest = sorted(range(len(pool)), key=lambda i: (abs(i - at), i))
+        return [pool[i].name for i in nearest if not pool[i].sold_out(now)][:most]
 
     @cached_property
     def by_code(self):
@@ -142,12 +187,12 @@ def read(version):
     ):
         prices.setdefault(item_id, {})[size] = price
     items = tuple(
-        Item(i.pk, i.code, i.name, i.category, i.alias_list, prices.get(i.pk, {}))
+        Item(i.pk, i.code, i.name, i.category, i.alias_list, prices.get(i.pk, {}), i.sold_out_until)
         for i in MenuItem.objects.filter(available=True)
     )
     toppings, crusts = (
         tuple(
-            Modifier(m.code, m.name, m.alias_list, m.available, m.prices)
+            Modifier(m.code, m.name, m.alias_list, m.available, m.prices, m.sold_out_until)
             for m in model.objects.all()
         )
         for model in (Topping, Crust)

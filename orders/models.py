@@ -28,6 +28,9 @@ class MenuItem(models.Model):
         max_length=200, blank=True, help_text="Other names customers use, comma-separated"
     )
     available = models.BooleanField(default=True)
+    sold_out_until = models.DateTimeField(
+        null=True, blank=True, help_text="Sold out tonight ('86'): back by itself at this time"
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -521,6 +524,9 @@ class MenuModifier(models.Model):
         max_length=200, blank=True, help_text="Other names customers use, comma-separated"
     )
     available = models.BooleanField(default=True)
+    sold_out_until = models.DateTimeField(
+        null=True, blank=True, help_text="Sold out tonight ('86'): back by itself at this time"
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

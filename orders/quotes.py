@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from telephony.numbers import is_withheld
 
-from . import parser
+from . import parser, soldout
 from .billing import Bill, check_delivery, prep_minutes, schedule
-from .errors import OrderError
+from .errors import OrderError, SoldOut
 from .menu import current as current_menu
 from .menu import line_details, price_line
 from .models import (
@@ -128,9 +128,11 @@ def quote_order(customer, lines, menu, address="", now=None, scheduled_for=None,
     raises OutsideDeliveryArea or BelowDeliveryMinimum (and the earlier quote stays).
     `scheduled_for`: a time of day asked for (see `schedule`). `deal`: a Deal the customer
     texted; when this order cannot have it, the quote is made without it and carries the
-    refusal as `quote.deal_refused` (DealRefused) for the reply."""
+    refusal as `quote.deal_refused` (DealRefused) for the reply. What is sold out tonight
+    raises SoldOut (orders/soldout.py)."""
     now = now or timezone.now()
     by_code = menu.by_code
+    soldout.check(lines, menu, now)
     priced = _priced(lines, menu)
     food = sum(Decimal(p["unit_price"]) * p["quantity"] for p in priced)
     discount, refused = Decimal("0"), None
@@ -238,6 +240,8 @@ def change_order(order, lines, menu, address, now=None):
         order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
         if order.status not in CUSTOMER_MAY_CANCEL or order.deal_id:
             raise OrderError(f"Order #{order.number} can no longer be changed by text.")
+        had = {line_of(line) for line in order_lines(order)}  # what the kitchen has already
+        soldout.check([line for line in lines if line not in had], menu, now or timezone.now())
         before = "; ".join(f"{i.quantity}x {i.name} {i.size}".strip() for i in order.items.all())
         priced = _priced(lines, menu)
         food = sum(Decimal(p["unit_price"]) * p["quantity"] for p in priced)
@@ -283,14 +287,18 @@ def pending_quote(customer, now=None):
 
 def quote_reorder(customer, menu, now=None, scheduled_for=None):
     """A quote repeating the customer's last order at today's prices: (quote or None, names of
-    what is no longer on the menu). None, [] when there is no earlier order."""
+    what is no longer on the menu or sold out tonight, left out). None, [] when there is no
+    earlier order."""
     last = Order.objects.of(customer).last_kept()
     if last is None:
         return None, []
+    now = now or timezone.now()
     available = {item.pk for item in menu.items}
     kept = order_lines(last)
     lines = [line_of(d) for d in kept if d["item_id"] in available]
     missing = [d["name"] for d in kept if d["item_id"] not in available]
+    lines, sold_out = soldout.without_sold_out(lines, menu, now)
+    missing += sold_out
     if not lines:
         return None, missing
     address = last.address if last.fulfilment == Fulfilment.DELIVERY else ""
@@ -306,8 +314,15 @@ def latest_quote(customer):
 
 def place_order(quote, now=None):
     """Turn a pending, unexpired quote into an order. Locks the quote, so a double YES
-    places one order."""
-    now = now or timezone.now()
+    places one order. A quote asking for what is sold out since is withdrawn (SoldOut)."""
+    try:
+        return _place(quote, now or timezone.now())
+    except SoldOut:
+        withdraw_quote(quote)
+        raise
+
+
+def _place(quote, now):
     with transaction.atomic():
         quote = (
             Quote.objects.select_for_update(of=("self",))
@@ -320,6 +335,8 @@ def place_order(quote, now=None):
             raise OrderError("That quote was replaced by a newer one.")
         if quote.expires_at <= now:
             raise OrderError("That quote has expired.")
+        # Sold out since it was quoted: not placed as is (and withdrawn, below).
+        soldout.check([line_of(line) for line in quote.lines], current_menu(), now)
         minutes = timedelta(minutes=prep_minutes(quote.fulfilment))
         scheduled = quote.scheduled_for is not None and quote.scheduled_for > now + minutes
         order = Order.objects.create(

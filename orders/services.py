@@ -20,6 +20,7 @@ from .billing import (
 from .errors import (
     InvalidTransition,
     OrderError,
+    SoldOut,
 )
 from .inbox import (
     answer_inquiry,
@@ -65,6 +66,7 @@ from .quotes import (
 __all__ = [
     "OrderError",
     "InvalidTransition",
+    "SoldOut",
     "OutsideDeliveryArea",
     "BelowDeliveryMinimum",
     "Bill",

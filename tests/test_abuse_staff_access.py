@@ -7,7 +7,13 @@ from django.contrib.auth import get_user_model
 from django.urls import URLPattern, reverse
 
 from staff.board import urls as board_urls
-from tests.factories import AgentFactory, CustomerFactory, OrderFactory, VoicemailFactory
+from tests.factories import (
+    AgentFactory,
+    CustomerFactory,
+    OrderFactory,
+    ToppingFactory,
+    VoicemailFactory,
+)
 
 pytestmark = pytest.mark.django_db
 LOGIN = reverse("admin:login")
@@ -31,6 +37,8 @@ def things(db):
         "agent_id": AgentFactory().pk,
         "voicemail_id": VoicemailFactory().pk,
         "name": "orders",
+        "kind": "topping",
+        "pk": ToppingFactory().pk,
     }
 
 

@@ -263,14 +263,14 @@ def test_the_board_and_its_panels_run_the_same_queries_for_3_or_30_orders(
         return len(queries)
 
     urls = [BOARD] + [
-        reverse("board:panel", args=[name]) for name in ("orders", "inbox", "support")
+        reverse("board:panel", args=[name]) for name in ("orders", "inbox", "support", "tonight")
     ]
     fill(3)
     few = [count_queries(url) for url in urls]
     fill(27)
     many = [count_queries(url) for url in urls]
     assert few == many
-    with django_assert_max_num_queries(13):  # 12, and today's missed calls
+    with django_assert_max_num_queries(14):  # 12, today's missed calls, what is sold out
         staff_client.get(BOARD)
 
 

@@ -1,11 +1,12 @@
-"""What the staff board shows: orders by stage, messages waiting, the support line.
+"""What the staff board shows: orders by stage, messages waiting, the support line, what
+is sold out tonight.
 
 Each function runs a fixed number of queries, however many orders or messages there are."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -16,11 +17,14 @@ from orders.models import (
     IN_PROGRESS,
     STEP_LABELS,
     STEPS,
+    Crust,
     Customer,
     Inquiry,
+    MenuItem,
     Order,
     OrderEvent,
     Status,
+    Topping,
 )
 from support import board
 from support.models import Agent
@@ -224,3 +228,39 @@ def customer_thread(customer_id):
         ),
         cannot_text=reason_not_to_text(phone),
     )
+
+
+@dataclass(frozen=True)
+class OnSale:
+    """A menu row as the sold-out panel shows it."""
+
+    pk: int
+    name: str
+    sold_out_until: object
+    sold_out: bool
+
+
+@dataclass
+class Tonight:
+    """The menu as the kitchen marks it sold out ("86", orders/soldout.py): the items,
+    toppings and crusts on sale (OnSale rows), in menu order."""
+
+    items: list
+    toppings: list
+    crusts: list
+
+
+def tonight(now=None):
+    """One query (a UNION of the three tables), whatever the menu's size."""
+    now = now or timezone.now()
+    fields = ("kind", "pk", "name", "sold_out_until", "position")
+
+    def rows(model, kind):
+        on_sale = model.objects.filter(available=True).order_by().annotate(kind=Value(kind))
+        return on_sale.values_list(*fields)
+
+    found = {"item": [], "topping": [], "crust": []}
+    union = rows(MenuItem, "item").union(rows(Topping, "topping"), rows(Crust, "crust"), all=True)
+    for kind, pk, name, until, _ in union.order_by("kind", "position", "pk"):
+        found[kind].append(OnSale(pk, name, until, until is not None and until > now))
+    return Tonight(found["item"], found["topping"], found["crust"])

@@ -14,6 +14,7 @@ urlpatterns = [
     path("inbox/<int:inquiry_id>/reply/", views.reply, name="reply"),
     path("inbox/<int:inquiry_id>/done/", views.mark_done, name="inquiry-done"),
     path("agents/<int:agent_id>/shift/", views.set_shift, name="shift"),
+    path("menu/<slug:kind>/<int:pk>/sold-out/", views.sold_out, name="sold-out"),
     path("voicemails/<int:voicemail_id>/done/", views.voicemail_done, name="voicemail-done"),
     path(
         "voicemails/<int:voicemail_id>/call-back/",

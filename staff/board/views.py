@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from orders import services as orders
-from orders.hours import shop_zone
+from orders import soldout
+from orders.hours import clock, shop_zone
 from orders.models import Customer, Inquiry, Order
 from support import agents, callbacks
 from support.models import Agent, Voicemail
@@ -29,8 +30,14 @@ PANELS = {
     "orders": "board/_orders.html",
     "inbox": "board/_inbox.html",
     "support": "board/_support.html",
+    "tonight": "board/_tonight.html",
 }
-SEE_PANEL = {"orders": "see_orders", "inbox": "read_messages", "support": "see_support"}
+SEE_PANEL = {
+    "orders": "see_orders",
+    "inbox": "read_messages",
+    "support": "see_support",
+    "tonight": "sell_out",
+}
 
 
 def staff_required(what=None):
@@ -65,6 +72,8 @@ def _context(request, name, now=None):
         return {**context, "inquiries": panels.inbox()}
     if name == "support":
         return {**context, "support": panels.support_panel()}
+    if name == "tonight":
+        return {**context, "tonight": panels.tonight(now)}
     raise Http404(name)
 
 
@@ -185,6 +194,22 @@ def set_shift(request, agent_id):
     state = "on shift" if on else "off shift"
     text = f"{agent} is now {state}." if changed else f"{agent} was already {state}."
     return _done(request, "support", text)
+
+
+@require_POST
+@staff_required("sell_out")
+def sold_out(request, kind, pk):
+    """One tap: sold out tonight (back by itself at the next opening), or back on sale."""
+    if kind not in soldout.KINDS:
+        raise Http404(kind)
+    out = request.POST.get("out") == "1"
+    row = soldout.mark(kind, pk, out)
+    if row is None:
+        return _done(request, "tonight", "That is no longer on the menu.", messages.ERROR)
+    if not out:
+        return _done(request, "tonight", f"{row.name} is back on sale.")
+    back = clock(row.sold_out_until)
+    return _done(request, "tonight", f"{row.name} is sold out until {back}.")
 
 
 VOICEMAIL_GONE = "That voicemail no longer exists."

@@ -105,6 +105,13 @@ def test_staff_log_in_move_an_order_two_stages_and_see_the_texts(
     assert "call back" in callers.nth(0).locator(".badge").inner_text()
     page.locator("#support").screenshot(path=str(screenshot("board").parent / "support.png"))
 
+    # One tap marks mushrooms sold out tonight; the panel says until when.
+    page.locator("#tonight").get_by_role("button", name="Mushrooms").click()
+    page.locator("#tonight .chip.out").wait_for()
+    assert page.locator("#tonight .chip.out").inner_text() == "✕ Mushrooms"
+    assert "Mushrooms is sold out until" in page.locator("#tonight").inner_text()
+    page.locator("#tonight").screenshot(path=str(screenshot("board").parent / "sold-out.png"))
+
     # Another tablet moves an order: this board shows it without a full reload (the panels
     # poll every 5 s; the test asks for the refresh now instead of waiting for the timer).
     other = Order.objects.get(status=S.PREPARING)
