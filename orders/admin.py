@@ -33,6 +33,7 @@ from .models import (
     Order,
     OrderEvent,
     OrderItem,
+    ShopAnswer,
     ShopSettings,
     Status,
     Topping,
@@ -518,3 +519,13 @@ class DealAdmin(admin.ModelAdmin):
     list_display = ("code", "description", "quantity", "size", "category", "price", "active")
     list_filter = ("active",)
     search_fields = ("code", "description")
+
+
+@admin.register(ShopAnswer)
+class ShopAnswerAdmin(admin.ModelAdmin):
+    """Answers to what customers ask that the shop's data cannot answer (orders/questions.py):
+    a text saying one of the keywords gets the answer instead of "we'll get back to you"."""
+
+    list_display = ("question", "keywords", "keywords_es", "answer", "active", "position")
+    list_editable = ("active", "position")
+    search_fields = ("question", "keywords", "keywords_es", "answer", "answer_es")

@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 from telephony.numbers import is_withheld
 from telephony.sms import MAX_BODY
 
-from . import edits, services, shop, texts
+from . import edits, questions, services, shop, texts
 from .hours import is_open, next_opening_words
 from .models import Actor, Fulfilment, Order, Quote
 from .parser import DELIVER_TO, MAX_QUANTITY, parse
@@ -21,6 +21,9 @@ from .services import OrderError, SoldOut
 
 # What a text may be read as when it changes a waiting quote ("make it 2", "no drink").
 MAY_CHANGE_A_QUOTE = {"chat", "suggest", "order", "reorder", "no"}
+# Kinds a question is read over (orders/questions.py): "do you have gluten free crust?"
+# parses as an order, "are you open?" as chat, "¿cuánto tardan?" as a status request.
+QUESTIONS_OVER = {"chat", "suggest", "order", "help", "status"}
 # Everything but ordering keeps working outside opening hours.
 WORKS_WHEN_CLOSED = {"menu", "status", "cancel", "help", "no", "suggest", "chat"}
 
@@ -78,9 +81,35 @@ class Conversation:
         services.remember_language(self.customer, command.language_said)
         command = self._answer_to_our_question(command)
         with translation.override(self.customer.language):
+            if (answered := self._question(command)) is not None:
+                return answered
             if command.kind in MAY_CHANGE_A_QUOTE and (changed := self._change()) is not None:
                 return changed
             return self._reply(command)
+
+    def _question(self, command):
+        """A question answered from the shop's data, or by staff's list of answers
+        (orders/questions.py), with a reminder of a quote still waiting for YES (left as
+        it is); None when the text asks nothing we can answer so."""
+        if command.kind not in QUESTIONS_OVER:
+            return None
+        found = questions.answer(self.message.body, self.menu, self.now, command)
+        # Staff's answers before our "not on our menu" guess, and for any other chat.
+        if (found is None and command.kind == "chat") or (
+            found is not None and found.template == "answer_not_on_menu"
+        ):
+            found = questions.staff_answer(self.message.body, self.customer.language) or found
+        if found is None:
+            return None
+        if command.kind == "status" and Order.objects.active().of(self.customer).exists():
+            return None  # "how long?" with an order in progress asks about that order
+        waiting = texts.waiting_context(services.pending_quote(self.customer, self.now))
+        # In Spanish when the question is worded in Spanish (a new customer's "¿a qué hora
+        # cierran?"), else in the customer's language.
+        if found.spanish:
+            with translation.override("es"):
+                return self.render(found.template, waiting=waiting, **found.context)
+        return self.render(found.template, waiting=waiting, **found.context)
 
     def _change(self):
         """A change in words to the quote waiting for YES (orders/edits.py): the whole new

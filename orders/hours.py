@@ -67,6 +67,14 @@ class Hours:
         starts = [start for start, _ in self._windows_around(when, days_ahead) if start > when]
         return min(starts, default=None)
 
+    def closes_at(self, when):
+        """When the opening `when` falls in ends (a local datetime), or None when the shop
+        is closed then or never closes."""
+        if self.always_open:
+            return None
+        return max((end for start, end in self._windows_around(when) if start <= when < end),
+                   default=None)  # fmt: skip
+
     def _windows_around(self, when, days_ahead=1):
         day0 = when.replace(hour=0, minute=0, second=0, microsecond=0)
         for offset in range(-1, days_ahead + 1):

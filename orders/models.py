@@ -652,3 +652,42 @@ class MenuVersion(models.Model):
 
     def __str__(self):
         return self.token
+
+
+class ShopAnswer(models.Model):
+    """A question customers ask that the shop's data cannot answer (parking, gift cards,
+    allergens...), and staff's answer: sent when a text says one of its keywords, before
+    the "we'll get back to you" (orders/questions.py). Keywords are words or phrases,
+    comma-separated, matched as whole words, without accents or case."""
+
+    question = models.CharField(max_length=120, help_text="For staff: what it is about")
+    keywords = models.CharField(
+        max_length=300, help_text="English words or phrases, comma-separated: parking, park"
+    )
+    keywords_es = models.CharField(
+        "Spanish keywords", max_length=300, blank=True,
+        help_text="Spanish words or phrases, comma-separated: estacionamiento, parqueo",
+    )  # fmt: skip
+    answer = models.TextField(max_length=300)
+    answer_es = models.TextField("Spanish answer", max_length=300, blank=True)
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "answer to a question"
+        verbose_name_plural = "answers to questions"
+
+    def __str__(self):
+        return self.question
+
+    def says(self, said, language):
+        """Whether `said` (normalized, with a space at each end) holds one of the keywords
+        (both languages' keywords are read: a Spanish customer may write in English)."""
+        from .parser import normalize
+
+        words = f"{self.keywords},{self.keywords_es}".split(",")
+        return any(f" {normalize(w)} " in said for w in words if normalize(w))
+
+    def answer_in(self, language):
+        return self.answer_es if language == "es" and self.answer_es else self.answer

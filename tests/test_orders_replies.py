@@ -126,7 +126,12 @@ def expected_reply(command):
 
 
 # A lone CANCEL is a carrier opt-out word: Twilio answers it, and we may not (telephony).
-ANSWERED = [p for p in TEXTS if p.values[0].strip().upper() not in OPT_OUT_WORDS]
+# Questions the shop's data answers have their own table (tests/test_questions.py).
+QUESTIONS = {"do you deliver to Oakland?"}
+ANSWERED = [
+    p for p in TEXTS
+    if p.values[0].strip().upper() not in OPT_OUT_WORDS and p.values[0] not in QUESTIONS
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("body", [p.values[0] for p in ANSWERED], ids=[p.id for p in ANSWERED])

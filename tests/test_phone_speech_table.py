@@ -135,7 +135,7 @@ PROMPTS = [
     ("three extra large pepperoni", "We make small, medium and large."),
     ("a large sushi", "Sorry, I didn't catch that."),
     ("a large pepperoni and a sushi", "I left out sushi: it is not on our menu."),
-    ("do you have gluten free", "Which pizza would you like? Pepperoni, Cheese"),
+    ("do you have gluten free", "Yes, we have Gluten-free crust."),  # a question (issue 25)
     ("gluten free", "Sorry, I didn't catch that."),
     ("blah blah", "Sorry, I didn't catch that."),
     ("one hundred large pepperoni", "please ask for a person"),
