@@ -423,20 +423,19 @@ class OrderItem(models.Model):
         return f"{self.quantity}x {self.name}{size}"
 
     @property
+    def label(self):
+        """ "Pepperoni", or "half Pepperoni / half Margherita" (orders.texts.line_label)."""
+        from .texts import line_label
+
+        return line_label(self)
+
+    @property
     def extras(self):
-        """For staff: "half Margherita, +Extra cheese, +Mushrooms, Thin crust" ("" for none)."""
-        chosen = self.modifiers or {}
-        parts = [f"half {chosen['half']['name']}"] if chosen.get("half") else []
-        parts += [f"+{t['name']}" for t in chosen.get("toppings", [])]
-        for side, label in (("left", "one half"), ("right", "other half")):
-            if chosen.get(side):
-                names = " +".join(t["name"] for t in chosen[side])
-                parts.append(
-                    f"{label if chosen.get('left') and chosen.get('right') else 'half'}: +{names}"
-                )
-        if crust := (chosen.get("crust") or {}).get("name"):
-            parts.append(crust if "crust" in crust.lower() else f"{crust} crust")
-        return ", ".join(parts)
+        """For staff and the receipt: "with extra pepperoni, mushrooms, thin crust", "half
+        with pepperoni / half with mushrooms" ("" for none; orders.texts.line_extras)."""
+        from .texts import line_extras
+
+        return line_extras(self)
 
 
 class Actor(models.TextChoices):

@@ -24,7 +24,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services, texts
@@ -147,24 +146,10 @@ def reorder_text(items):
 
 def _lines(items):
     for item in items:
-        mods = item.modifiers or {}
-        details = []
-        if half := mods.get("half"):
-            details.append(gettext("half %(name)s") % {"name": half.get("name", "")})
-        if toppings := mods.get("toppings"):
-            names = ", ".join(t.get("name", "") for t in toppings)
-            details.append(gettext("with %(toppings)s") % {"toppings": names})
-        for side in ("left", "right"):
-            if mods.get(side):
-                names = ", ".join(t.get("name", "") for t in mods[side])
-                details.append(gettext("%(toppings)s on half") % {"toppings": names})
-        if crust := mods.get("crust"):
-            name = crust.get("name", "")
-            crusted = gettext("%(crust)s crust") % {"crust": name}
-            details.append(name if "crust" in name.lower() else crusted)
         yield {
             "item": item,
-            "details": "; ".join(details),
+            "label": texts.line_label(item),
+            "details": texts.line_extras(item),
             "amount": texts.money(item.unit_price * item.quantity),
         }
 

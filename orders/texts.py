@@ -60,30 +60,55 @@ def _render_line(context, template="orders/sms/line.txt"):
 
 
 def line_fields(line, priced=True):
-    """What a line template shows of a quote line (dict) or an OrderItem."""
+    """What a line template shows of a quote line (dict) or an OrderItem. `toppings` are
+    {"name", "extra"}: lower case, read as words ("mushrooms"), `extra` when the pizza has
+    it already (pepperoni on a Pepperoni: "extra pepperoni"; "Extra cheese" says so itself);
+    `topping_names` as the menu writes them."""
     get = line.get if isinstance(line, dict) else lambda name, default=None: getattr(line, name)
     modifiers = get("modifiers", None) or {}
     crust = (modifiers.get("crust") or {}).get("name", "")
     quantity, unit_price = get("quantity"), get("unit_price")
+    name, half = get("name"), (modifiers.get("half") or {}).get("name", "")
+    has = set(f"{name} {half}".lower().split())
+    toppings = [t["name"] for t in modifiers.get("toppings", [])]
     return {
         "quantity": quantity,
-        "name": get("name"),
+        "name": name,
         "size": get("size"),
-        "half": (modifiers.get("half") or {}).get("name", ""),
-        "toppings": [t["name"] for t in modifiers.get("toppings", [])],
-        "left": [t["name"] for t in modifiers.get("left", [])],
-        "right": [t["name"] for t in modifiers.get("right", [])],
-        "crust": crust,
+        "half": half,
+        "toppings": [
+            {"name": t.lower(), "extra": bool(has & set(t.lower().split()))
+             and not t.lower().startswith("extra")}
+            for t in toppings
+        ],  # fmt: skip
+        "topping_names": toppings,
+        "left": [t["name"].lower() for t in modifiers.get("left", [])],
+        "right": [t["name"].lower() for t in modifiers.get("right", [])],
+        "crust": crust.lower(),
         "crust_says_crust": "crust" in crust.lower(),
         "note": get("note", "") or "",
         "price": money(Decimal(unit_price) * quantity) if priced else "",
     }
 
 
+def line_label(line):
+    """What a line is, as a card or receipt names it: "Pepperoni", or "half Pepperoni /
+    half Margherita" for a half-and-half (templates/orders/sms/_label.txt)."""
+    return _render_line({"line": line_fields(line, priced=False)}, "orders/sms/_label.txt")
+
+
+def line_extras(line):
+    """A line's toppings, halves and crust in words: "with extra pepperoni, mushrooms,
+    thin crust", "half with pepperoni / half with mushrooms" ("" for none;
+    templates/orders/sms/_extras.txt)."""
+    text = _render_line({"line": line_fields(line, priced=False)}, "orders/sms/_extras.txt")
+    return text.lstrip(", ")
+
+
 def line_words(line, priced=True):
     """A quote's or an order's line as the customer reads it, with every modifier and note:
-    "1x Pepperoni/Margherita L +Extra cheese, Thin crust (well done) $20.50". `line` is a
-    quote line (dict) or an OrderItem."""
+    "1x half Pepperoni / half Margherita L with extra cheese, thin crust (well done) $20.50".
+    `line` is a quote line (dict) or an OrderItem."""
     return _render_line({"line": line_fields(line, priced)})
 
 

@@ -165,7 +165,7 @@ def test_the_page_shows_the_shop_items_modifiers_note_total_and_the_promised_tim
     assert response.status_code == 200
     assert "Luigi&#x27;s" in html
     assert f"Order #{order.number}" in html
-    assert "half Hawaiian" in html and "with Mushrooms" in html and "Thin crust" in html
+    assert "half Hawaiian" in html and "with mushrooms" in html and "thin crust" in html
     assert "well done" in html
     assert "$24.50" in html
     assert "Delivery to 12 Main St" in html and "Apt 4" not in html and "02139" not in html

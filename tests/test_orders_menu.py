@@ -116,10 +116,10 @@ def test_a_price_staff_change_in_the_admin_is_in_the_next_menu_and_quote(
 
 def test_toppings_and_items_staff_change_are_in_the_next_quote(pepperoni, sms):
     cheese = ToppingFactory(code="XCH", name="Extra cheese", price_large=Decimal("2"))
-    assert "+Extra cheese $18" in reply(sms, "ORDER 1 large pepperoni with extra cheese")
+    assert "with extra cheese $18" in reply(sms, "ORDER 1 large pepperoni with extra cheese")
     cheese.price_large = Decimal("3")
     cheese.save()
-    assert "+Extra cheese $19" in reply(sms, "ORDER 1 large pepperoni with extra cheese")
+    assert "with extra cheese $19" in reply(sms, "ORDER 1 large pepperoni with extra cheese")
     pepperoni.available = False
     pepperoni.save()
     assert "PEP Pepperoni" not in reply(sms, "MENU")

@@ -147,12 +147,12 @@ def test_every_text_of_the_table_gets_the_reply_it_asks_for(menu, text, body):
 
 def test_toppings_are_in_the_quote_with_their_prices(menu, text):
     reply = text("ORDER 1 large pepperoni with extra cheese and mushrooms")
-    assert "1x Pepperoni L +Extra cheese +Mushrooms $20.50" in reply
+    assert "1x Pepperoni L with extra cheese, mushrooms $20.50" in reply
     assert "Total $20.50" in reply
 
 
 def test_a_crust_and_a_kitchen_note_are_in_the_quote_and_the_confirmation(menu, text):
-    assert "1x Veggie Supreme M, Thin crust $14" in text("ORDER 1 medium veggie thin crust")
+    assert "1x Veggie Supreme M, thin crust $14" in text("ORDER 1 medium veggie thin crust")
     assert "1x Pepperoni L (well done) $16" in text("ORDER 1 large pepperoni, well done please")
     placed = text("YES")
     assert "1x Pepperoni L (well done)" in placed
@@ -160,7 +160,9 @@ def test_a_crust_and_a_kitchen_note_are_in_the_quote_and_the_confirmation(menu, 
 
 
 def test_half_and_half_shows_both_halves(menu, text):
-    assert "1x Pepperoni/Margherita L $16" in text("1 large half pepperoni half margherita")
+    assert "1x half Pepperoni / half Margherita L $16" in text(
+        "1 large half pepperoni half margherita"
+    )
 
 
 def test_a_size_we_do_not_make_is_answered_with_the_sizes_we_make_and_their_prices(menu, text):
@@ -216,7 +218,7 @@ def test_reorder_in_words_quotes_the_last_order_with_its_toppings(menu, text, bo
     place(text, "ORDER 1 large pepperoni with mushrooms")
     reply = text(body)
     assert reply.startswith("Reply YES to order again")
-    assert "1x Pepperoni L +Mushrooms $18" in reply
+    assert "1x Pepperoni L with mushrooms $18" in reply
 
 
 def test_an_angry_status_after_an_earlier_question_gets_the_status(menu, text):
@@ -384,7 +386,7 @@ def test_the_board_card_shows_every_modifier_the_note_and_the_kitchen_start(
         text("ORDER 1 large pepperoni with extra cheese, well done at 7pm")
         text("YES")
         page = superuser_client.get(reverse("board:panel", args=["orders"])).content.decode()
-    assert "+Extra cheese" in page
+    assert "with extra cheese" in page
     assert "well done" in page
     assert "Start 6:40 PM · for 7:00 PM" in page
 
@@ -403,6 +405,37 @@ def test_the_order_admin_shows_modifiers_note_and_money(menu, text, shop_money, 
     order = place(text, "ORDER 1 large half pepperoni half margherita with mushrooms thin crust")
     url = reverse("admin:orders_order_change", args=[order.pk])
     page = superuser_client.get(url).content.decode()
-    assert "half Margherita, +Mushrooms, Thin crust" in page
+    assert "with mushrooms, thin crust" in page
     for label, value in (("Subtotal", "18.00"), ("Tax", "1.60"), ("Total", "19.60")):
         assert label in page and value in page
+
+
+def test_quote_board_card_and_receipt_read_extra_pepperoni_and_half_and_half_in_words(
+    menu, text, superuser_client, client
+):
+    from orders.links import order_link
+
+    quote = text("1 large pepperoni with pepperoni, 1 medium cheese thin")
+    whole = text("1 large half pepperoni half margherita with mushrooms")
+    order = place(text, "1 large half pepperoni half margherita, 1 large pepperoni with pepperoni")
+    card = superuser_client.get(reverse("board:panel", args=["orders"])).content.decode()
+    receipt = client.get(order_link(order)).content.decode()
+
+    assert "1x Pepperoni L with extra pepperoni $" in quote
+    assert "1x Cheese M, thin crust $" in quote
+    assert "1x half Pepperoni / half Margherita L with mushrooms $" in whole
+    for page in (card, receipt):
+        assert "half Pepperoni / half Margherita" in page and "with extra pepperoni" in page
+        assert "+Pepperoni" not in page and "Pepperoni/Margherita" not in page
+
+
+def test_a_topping_on_one_half_of_a_half_and_half_is_named_with_that_half():
+    from orders.texts import line_words
+
+    line = {
+        "quantity": 1, "name": "Pepperoni", "size": "L", "unit_price": "17.25",
+        "modifiers": {"half": {"code": "MARG", "name": "Margherita"},
+                      "right": [{"code": "MUSH", "name": "Mushrooms"}]},
+    }  # fmt: skip
+
+    assert line_words(line) == "1x half Pepperoni / half Margherita with mushrooms L $17.25"

@@ -87,7 +87,7 @@ def test_a_spanish_customer_orders_follows_and_asks_in_spanish(
         assert customer().language == "es"
 
         quote = rosa("quiero una pizza grande de pepperoni con champiñones")
-        assert quote.startswith("Tu pedido:\n1x Pepperoni L +Mushrooms $18\n")
+        assert quote.startswith("Tu pedido:\n1x Pepperoni L con mushrooms $18\n")
         assert "Total $" in quote and "para recoger." in quote
         assert "Responde SI para confirmarlo" in quote
         fits(quote, 2)
@@ -95,7 +95,7 @@ def test_a_spanish_customer_orders_follows_and_asks_in_spanish(
         placed = rosa("si")
         order = Order.objects.get()
         assert placed.startswith(f"¡Gracias! Recibimos tu pedido #{order.number}: ")
-        assert "1x Pepperoni L +Mushrooms" in placed
+        assert "1x Pepperoni L con mushrooms" in placed
         assert "Listo para recoger como a las " in placed
         assert "Escribe ESTADO para seguirlo o CANCELAR PEDIDO para cancelarlo." in placed
         fits(placed, 2)

@@ -141,7 +141,7 @@ PROMPTS = [
     ("one hundred large pepperoni", "please ask for a person"),
     ("a medium pepperoni", "You'd like 1 medium Pepperoni."),
     ("a large pepperoni with mushrooms", "You'd like 1 large Pepperoni with Mushrooms."),
-    ("two large pepperoni thin crust", "You'd like 2 large Pepperoni, Thin crust."),
+    ("two large pepperoni thin crust", "You'd like 2 large Pepperoni, thin crust."),
     ("a large pepperoni and a garlic bread", "The total is 21 dollars."),
     ("a large pepperoni with extra cheese", "The total is 18 dollars and 50 cents."),
     ("a large pepperoni at 7 pm", "For pickup at 7:00 PM."),

@@ -131,10 +131,10 @@ def test_texts_refused_after_an_opt_out_are_not_delivery_failures(menu, text, ow
 def test_half_pepperoni_half_mushroom_is_a_plain_pizza_topped_by_halves(menu, text):
     reply = text("large pizza half pepperoni half mushroom")
     # the plain large $14 + half of each topping (pepperoni $2.50, mushrooms $2 on a large)
-    assert "1x Cheese L (half +Pepperoni / half +Mushrooms) $16.25" in reply
+    assert "1x Cheese L, half with pepperoni / half with mushrooms $16.25" in reply
     text("YES")
     item = Order.objects.get().items.get()
-    assert item.extras == "one half: +Pepperoni, other half: +Mushrooms"
+    assert item.extras == "half with pepperoni / half with mushrooms"
 
 
 def test_two_x_large_is_two_large_not_extra_large(menu, text):

@@ -24,14 +24,14 @@ def test_a_spanish_order_with_toppings_from_the_phone_simulator(
     page.keyboard.press("Enter")
     quote = page.locator(".bubble.theirs", has_text="Tu pedido:")
     quote.wait_for()
-    assert "1x Pepperoni L +Mushrooms +Onions $20" in quote.inner_text()
+    assert "1x Pepperoni L con mushrooms, onions $20" in quote.inner_text()
     assert "Responde SI para confirmarlo" in quote.inner_text()
     page.fill("#body", "sí")
     page.keyboard.press("Enter")
     placed = page.locator(".bubble.theirs", has_text="Recibimos tu pedido #")
     placed.wait_for()
     order = Order.objects.get(customer__phone="+14155550123")
-    assert f"Recibimos tu pedido #{order.number}: 1x Pepperoni L +Mushrooms +Onions" in (
+    assert f"Recibimos tu pedido #{order.number}: 1x Pepperoni L con mushrooms, onions" in (
         placed.inner_text()
     )
     assert "Listo para recoger como a las" in placed.inner_text()
