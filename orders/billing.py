@@ -7,13 +7,13 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
 
 from . import shop
 from .errors import OrderError
 from .hours import local, shop_hours
-from .models import (
-    Fulfilment,
-)
+from .models import Fulfilment, MenuItem, OrderItem, Status
 
 
 class OutsideDeliveryArea(OrderError):
@@ -76,12 +76,38 @@ def check_delivery(address, subtotal):
         raise BelowDeliveryMinimum(subtotal)
 
 
-def prep_minutes(fulfilment):
-    return (
+def prep_minutes(fulfilment, busy=None):
+    """Minutes from now to a new order ready (pickup) or at the door (delivery): the usual
+    ORDER_PICKUP_MINUTES / ORDER_DELIVERY_MINUTES, plus the kitchen's load (`busy`, else
+    read: `busy_minutes`)."""
+    usual = (
         settings.ORDER_DELIVERY_MINUTES
         if fulfilment == Fulfilment.DELIVERY
         else settings.ORDER_PICKUP_MINUTES
     )
+    return usual + (busy_minutes() if busy is None else busy)
+
+
+def busy_minutes(now=None):
+    """What the kitchen's load adds to a new order's time: 10 minutes for each full batch of
+    the kitchen's pace (shop.kitchen_pace, pizzas per 10 minutes) among the pizzas already
+    received, preparing or baking, those scheduled to start later left out. Fewer than a
+    batch add nothing: the oven has room. One query."""
+    pace = shop.kitchen_pace()
+    if not pace:
+        return 0
+    return 10 * (kitchen_queue(now) // pace)
+
+
+def kitchen_queue(now=None):
+    """Pizzas (items of the pizza category) in orders received, preparing or baking, not
+    scheduled to start later: what the kitchen makes before a new order. One query."""
+    now = now or timezone.now()
+    waiting = OrderItem.objects.filter(
+        order__status__in=[Status.RECEIVED, Status.PREPARING, Status.BAKING],
+        menu_item__category=MenuItem.Category.PIZZA,
+    ).exclude(order__start_at__gt=now)
+    return waiting.aggregate(pizzas=Sum("quantity"))["pizzas"] or 0
 
 
 def schedule(time_of_day, fulfilment, now):

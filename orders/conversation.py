@@ -14,7 +14,7 @@ from telephony.numbers import is_withheld
 from telephony.sms import MAX_BODY
 
 from . import edits, questions, services, shop, texts
-from .hours import is_open, next_opening_words
+from .hours import clock, is_open, local, next_opening_words
 from .models import Actor, Fulfilment, Order, Quote
 from .parser import DELIVER_TO, MAX_QUANTITY, parse
 from .services import OrderError, SoldOut
@@ -207,7 +207,26 @@ class Conversation:
             ahead = waiting is not None and waiting.scheduled_for is not None
         if command.kind not in WORKS_WHEN_CLOSED and not ahead and not is_open(self.now):
             return self.render("closed", opens=next_opening_words(self.now))
+        if command.kind in ("order", "reorder", "yes") and (paused := self._paused(command)):
+            self.outcome = "asked"
+            return self.render("paused", until=clock(paused, self.now))
         return getattr(self, f"on_{command.kind}")(command)
+
+    def _paused(self, command):
+        """When new orders are taken again, if staff paused them (the board) and this one is
+        not for a time after that: an order with a time, or YES to a quote for one, is."""
+        paused = shop.paused_until(self.now)
+        if paused is None:
+            return None
+        if command.kind == "yes":
+            waiting = services.pending_quote(self.customer, self.now)
+            later = waiting is not None and waiting.scheduled_for is not None
+            return None if later and waiting.scheduled_for >= paused else paused
+        if command.scheduled_for is not None:
+            at = command.scheduled_for
+            wanted = local(self.now).replace(hour=at.hour, minute=at.minute, second=0)
+            return None if wanted >= paused else paused
+        return paused
 
     # --- keywords ---------------------------------------------------------------------------
 

@@ -609,11 +609,21 @@ class ShopSettings(models.Model):
         "shop's address", max_length=200, blank=True,
         help_text="Given in pickup texts and on the order page",
     )  # fmt: skip
+    kitchen_pizzas_per_10_min = models.PositiveSmallIntegerField(
+        "kitchen's pace", null=True, blank=True,
+        help_text="Pizzas the kitchen makes in 10 minutes: more waiting than that pushes the "
+        "promised time back (empty: KITCHEN_PIZZAS_PER_10_MIN). Also on the board.",
+    )  # fmt: skip
+    paused_until = models.DateTimeField(
+        "new orders paused until", null=True, blank=True,
+        help_text="Set from the board (15, 30 or 60 minutes); ends by itself",
+    )  # fmt: skip
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "shop settings"
         verbose_name_plural = "shop settings"
+        permissions = [("pause_orders", "Can pause new orders and set the kitchen's pace")]
 
     def __str__(self):
         return "Shop settings"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
 from . import shop
-from .billing import prep_minutes, zip_code
+from .billing import busy_minutes, prep_minutes, zip_code
 from .hours import clock, describe_opening, local, shop_hours, spoken_hours
 from .models import Fulfilment, ShopAnswer
 from .parser import normalize, parse
@@ -213,12 +213,14 @@ def _close(said, now):
 
 
 def _wait(said, now):
+    busy = busy_minutes(now)
     return Answer(
         "answer_wait",
         {
             **_opening_words(now),
-            "pickup": prep_minutes(Fulfilment.PICKUP),
-            "delivery": prep_minutes(Fulfilment.DELIVERY),
+            "pickup": prep_minutes(Fulfilment.PICKUP, busy),
+            "delivery": prep_minutes(Fulfilment.DELIVERY, busy),
+            "paused": clock(paused, now) if (paused := shop.paused_until(now)) else "",
         },
     )
 

@@ -18,7 +18,7 @@ from django.conf import settings
 REFRESH_SECONDS = 1.0
 FIELDS = (
     "hours", "closed_dates", "tax_rate", "delivery_fee", "delivery_minimum",
-    "delivery_zip_codes", "address",
+    "delivery_zip_codes", "address", "kitchen_pizzas_per_10_min", "paused_until",
 )  # fmt: skip
 
 _read = (None, 0.0)  # (the row's values or {}, time.monotonic() of the read)
@@ -94,3 +94,24 @@ def zip_codes():
 
 def address():
     return _text("address", settings.SHOP_ADDRESS)
+
+
+def kitchen_pace():
+    """Pizzas the kitchen makes in 10 minutes (the board's, else KITCHEN_PIZZAS_PER_10_MIN);
+    0: the promised time ignores the kitchen's load."""
+    value = _values().get("kitchen_pizzas_per_10_min")
+    return value if value is not None else settings.KITCHEN_PIZZAS_PER_10_MIN
+
+
+def paused_until(now):
+    """When new orders are taken again, if staff paused them and the pause has not ended."""
+    until = _values().get("paused_until")
+    return until if until is not None and until > now else None
+
+
+def save(**fields):
+    """Set fields of the owner's row (made when missing), and read it again at once here."""
+    from .models import ShopSettings
+
+    ShopSettings.objects.update_or_create(pk=1, defaults=fields)
+    forget()

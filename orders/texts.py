@@ -15,6 +15,7 @@ from telephony.segments import gsm_letters
 from telephony.sms import MAX_BODY
 
 from . import shop
+from .billing import busy_minutes, prep_minutes
 from .hours import clock, local
 from .links import order_link
 from .models import Fulfilment
@@ -77,8 +78,10 @@ def line_fields(line, priced=True):
         "size": get("size"),
         "half": half,
         "toppings": [
-            {"name": t.lower(), "extra": bool(has & set(t.lower().split()))
-             and not t.lower().startswith("extra")}
+            {
+                "name": t.lower(),
+                "extra": bool(has & set(t.lower().split())) and not t.lower().startswith("extra"),
+            }
             for t in toppings
         ],  # fmt: skip
         "topping_names": toppings,
@@ -190,7 +193,10 @@ def quote_context(quote, asked=None, now=None):
     """What quote.txt and reorder.txt show of a pending quote. `asked`: the time of day the
     customer asked for, to say whether the quote's time is that one or the earliest we can."""
     ready = local(quote.scheduled_for) if quote.scheduled_for else None
+    busy = 0 if ready else busy_minutes(now)
     return {
+        # A rush: the minutes to this order, said in the quote (orders.billing.busy_minutes).
+        "busy": prep_minutes(quote.fulfilment, busy) if busy else "",
         "lines": [line_words(line) for line in quote.lines],
         "money": money_context(quote),
         "total": money(quote.total),

@@ -379,6 +379,10 @@ ORDER_QUOTE_MINUTES = env.int("ORDER_QUOTE_MINUTES", default=30)
 # Promised times: minutes from placing to ready (pickup) or at the door (delivery).
 ORDER_PICKUP_MINUTES = env.int("ORDER_PICKUP_MINUTES", default=20)
 ORDER_DELIVERY_MINUTES = env.int("ORDER_DELIVERY_MINUTES", default=40)
+# Pizzas the kitchen makes in 10 minutes: each full batch of that many already received,
+# preparing or baking adds 10 minutes to a new order's promised time (orders.billing);
+# staff change it on the board. 0 ignores the kitchen's load.
+KITCHEN_PIZZAS_PER_10_MIN = env.int("KITCHEN_PIZZAS_PER_10_MIN", default=8)
 # When an order passes its promised time, the customer is texted a new one this much later.
 ORDER_LATE_EXTRA_MINUTES = env.int("ORDER_LATE_EXTRA_MINUTES", default=15)
 # Money. Sales tax on the food (a fraction: 0.08875 is 8.875%), added to every quote; a

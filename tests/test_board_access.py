@@ -223,6 +223,7 @@ def test_seed_demo_creates_the_groups_and_their_logins_once(django_user_model, c
     assert perms("Kitchen") == {
         "orders.view_order", "orders.change_order",
         "orders.change_menuitem", "orders.change_topping", "orders.change_crust",
+        "orders.pause_orders",
     }  # fmt: skip
     front_desk = perms("Front desk")
     assert {"telephony.send_sms", "support.call_back", "orders.change_inquiry"} <= front_desk

@@ -112,7 +112,7 @@ PAGES = {
     "/admin/support/voicemail/": 7,
     "/admin/support/voicenotice/": 8,
     "/admin/campaigns/campaign/": 7,
-    "/staff/": 13,
+    "/staff/": 15,
     "/staff/panels/orders/": 6,
     "/staff/panels/inbox/": 6,
     "/staff/panels/support/": 8,

@@ -16,6 +16,7 @@ may not use is not shown, and posting to it directly answers 403.
 | start or end an agent's shift | the above and `support.change_agent` |
 | mark an item, topping or crust sold out tonight, and back | `orders.change_menuitem`,
   `orders.change_topping`, `orders.change_crust` |
+| set the kitchen's pace, pause new orders | `orders.pause_orders`¹ |
 | mark a voicemail done | the above and `support.change_voicemail` |
 | call a voicemail back | the above and `support.call_back`¹ |
 | the day's reports (/staff/reports/) | `orders.view_reports`¹ |
@@ -27,7 +28,8 @@ may not use is not shown, and posting to it directly answers 403.
 The order admin follows the same rules: customers' numbers only with
 `telephony.view_message` (masked otherwise, and no search by phone).
 
-`manage.py seed_demo` creates three groups from this: Kitchen (move orders, mark sold out),
+`manage.py seed_demo` creates three groups from this: Kitchen (move orders, mark sold out,
+pace and pause),
 Front desk (everything on the board) and Owner (every permission of the shop's apps: the
 board, the reports, promotions and the rest of the admin).
 """
@@ -51,6 +53,7 @@ PERMISSIONS = {
     "call_back": (*SUPPORT_PANEL, "support.call_back"),
     "see_reports": ("orders.view_reports",),
     "sell_out": ("orders.change_menuitem", "orders.change_topping", "orders.change_crust"),
+    "pace_kitchen": ("orders.pause_orders",),
     # In the admin: the actions that reach a customer (orders/admin.py).
     "text_delays": (*ORDERS, "orders.text_delay"),
     "call_customers": (*ORDERS, "orders.call_customer"),
@@ -60,7 +63,7 @@ BOARD = [name for name in PERMISSIONS if name != "see_reports"]
 # Demo groups (seed_demo): name -> what they may do, or "*" for every permission of the
 # shop's own apps.
 GROUPS = {
-    "Kitchen": ["move_orders", "sell_out"],
+    "Kitchen": ["move_orders", "sell_out", "pace_kitchen"],
     "Front desk": BOARD,
     "Owner": "*",
 }

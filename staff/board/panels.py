@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from orders import billing, shop
 from orders import services as orders
 from orders.hours import clock
 from orders.models import (
@@ -243,15 +244,22 @@ class OnSale:
 @dataclass
 class Tonight:
     """The menu as the kitchen marks it sold out ("86", orders/soldout.py): the items,
-    toppings and crusts on sale (OnSale rows), in menu order."""
+    toppings and crusts on sale (OnSale rows), in menu order; and the kitchen's pace
+    (pizzas per 10 minutes), the pizzas waiting, what they add to a new order's time, and
+    until when new orders are paused (orders.billing, orders.shop)."""
 
     items: list
     toppings: list
     crusts: list
+    pace: int = 0
+    queue: int = 0
+    busy: int = 0
+    paused_until: object = None
 
 
 def tonight(now=None):
-    """One query (a UNION of the three tables), whatever the menu's size."""
+    """Three queries (a UNION of the three menu tables; the shop's settings; the kitchen's
+    queue), whatever the menu's size."""
     now = now or timezone.now()
     fields = ("kind", "pk", "name", "sold_out_until", "position")
 
@@ -263,4 +271,10 @@ def tonight(now=None):
     union = rows(MenuItem, "item").union(rows(Topping, "topping"), rows(Crust, "crust"), all=True)
     for kind, pk, name, until, _ in union.order_by("kind", "position", "pk"):
         found[kind].append(OnSale(pk, name, until, until is not None and until > now))
-    return Tonight(found["item"], found["topping"], found["crust"])
+    shop.forget()  # what staff set on another tablet a moment ago, read now: one query
+    pace, queue = shop.kitchen_pace(), billing.kitchen_queue(now)
+    busy = 10 * (queue // pace) if pace else 0
+    return Tonight(
+        found["item"], found["topping"], found["crust"],
+        pace=pace, queue=queue, busy=busy, paused_until=shop.paused_until(now),
+    )  # fmt: skip

@@ -15,6 +15,8 @@ urlpatterns = [
     path("inbox/<int:inquiry_id>/done/", views.mark_done, name="inquiry-done"),
     path("agents/<int:agent_id>/shift/", views.set_shift, name="shift"),
     path("menu/<slug:kind>/<int:pk>/sold-out/", views.sold_out, name="sold-out"),
+    path("kitchen/pace/", views.kitchen_pace, name="kitchen-pace"),
+    path("kitchen/pause/", views.pause_orders, name="pause"),
     path("voicemails/<int:voicemail_id>/done/", views.voicemail_done, name="voicemail-done"),
     path(
         "voicemails/<int:voicemail_id>/call-back/",

@@ -5,6 +5,7 @@ answer is the refreshed panel with a notice, without it a redirect back to the b
 page and action needs a staff login and the model permissions in `access.PERMISSIONS`
 (403 without them); the templates show only what `can` allows."""
 
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from orders import services as orders
-from orders import soldout
+from orders import shop, soldout
 from orders.hours import clock, shop_zone
 from orders.models import Customer, Inquiry, Order
 from support import agents, callbacks
@@ -73,7 +74,7 @@ def _context(request, name, now=None):
     if name == "support":
         return {**context, "support": panels.support_panel()}
     if name == "tonight":
-        return {**context, "tonight": panels.tonight(now)}
+        return {**context, "tonight": panels.tonight(now), "pauses": PAUSES}
     raise Http404(name)
 
 
@@ -210,6 +211,42 @@ def sold_out(request, kind, pk):
         return _done(request, "tonight", f"{row.name} is back on sale.")
     back = clock(row.sold_out_until)
     return _done(request, "tonight", f"{row.name} is sold out until {back}.")
+
+
+PAUSES = (15, 30, 60)
+
+
+@require_POST
+@staff_required("pace_kitchen")
+def kitchen_pace(request):
+    """The pizzas the kitchen makes in 10 minutes: the promised times follow it."""
+    try:
+        pace = int(request.POST.get("pace", ""))
+    except ValueError:
+        pace = -1
+    if not 0 <= pace <= 500:
+        return _done(request, "tonight", "Pizzas per 10 minutes: a number from 0 to 500.",
+                     messages.ERROR)  # fmt: skip
+    shop.save(kitchen_pizzas_per_10_min=pace)
+    return _done(request, "tonight", f"Kitchen pace: {pace} pizzas per 10 minutes.")
+
+
+@require_POST
+@staff_required("pace_kitchen")
+def pause_orders(request):
+    """Pause new orders for 15, 30 or 60 minutes (it ends by itself), or take them again (0)."""
+    try:
+        minutes = int(request.POST.get("minutes", ""))
+    except ValueError:
+        minutes = -1
+    if minutes not in (0, *PAUSES):
+        return _done(request, "tonight", "Pause for 15, 30 or 60 minutes.", messages.ERROR)
+    if not minutes:
+        shop.save(paused_until=None)
+        return _done(request, "tonight", "Taking new orders again.")
+    until = timezone.now() + timedelta(minutes=minutes)
+    shop.save(paused_until=until)
+    return _done(request, "tonight", f"New orders paused until {clock(until)}.")
 
 
 VOICEMAIL_GONE = "That voicemail no longer exists."
