@@ -170,7 +170,7 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = (
         "number_display", "customer", "fulfilment", "status", "subtotal", "tax", "delivery_fee",
         "total", "start_at", "promised_at", "first_promised_at", "late_notices", "opted_out_at",
-        "created_at", "updated_at",
+        "feedback_asked_at", "feedback_score", "feedback_comment", "created_at", "updated_at",
     )  # fmt: skip
     fields = readonly_fields[:4] + ("address",) + readonly_fields[4:]
     inlines = [OrderItemInline, OrderEventInline, MessageInline]

@@ -13,7 +13,7 @@ from django.utils.module_loading import import_string
 from telephony.numbers import is_withheld
 from telephony.sms import MAX_BODY
 
-from . import edits, questions, services, shop, texts
+from . import edits, feedback, questions, services, shop, texts
 from .hours import clock, is_open, local, next_opening_words
 from .models import Actor, Fulfilment, Order, Quote
 from .parser import DELIVER_TO, MAX_QUANTITY, parse
@@ -77,6 +77,8 @@ class Conversation:
         return self.menu.index
 
     def reply(self):
+        if (scored := self._feedback()) is not None:
+            return scored
         command = parse(self.message.body, self.entries)
         services.remember_language(self.customer, command.language_said)
         command = self._answer_to_our_question(command)
@@ -86,6 +88,22 @@ class Conversation:
             if command.kind in MAY_CHANGE_A_QUOTE and (changed := self._change()) is not None:
                 return changed
             return self._reply(command)
+
+    def _feedback(self):
+        """A score of 1 to 5 answering "How was your order?" (orders/feedback.py), or None."""
+        score = feedback.read_score(self.message.body) if self.channel == "sms" else None
+        if score is None:
+            return None
+        order = feedback.awaiting(self.customer, self.now)
+        if order is None:
+            return None
+        said = parse(self.message.body, self.entries)
+        if said.kind == "order" and said.lines:
+            return None  # "2 large pepperoni" is an order, not a 2
+        feedback.take_score(order, *score, self.message)
+        services.link_message(self.message, order)
+        with translation.override(self.customer.language):
+            return self.render("feedback_thanks", score=score[0], order=order)
 
     def _question(self, command):
         """A question answered from the shop's data, or by staff's list of answers

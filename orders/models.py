@@ -296,6 +296,12 @@ class Order(ConcurrentTransitionMixin, models.Model):
     late_notices = models.PositiveSmallIntegerField(
         default=0, help_text="How many times the customer was texted a new estimate"
     )
+    # Feedback (orders/feedback.py): "How was your order? Reply 1-5" is due then (None once
+    # decided), was sent then, and the customer's score and words.
+    feedback_due_at = models.DateTimeField(null=True, blank=True)
+    feedback_asked_at = models.DateTimeField(null=True, blank=True)
+    feedback_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    feedback_comment = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The customer's page for this order (orders.pages): unguessable, never the number.
@@ -319,6 +325,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
             # The board (active stages, a few hundred among millions) and the admin list
             # filtered by stage, newest first (bench/run large).
             models.Index(fields=["status", "id"], name="order_status"),
+            models.Index(
+                fields=["feedback_due_at"], name="order_feedback_due",
+                condition=Q(feedback_due_at__isnull=False),
+            ),
         ]  # fmt: skip
 
     def __str__(self):

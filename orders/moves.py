@@ -12,6 +12,7 @@ from telephony.models import Message
 from telephony.reach import channel_for
 from telephony.sms import send_sms
 
+from . import feedback
 from .errors import InvalidTransition, OrderError
 from .hours import clock
 from .links import order_link
@@ -167,6 +168,8 @@ def _apply(order, method, to_status, by, reason, notify):
     from_status = order.status
     getattr(order, method)()
     order.save(update_fields=["status", "updated_at"])
+    if to_status in (Status.DELIVERED, Status.PICKED_UP):
+        feedback.schedule(order)  # "How was your order?" (orders/feedback.py)
     event = OrderEvent(
         order=order,
         kind=OrderEvent.Kind.CANCELLED if to_status == Status.CANCELLED else OrderEvent.Kind.STATUS,

@@ -305,6 +305,7 @@ TELEPHONY_SWEEPS = [
     "support.calls.sweep_stale_calls",
     "support.missed.text_missed_calls",
     "campaigns.services.sweep_campaigns",
+    "orders.feedback.ask_due",
 ]
 # Tests only: the outbox's consumer runs in the asker's thread when its transaction commits
 # (telephony/outbox.py), as Django's ImmediateBackend runs tasks. Off, the telephony worker
@@ -383,6 +384,13 @@ ORDER_DELIVERY_MINUTES = env.int("ORDER_DELIVERY_MINUTES", default=40)
 # preparing or baking adds 10 minutes to a new order's promised time (orders.billing);
 # staff change it on the board. 0 ignores the kitchen's load.
 KITCHEN_PIZZAS_PER_10_MIN = env.int("KITCHEN_PIZZAS_PER_10_MIN", default=8)
+# "How was your order #1042? Reply 1-5": one text this long after an order is delivered or
+# picked up, at most one a customer every FEEDBACK_EVERY_DAYS; a reply within
+# FEEDBACK_REPLY_HOURS is its score (orders/feedback.py). FEEDBACK_TEXT=false: none.
+FEEDBACK_TEXT = env.bool("FEEDBACK_TEXT", default=True)
+FEEDBACK_DELAY_MINUTES = env.int("FEEDBACK_DELAY_MINUTES", default=45)
+FEEDBACK_EVERY_DAYS = env.int("FEEDBACK_EVERY_DAYS", default=7)
+FEEDBACK_REPLY_HOURS = env.int("FEEDBACK_REPLY_HOURS", default=48)
 # When an order passes its promised time, the customer is texted a new one this much later.
 ORDER_LATE_EXTRA_MINUTES = env.int("ORDER_LATE_EXTRA_MINUTES", default=15)
 # Money. Sales tax on the food (a fraction: 0.08875 is 8.875%), added to every quote; a

@@ -116,7 +116,7 @@ PAGES = {
     "/staff/panels/orders/": 6,
     "/staff/panels/inbox/": 6,
     "/staff/panels/support/": 8,
-    "/staff/reports/": 10,
+    "/staff/reports/": 12,
 }
 
 

@@ -170,7 +170,7 @@ def test_a_quiet_day_has_zeros_not_errors(settings):
 
 
 def test_the_report_runs_eight_queries_whatever_the_data(tuesday, django_assert_num_queries):
-    with django_assert_num_queries(9):  # seven, the promotions of the day (none), shop hours
+    with django_assert_num_queries(11):  # seven, promotions (none), shop hours, feedback (2)
         services.day_report(DAY)
 
 

@@ -83,5 +83,7 @@ def test_the_csv_has_the_same_numbers(admin_client):
 
 @pytest.mark.usefixtures("tuesday")
 def test_the_page_runs_a_fixed_number_of_queries(admin_client, django_assert_max_num_queries):
-    with django_assert_max_num_queries(11):  # session, user, the report's seven, promotions, hours
+    with django_assert_max_num_queries(
+        13
+    ):  # session, user, the report (7), promotions, hours, feedback (2)
         assert admin_client.get(URL, {"day": DAY.isoformat()}).status_code == 200

@@ -23,7 +23,15 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from campaigns.results import results as campaign_results
 from orders.hours import shop_hours, shop_zone
-from orders.models import IN_PROGRESS, PATHS, PROMISE_MET, Order, OrderEvent, Status
+from orders.models import (
+    IN_PROGRESS,
+    ORDER_NUMBER_OFFSET,
+    PATHS,
+    PROMISE_MET,
+    Order,
+    OrderEvent,
+    Status,
+)
 from support.models import CallEvent, SupportCall
 from telephony.models import Message
 from telephony.reach import OPTED_OUT_REASON, UNSUBSCRIBED
@@ -103,6 +111,7 @@ class DayReport:
     tax: Decimal = Decimal("0")
     delivery_fees: Decimal = Decimal("0")
     promotions: list = field(default_factory=list)  # campaigns.results.Results
+    feedback: dict = field(default_factory=dict)  # feedback_week(): average, scores, comments
 
     @property
     def served(self):
@@ -310,8 +319,31 @@ def promotions(start, end):
     return campaign_results(campaigns) if campaigns else []
 
 
+def feedback_week(start, end, most=10):
+    """The customers' scores (orders/feedback.py) for the week ending with the day [start,
+    end): {"average", "scores", "low", "comments": the latest `most` with words, as (order
+    number, score, words)}. Two queries."""
+    week = Order.objects.filter(
+        feedback_score__isnull=False, feedback_asked_at__gte=end - timedelta(days=7),
+        feedback_asked_at__lt=end,
+    )  # fmt: skip
+    numbers = week.aggregate(
+        average=Avg("feedback_score"),
+        scores=Count("pk"),
+        low=Count("pk", filter=Q(feedback_score__lte=2)),
+    )
+    said = week.exclude(feedback_comment="").order_by("-feedback_asked_at")
+    comments = [
+        (pk + ORDER_NUMBER_OFFSET, score, words)
+        for pk, score, words in said.values_list("pk", "feedback_score", "feedback_comment")[:most]
+    ]
+    average = numbers["average"]
+    return {**numbers, "average": round(average, 1) if average is not None else None,
+            "comments": comments}  # fmt: skip
+
+
 def day_report(day):
-    """Every number on the reports page for `day` (eight to eleven queries, whatever the data
+    """Every number on the reports page for `day` (ten to thirteen queries, whatever the data
     size)."""
     start, end = day_bounds(day)
     orders = order_numbers(start, end)
@@ -334,4 +366,5 @@ def day_report(day):
         tax=orders["tax"],
         delivery_fees=orders["delivery_fees"],
         promotions=promotions(start, end),
+        feedback=feedback_week(start, end),
     )
