@@ -27,6 +27,7 @@ from .models import (
     Crust,
     Customer,
     Deal,
+    Driver,
     Inquiry,
     MenuItem,
     MenuPrice,
@@ -529,3 +530,12 @@ class ShopAnswerAdmin(admin.ModelAdmin):
     list_display = ("question", "keywords", "keywords_es", "answer", "active", "position")
     list_editable = ("active", "position")
     search_fields = ("question", "keywords", "keywords_es", "answer", "answer_es")
+
+
+@admin.register(Driver)
+class DriverAdmin(admin.ModelAdmin):
+    """Drivers picked on the board's cards when an order goes out (orders/drivers.py)."""
+
+    list_display = ("name", "phone", "on_shift", "is_active")
+    list_editable = ("on_shift", "is_active")
+    search_fields = ("name", "phone")

@@ -263,6 +263,23 @@ def new_order_token():
     return secrets.token_urlsafe(16)
 
 
+class Driver(models.Model):
+    """Someone who delivers orders: picked on the board when an order goes out, texted its
+    details, and texts DONE 1042 from this phone when it is delivered (orders/drivers.py)."""
+
+    name = models.CharField(max_length=100)
+    phone = models.CharField("phone (E.164)", max_length=32, unique=True)
+    is_active = models.BooleanField("active", default=True)
+    on_shift = models.BooleanField(default=True, help_text="Offered on the board's cards")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+
 class Order(ConcurrentTransitionMixin, models.Model):
     """A placed order. Its status only changes through orders.services (advance_order,
     cancel_order), which lock the row and write an OrderEvent in the same transaction."""
@@ -292,6 +309,9 @@ class Order(ConcurrentTransitionMixin, models.Model):
         blank=True,
         help_text="The customer texted STOP or CANCEL (an opt-out word) while this order was in "
         "progress: they get no more texts, and may have meant to cancel. Call before making.",
+    )
+    driver = models.ForeignKey(
+        Driver, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
     )
     late_notices = models.PositiveSmallIntegerField(
         default=0, help_text="How many times the customer was texted a new estimate"

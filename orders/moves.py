@@ -12,7 +12,7 @@ from telephony.models import Message
 from telephony.reach import channel_for
 from telephony.sms import send_sms
 
-from . import feedback
+from . import drivers, feedback
 from .errors import InvalidTransition, OrderError
 from .hours import clock
 from .links import order_link
@@ -125,13 +125,14 @@ def _refuse(order, to_status):
     )
 
 
-def advance_order(order, to_status, by=None, reason="", notify=True):
+def advance_order(order, to_status, by=None, reason="", notify=True, driver=None):
     """Move `order` to `to_status`: the one door for status changes.
 
     Locks the row, refuses a move the state machine does not allow (InvalidTransition,
     including "already <stage>" when another change got there first), writes an OrderEvent
     and queues the customer's text in the same transaction (sent after commit).
-    `by`: a staff user, Actor.CUSTOMER, or None for the system.
+    `by`: a staff user, Actor.CUSTOMER, or None for the system. `driver`: who takes a
+    delivery out (orders/drivers.py): kept on the order and texted its details.
     """
     if to_status == Status.CANCELLED:
         return cancel_order(order, by=by, reason=reason, notify=notify)
@@ -141,7 +142,13 @@ def advance_order(order, to_status, by=None, reason="", notify=True):
         chosen = transitions.get(to_status)
         if chosen is None:
             raise _refuse(locked, to_status)
-        return _apply(locked, chosen.name, to_status, by, reason, notify)
+        if driver is not None and to_status == Status.OUT_FOR_DELIVERY:
+            locked.driver = driver
+            locked.save(update_fields=["driver"])
+        moved = _apply(locked, chosen.name, to_status, by, reason, notify)
+        if driver is not None and to_status == Status.OUT_FOR_DELIVERY:
+            drivers.text_driver(locked)
+        return moved
 
 
 def cancel_order(order, by=None, reason="", notify=True):

@@ -209,7 +209,7 @@ def _order_or_404(token, now=None):
     than ORDER_PAGE_DAYS ago. Http404 for a token that is malformed or nobody's."""
     if not TOKEN.match(token or ""):
         raise Http404("No such order.")
-    order = Order.objects.select_related("customer").filter(token=token).first()
+    order = Order.objects.select_related("customer", "driver").filter(token=token).first()
     if order is None:
         raise Http404("No such order.")
     now = now or timezone.now()

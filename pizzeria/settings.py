@@ -287,6 +287,7 @@ SMS_REPLIES_PER_HOUR = env.int("SMS_REPLIES_PER_HOUR", default=30)
 # Who gets an inbound text first: each handler returns a reply or None to pass.
 TELEPHONY_SMS_HANDLERS = [
     "support.sms.handle_agent_sms",
+    "orders.drivers.handle_driver_sms",
     "campaigns.consent.handle_keyword_sms",  # DEALS / NO DEALS / OFERTAS, nothing else
     "orders.conversation.handle_customer_sms",
 ]

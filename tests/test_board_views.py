@@ -270,9 +270,9 @@ def test_the_board_and_its_panels_run_the_same_queries_for_3_or_30_orders(
     fill(27)
     many = [count_queries(url) for url in urls]
     assert few == many
-    # 12, today's missed calls, and tonight's panel: what is sold out, the shop's settings
-    # (the pace, a pause) and the kitchen's queue
-    with django_assert_max_num_queries(16):
+    # 12, today's missed calls, the drivers on shift, and tonight's panel: what is sold out,
+    # the shop's settings (the pace, a pause) and the kitchen's queue
+    with django_assert_max_num_queries(17):
         staff_client.get(BOARD)
 
 

@@ -112,11 +112,11 @@ PAGES = {
     "/admin/support/voicemail/": 7,
     "/admin/support/voicenotice/": 8,
     "/admin/campaigns/campaign/": 7,
-    "/staff/": 15,
+    "/staff/": 16,
     "/staff/panels/orders/": 6,
     "/staff/panels/inbox/": 6,
     "/staff/panels/support/": 8,
-    "/staff/reports/": 12,
+    "/staff/reports/": 13,
 }
 
 

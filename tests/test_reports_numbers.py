@@ -170,7 +170,7 @@ def test_a_quiet_day_has_zeros_not_errors(settings):
 
 
 def test_the_report_runs_eight_queries_whatever_the_data(tuesday, django_assert_num_queries):
-    with django_assert_num_queries(11):  # seven, promotions (none), shop hours, feedback (2)
+    with django_assert_num_queries(12):  # seven, promotions, shop hours, feedback (2), drivers
         services.day_report(DAY)
 
 

@@ -83,7 +83,6 @@ def test_the_csv_has_the_same_numbers(admin_client):
 
 @pytest.mark.usefixtures("tuesday")
 def test_the_page_runs_a_fixed_number_of_queries(admin_client, django_assert_max_num_queries):
-    with django_assert_max_num_queries(
-        13
-    ):  # session, user, the report (7), promotions, hours, feedback (2)
+    # session, user, and the report's twelve (services.day_report)
+    with django_assert_max_num_queries(14):
         assert admin_client.get(URL, {"day": DAY.isoformat()}).status_code == 200

@@ -7,6 +7,7 @@ from orders.models import Status
 
 class MoveForm(forms.Form):
     to = forms.ChoiceField(choices=Status.choices)
+    driver = forms.IntegerField(required=False)  # out for delivery: who takes it
 
 
 class CancelForm(forms.Form):

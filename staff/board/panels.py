@@ -141,7 +141,7 @@ def order_columns(now=None):
     shown = [status for _, _, statuses in COLUMNS for status in statuses]
     found = (
         Order.objects.filter(status__in=shown)
-        .select_related("customer")
+        .select_related("customer", "driver")
         .prefetch_related("items")
         .annotate(
             stage_since=_stage_since(),

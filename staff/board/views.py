@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from orders import drivers as order_drivers
 from orders import services as orders
 from orders import shop, soldout
 from orders.hours import clock, shop_zone
-from orders.models import Customer, Inquiry, Order
+from orders.models import Customer, Inquiry, Order, Status
 from support import agents, callbacks
 from support.models import Agent, Voicemail
 
@@ -68,7 +69,8 @@ def _context(request, name, now=None):
     now = now or timezone.now()
     context = {"now": now, "can": access.allowed(request.user)}
     if name == "orders":
-        return {**context, "columns": panels.order_columns(now)}
+        drivers = list(order_drivers.on_shift())
+        return {**context, "columns": panels.order_columns(now), "drivers": drivers}
     if name == "inbox":
         return {**context, "inquiries": panels.inbox()}
     if name == "support":
@@ -121,8 +123,13 @@ def move_order(request, order_id):
         return _done(request, "orders", "That order no longer exists.", messages.ERROR)
     if not form.is_valid():
         return _done(request, "orders", _form_error(form), messages.ERROR)
+    to, driver = form.cleaned_data["to"], None
+    if to == Status.OUT_FOR_DELIVERY and order_drivers.on_shift().exists():
+        driver = order_drivers.on_shift().filter(pk=form.cleaned_data.get("driver")).first()
+        if driver is None:
+            return _done(request, "orders", "Pick the driver taking it.", messages.ERROR)
     try:
-        moved = orders.advance_order(order, form.cleaned_data["to"], by=request.user)
+        moved = orders.advance_order(order, to, by=request.user, driver=driver)
     except orders.OrderError as exc:
         return _done(request, "orders", str(exc), messages.ERROR)
     return _done(request, "orders", moved.describe())

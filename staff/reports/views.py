@@ -108,6 +108,9 @@ def csv_rows(report):
         yield ["text failures by error code", f"{code or '-'} {meaning}".strip(), count]
     for key in ("total", "answered", "abandoned", "call_back", "voicemail"):
         yield ["calls", key, report.calls[key]]
+    for name, count, road in report.drivers:
+        yield ["deliveries by driver", f"{name}: delivered", count]
+        yield ["deliveries by driver", f"{name}: average minutes on the road", road or ""]
     yield ["feedback, the week to this day", "average score", report.feedback["average"] or ""]
     yield ["feedback, the week to this day", "scores", report.feedback["scores"]]
     yield ["feedback, the week to this day", "scores of 1 or 2", report.feedback["low"]]
