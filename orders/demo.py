@@ -80,3 +80,18 @@ def seed(stdout):
                     fields.format("large"): Decimal(large),
                 },
             )  # fmt: skip
+
+
+# 555-01xx numbers are reserved for fiction.
+DEMO_DRIVERS = [{"phone": "+12025550111", "name": "Sam (demo driver)"}]
+
+
+def seed_drivers(stdout):
+    """A demo driver on shift, to try "Out for delivery" and DONE 1042. Idempotent."""
+    from .models import Driver
+
+    created = 0
+    for fields in DEMO_DRIVERS:
+        created += Driver.objects.get_or_create(phone=fields["phone"], defaults=fields)[1]
+    if created:
+        stdout.write(f"Orders: {created} demo driver(s) on shift.")

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.urls import reverse
 
-from orders.models import Inquiry, Order
+from orders.models import Driver, Inquiry, Order
 from orders.models import Status as S
 from support.models import Agent, Voicemail
 from telephony.models import Message
@@ -238,3 +238,5 @@ def test_seed_demo_creates_the_groups_and_their_logins_once(django_user_model, c
         assert f"login: {username} / pizza-" in first
     assert django_user_model.objects.count() == 4
     assert first.splitlines()[-4:] == second.splitlines()[-4:]
+    assert "Orders: 1 demo driver(s) on shift." in first and "demo driver" not in second
+    assert Driver.objects.get().on_shift

@@ -71,7 +71,7 @@ class Command(BaseCommand):
             users = [
                 (ensure_login(name, group), label, does) for name, group, label, does in LOGINS
             ]
-            for seed in (orders_demo.seed, support_demo.seed):
+            for seed in (orders_demo.seed, orders_demo.seed_drivers, support_demo.seed):
                 seed(self.stdout)
         if added:
             self.stdout.write(f"Staff groups: {', '.join(added)} added.")
