@@ -27,6 +27,11 @@ def connect_menu_changed():
     from .models import ShopSettings
 
     post_save.connect(shop.forget, sender=ShopSettings, dispatch_uid="shop_settings")
+    from . import questions
+    from .models import ShopAnswer
+
+    for signal in (post_save, post_delete):
+        signal.connect(questions.forget, sender=ShopAnswer, dispatch_uid=f"answers_{signal}")
 
 
 def check_shop_settings():

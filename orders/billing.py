@@ -2,6 +2,7 @@
 the delivery area and minimum, and the time a kitchen needs."""
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -92,11 +93,33 @@ def busy_minutes(now=None):
     """What the kitchen's load adds to a new order's time: 10 minutes for each full batch of
     the kitchen's pace (shop.kitchen_pace, pizzas per 10 minutes) among the pizzas already
     received, preparing or baking, those scheduled to start later left out. Fewer than a
-    batch add nothing: the oven has room. One query."""
+    batch add nothing: the oven has room. At most one query every two seconds."""
     pace = shop.kitchen_pace()
     if not pace:
         return 0
-    return 10 * (kitchen_queue(now) // pace)
+    return 10 * (_recent_queue(now) // pace)
+
+
+QUEUE_REFRESH_SECONDS = 2.0
+_queue_read = (0, None)  # (kitchen_queue(), time.monotonic() of the count)
+
+
+def _recent_queue(now=None):
+    """kitchen_queue(), counted at most every QUEUE_REFRESH_SECONDS per process: a promise
+    two seconds behind the kitchen is as true, and every quote no longer pays the count."""
+    global _queue_read
+    count, at = _queue_read
+    if at is not None and time.monotonic() - at < QUEUE_REFRESH_SECONDS:
+        return count
+    count = kitchen_queue(now)
+    _queue_read = (count, time.monotonic())
+    return count
+
+
+def forget_queue():
+    """Count the kitchen's queue again at the next promise (tests)."""
+    global _queue_read
+    _queue_read = (0, None)
 
 
 def kitchen_queue(now=None):

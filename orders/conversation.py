@@ -77,9 +77,9 @@ class Conversation:
         return self.menu.index
 
     def reply(self):
-        if (scored := self._feedback()) is not None:
-            return scored
         command = parse(self.message.body, self.entries)
+        if (scored := self._feedback(command)) is not None:
+            return scored
         services.remember_language(self.customer, command.language_said)
         command = self._answer_to_our_question(command)
         with translation.override(self.customer.language):
@@ -89,17 +89,17 @@ class Conversation:
                 return changed
             return self._reply(command)
 
-    def _feedback(self):
-        """A score of 1 to 5 answering "How was your order?" (orders/feedback.py), or None."""
-        score = feedback.read_score(self.message.body) if self.channel == "sms" else None
+    def _feedback(self, command):
+        """A score of 1 to 5 answering "How was your order?" (orders/feedback.py), or None.
+        "2 large pepperoni" is an order, not a 2 (and costs no query to find out)."""
+        if self.channel != "sms" or (command.kind == "order" and command.lines):
+            return None
+        score = feedback.read_score(self.message.body)
         if score is None:
             return None
         order = feedback.awaiting(self.customer, self.now)
         if order is None:
             return None
-        said = parse(self.message.body, self.entries)
-        if said.kind == "order" and said.lines:
-            return None  # "2 large pepperoni" is an order, not a 2
         feedback.take_score(order, *score, self.message)
         services.link_message(self.message, order)
         with translation.override(self.customer.language):
@@ -111,7 +111,7 @@ class Conversation:
         it is); None when the text asks nothing we can answer so."""
         if command.kind not in QUESTIONS_OVER:
             return None
-        found = questions.answer(self.message.body, self.menu, self.now, command)
+        found = questions.answer(self.message.body, lambda: self.menu, self.now, command)
         # Staff's answers before our "not on our menu" guess, and for any other chat.
         if (found is None and command.kind == "chat") or (
             found is not None and found.template == "answer_not_on_menu"

@@ -21,6 +21,7 @@ reminds the customer it still waits.
 """
 
 import re
+import time
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
@@ -142,10 +143,13 @@ _SIZES = {"S": ("small", "chica", "chico", "pequena", "pequeno"), "M": ("medium"
 
 def answer(text, menu, now, command=None):
     """The Answer to the question `text` asks, or None when it asks none we can answer.
-    `menu` an orders.menu.Menu; `now` aware; `command` the text as orders.parser read it."""
+    `menu` an orders.menu.Menu, or a function returning it (read only for a question about
+    the menu); `now` aware; `command` the text as orders.parser read it."""
     said = _LEAD.sub("", normalize(text) + " ").strip()
     if not said:
         return None
+    if callable(menu):
+        menu = _Later(menu)
     order = command or parse(text, menu.index)
     if order.kind == "status" and (_MINE.search(said) or not _THE_WAIT.search(said)):
         return None  # "how long will it be?", "¿cuánto tarda mi pizza?": their order's status
@@ -154,6 +158,18 @@ def answer(text, menu, now, command=None):
         return None
     spanish = order.language == "es" or bool(_SPANISH.search(said))
     return replace(found, spanish=spanish)
+
+
+class _Later:
+    """The menu, read on first use (a status request asks nothing of it)."""
+
+    def __init__(self, read):
+        self._read_menu, self._menu = read, None
+
+    def __getattr__(self, name):
+        if self._menu is None:
+            self._menu = self._read_menu()
+        return getattr(self._menu, name)
 
 
 def _read(said, menu, now, ordering):
@@ -179,12 +195,33 @@ def _read(said, menu, now, ordering):
 
 def staff_answer(text, language):
     """The answer staff wrote (ShopAnswer) whose keywords the text says, in `language`
-    ("es" uses the Spanish keywords and answer when given), or None. One query."""
+    ("es" uses the Spanish keywords and answer when given), or None. The list is read at
+    most once a second per process (an edit in the admin is seen within a second)."""
     said = f" {normalize(text)} "
-    for row in ShopAnswer.objects.filter(active=True):
+    for row in _staff_answers():
         if row.says(said, language):
             return Answer("staff_answer", {"answer": row.answer_in(language)})
     return None
+
+
+_answers_read = ((), 0.0)  # (the active ShopAnswer rows, time.monotonic() of the read)
+REFRESH_SECONDS = 1.0
+
+
+def _staff_answers():
+    global _answers_read
+    rows, at = _answers_read
+    if time.monotonic() - at < REFRESH_SECONDS:
+        return rows
+    rows = tuple(ShopAnswer.objects.filter(active=True))
+    _answers_read = (rows, time.monotonic())
+    return rows
+
+
+def forget(**kwargs):
+    """Read staff's answers again at the next question (a post_save receiver; tests)."""
+    global _answers_read
+    _answers_read = ((), 0.0)
 
 
 # --- the answers -----------------------------------------------------------------------------

@@ -52,13 +52,14 @@ CONTRACTS = ROOT / "tests" / "contracts" / "twilio-oai"
 
 @pytest.fixture(autouse=True)
 def shop_settings_read_afresh():
-    """The owner's shop settings (orders.shop) are kept per process for a second: each test
-    reads its own database's row."""
-    from orders import shop
+    """The owner's shop settings (orders.shop), staff's answers (orders.questions) and the
+    kitchen's queue (orders.billing) are kept per process for a second or two: each test
+    reads its own database's rows."""
+    from orders import billing, questions, shop
 
-    shop.forget()
+    shop.forget(), questions.forget(), billing.forget_queue()
     yield
-    shop.forget()
+    shop.forget(), questions.forget(), billing.forget_queue()
 
 
 @pytest.fixture(autouse=True)
@@ -213,3 +214,16 @@ def pytest_sessionfinish(session):
     destroys the file; the engine's writer lock and stray WAL files stay beside it)."""
     for leftover in (ROOT / "var").glob(f"test-{os.getpid()}.sqlite3*"):
         leftover.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def two_pm(monkeypatch):
+    """The clock at 2 PM today in the shop: tests that order "for 7 pm" or "at 6:45" need
+    that time ahead of them, whenever the suite runs."""
+    from django.utils import timezone
+
+    from orders.hours import local
+
+    at = local(timezone.now()).replace(hour=14, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    return at

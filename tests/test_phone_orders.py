@@ -24,7 +24,7 @@ def schema():
 
 
 @pytest.fixture
-def line(twilio, django_capture_on_commit_callbacks, schema, outbox, db):
+def line(twilio, django_capture_on_commit_callbacks, schema, outbox, db, two_pm):
     demo.seed(io.StringIO())
     return Line(twilio, django_capture_on_commit_callbacks, schema, outbox)
 

@@ -150,7 +150,7 @@ PROMPTS = [
 
 
 @pytest.fixture
-def index(db):
+def index(db, two_pm):
     demo.seed(io.StringIO())
     return services.menu().index
 

@@ -5,7 +5,6 @@ and the whole new quote they get back. YES places exactly the last quote shown."
 import io
 
 import pytest
-from django.utils import timezone
 
 from orders import demo
 from orders.hours import local
@@ -108,11 +107,8 @@ NOT_CHANGES = [
 
 
 @pytest.fixture
-def menu(db, monkeypatch):
-    demo.seed(io.StringIO())
-    # The times the table asks for ("for 6:45 pm") are ahead of the clock: 2 PM in the shop.
-    two_pm = local(timezone.now()).replace(hour=14, minute=0, second=0, microsecond=0)
-    monkeypatch.setattr(timezone, "now", lambda: two_pm)
+def menu(db, two_pm):
+    demo.seed(io.StringIO())  # at 2 PM: the times the table asks for are ahead of the clock
 
 
 def waiting(number):
