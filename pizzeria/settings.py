@@ -204,7 +204,7 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     # Twilio webhooks are plain POSTs from Twilio's servers; the redirect must
     # not bounce them, so the webhook paths are exempt.
-    SECURE_REDIRECT_EXEMPT = [r"^twilio/"]
+    SECURE_REDIRECT_EXEMPT = [r"^twilio/", r"^healthz$", r"^readyz$"]
 elif env("SECURE_PROXY_SSL_HEADER", default=""):
     SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER"), "https")
 
@@ -251,6 +251,10 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
 # Twilio and sent by another (telephony/processes.py; on the same host a dead pid is seen at
 # once). Never less than 2 x TWILIO_HTTP_TIMEOUT + 10, so no send of a live worker is cut.
 WORKER_DEAD_AFTER_SECONDS = env.int("WORKER_DEAD_AFTER_SECONDS", default=60)
+# /readyz (pizzeria/health.py) fails when a text has waited this long for its answer, or
+# when at least this share of the last texts Twilio reported on were refused or undelivered.
+ALERT_REPLY_SECONDS = env.int("ALERT_REPLY_SECONDS", default=120)
+ALERT_PROVIDER_FAILURE_RATE = env.float("ALERT_PROVIDER_FAILURE_RATE", default=0.5)
 TELEPHONY_SPOOL_DIR = env("TELEPHONY_SPOOL_DIR", default=str(BASE_DIR / "var" / "spool"))
 TWILIO_FALLBACK_BASE_URL = env("TWILIO_FALLBACK_BASE_URL", default="").rstrip("/")
 # Twilio's connection overrides, added to the webhook URLs `twilio_configure` sets: retry
