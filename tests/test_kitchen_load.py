@@ -111,7 +111,7 @@ def test_the_kitchen_sets_its_pace_on_the_board_and_the_promise_follows(menu, co
 
 
 def test_paused_orders_are_told_when_we_take_them_again_and_may_order_for_later(
-    menu, cook, sms, monkeypatch
+    menu, cook, sms, monkeypatch, two_pm
 ):
     sms(ME, "1 large pepperoni")  # quoted before the pause
     response = cook.post(reverse("board:pause"), {"minutes": "30"}, headers=HTMX)
