@@ -95,9 +95,12 @@ def busy_minutes(now=None):
     received, preparing or baking, those scheduled to start later left out. Fewer than a
     batch add nothing: the oven has room. At most one query every two seconds."""
     pace = shop.kitchen_pace()
-    if not pace:
-        return 0
-    return 10 * (_recent_queue(now) // pace)
+    return busy_for(_recent_queue(now) if pace else 0, pace)
+
+
+def busy_for(queue, pace):
+    """The minutes `queue` pizzas add at `pace` pizzas per 10 minutes (0: no pace set)."""
+    return 10 * (queue // pace) if pace else 0
 
 
 QUEUE_REFRESH_SECONDS = 2.0

@@ -248,11 +248,9 @@ def call_me_back(call_id):
     agent took the call meanwhile), "holding" (a number we cannot call back) or "gone"."""
     with transaction.atomic():
         call = call_for_update(call_id)
-        if call is None or call.status in CALL_FINISHED or call.status == Status.VOICEMAIL:
-            return "gone"
-        if call.status == Status.CONNECTED:
+        if call is not None and call.status == Status.CONNECTED:
             return "connected"
-        if call.status not in CALL_HOLDING:
+        if call is None or call.status not in CALL_HOLDING:
             return "gone"
         if not may_call_back(call):
             return "holding"

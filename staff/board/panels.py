@@ -273,7 +273,7 @@ def tonight(now=None):
         found[kind].append(OnSale(pk, name, until, until is not None and until > now))
     shop.forget()  # what staff set on another tablet a moment ago, read now: one query
     pace, queue = shop.kitchen_pace(), billing.kitchen_queue(now)
-    busy = 10 * (queue // pace) if pace else 0
+    busy = billing.busy_for(queue, pace)
     return Tonight(
         found["item"], found["topping"], found["crust"],
         pace=pace, queue=queue, busy=busy, paused_until=shop.paused_until(now),
