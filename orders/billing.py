@@ -37,6 +37,38 @@ class BelowDeliveryMinimum(OrderError):
 CENT = Decimal("0.01")
 
 
+# --- paying by link (orders/payment.py) ---------------------------------------------------
+
+
+def online():
+    """Whether customers may pay by card through a payment link (Stripe is set up)."""
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def required_above():
+    """PAYMENT_REQUIRED_ABOVE as an amount, or None (never required)."""
+    raw = str(settings.PAYMENT_REQUIRED_ABOVE or "").strip()
+    return Decimal(raw) if raw else None
+
+
+def must_pay_first(total):
+    """Whether an order of `total` waits for payment before the kitchen sees it."""
+    limit = required_above()
+    return online() and limit is not None and Decimal(total) > limit
+
+
+def to_cents(amount):
+    """Decimal dollars to integer cents, exactly (a fraction of a cent is an error)."""
+    cents = Decimal(amount) * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"{amount} is not a whole number of cents")
+    return int(cents)
+
+
+def from_cents(cents):
+    return (Decimal(int(cents)) / 100).quantize(CENT)
+
+
 @dataclass(frozen=True)
 class Bill:
     """What an order costs: food (subtotal), sales tax on it, the delivery fee, and the total.

@@ -420,7 +420,10 @@ class Conversation:
         except OrderError:
             order.refresh_from_db()
             return self.render("cannot_cancel", order=order)
-        return self.render("cancelled", order=moved.order)
+        paid = moved.order.paid > moved.order.refunded
+        return self.render(
+            "cancelled", order=moved.order, paid=texts.money(moved.order.paid) if paid else ""
+        )
 
     def on_suggest(self, command):
         return self.render("did_you_mean", suggestion=command.suggestion)

@@ -10,3 +10,10 @@ def order_link(order):
     if not settings.PUBLIC_BASE_URL or not getattr(order, "token", ""):
         return ""
     return settings.PUBLIC_BASE_URL + reverse("orders:page", args=[order.token])
+
+
+def pay_link(order):
+    """The address that takes the customer to the order's payment page (payments/), or ""."""
+    if not settings.PUBLIC_BASE_URL or not getattr(order, "token", ""):
+        return ""
+    return settings.PUBLIC_BASE_URL + reverse("payments:pay", args=[order.token])

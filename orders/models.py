@@ -179,6 +179,7 @@ class Quote(models.Model):
 
 
 class Status(models.TextChoices):
+    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
     RECEIVED = "received", "Received"
     PREPARING = "preparing", "Preparing"
     BAKING = "baking", "Baking"
@@ -196,13 +197,18 @@ S = Status
 # from these, the transitions and PATHS, never written out again.
 FINISHED = (S.PICKED_UP, S.DELIVERED, S.CANCELLED)
 ACTIVE = tuple(s for s in S.values if s not in FINISHED)
-CUSTOMER_MAY_CANCEL = (S.RECEIVED, S.PREPARING)
+# Waiting to be paid before the kitchen sees it (PAYMENT_REQUIRED_ABOVE, orders/payment.py):
+# active, but on no path (each starts at received; a test checks these are the active
+# stages no path has), so on no board column and late against no promise.
+BEFORE_KITCHEN = (S.AWAITING_PAYMENT,)
+CUSTOMER_MAY_CANCEL = (S.AWAITING_PAYMENT, S.RECEIVED, S.PREPARING)
 # Reaching one of these keeps the promised time: ready to pick up, or at the door.
 PROMISE_MET = (S.READY_FOR_PICKUP, S.DELIVERED)
 # Still being made or on its way: the promised time means something for these.
-IN_PROGRESS = tuple(s for s in ACTIVE if s not in PROMISE_MET)
+IN_PROGRESS = tuple(s for s in ACTIVE if s not in PROMISE_MET + BEFORE_KITCHEN)
 # What a customer reads in STATUS: "#1042 (pickup): in the oven, ready about 7:45 PM".
 STAGE_WORDS = {
+    S.AWAITING_PAYMENT: pgettext_lazy("stage", "waiting for payment"),
     S.RECEIVED: pgettext_lazy("stage", "in the queue"),
     S.PREPARING: pgettext_lazy("stage", "being prepared"),
     S.BAKING: pgettext_lazy("stage", "in the oven"),
@@ -216,6 +222,7 @@ STAGE_WORDS = {
 
 # Short words for a stage: the order page's progress bar, the board's shared column.
 STEP_LABELS = {
+    S.AWAITING_PAYMENT: pgettext_lazy("step", "To pay"),
     S.RECEIVED: pgettext_lazy("step", "Order in"),
     S.PREPARING: pgettext_lazy("step", "Preparing"),
     S.BAKING: pgettext_lazy("step", "In the oven"),
@@ -316,6 +323,23 @@ class Order(ConcurrentTransitionMixin, models.Model):
     late_notices = models.PositiveSmallIntegerField(
         default=0, help_text="How many times the customer was texted a new estimate"
     )
+    # Money taken (orders/payment.py): by card through the payment link (payments/) or at
+    # the door, and refunded since; `payment_flag` says why a payment was not accepted.
+    # `payment_due_by`: an order awaiting payment is cancelled then, reminded once before.
+    paid = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    paid_by = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("card", "Card (payment link)"), ("door", "At the door")],
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(
+        max_length=100, blank=True, help_text="The provider's id of the payment (Stripe)"
+    )
+    refunded = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    payment_flag = models.CharField(max_length=200, blank=True)
+    payment_due_by = models.DateTimeField(null=True, blank=True)
+    payment_reminded_at = models.DateTimeField(null=True, blank=True)
     # Feedback (orders/feedback.py): "How was your order? Reply 1-5" is due then (None once
     # decided), was sent then, and the customer's score and words.
     feedback_due_at = models.DateTimeField(null=True, blank=True)
@@ -336,6 +360,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
             ("view_reports", "Can see the day's reports"),
             ("text_delay", "Can text customers a delay (free text) from the admin"),
             ("call_customer", "Can have the shop call a customer about an order"),
+            ("take_payment", "Can mark an order paid at the door"),
+            ("refund_payment", "Can refund an order's payment"),
         ]
         indexes = [
             models.Index(
@@ -359,6 +385,22 @@ class Order(ConcurrentTransitionMixin, models.Model):
         return self.pk + ORDER_NUMBER_OFFSET if self.pk else None
 
     @property
+    def payment_state(self):
+        """For staff and the receipt: "paid", "unpaid", "refunded" or "partly refunded"."""
+        if self.refunded and self.refunded >= self.paid:
+            return "refunded"
+        if self.refunded:
+            return "partly refunded"
+        return "paid" if self.paid and self.paid >= self.total else "unpaid"
+
+    @property
+    def outstanding(self):
+        """What is still to be paid (at the door, or by the link): nothing once cancelled."""
+        if self.status == S.CANCELLED:
+            return Decimal("0")
+        return max(Decimal("0"), self.total - self.paid)
+
+    @property
     def is_scheduled(self):
         return self.start_at is not None
 
@@ -367,6 +409,13 @@ class Order(ConcurrentTransitionMixin, models.Model):
         return STAGE_WORDS.get(self.status, self.status)
 
     # The state machine. Only orders.services calls these (inside its lock).
+    @transition(
+        status, source=S.AWAITING_PAYMENT, target=S.RECEIVED,
+        custom={"label": "Paid: to the kitchen"},
+    )  # fmt: skip
+    def confirm_payment(self):
+        pass
+
     @transition(status, source=S.RECEIVED, target=S.PREPARING, custom={"label": "Start preparing"})
     def start_preparing(self):
         pass
@@ -484,6 +533,7 @@ class OrderEvent(models.Model):
         DELAYED = "delayed", "Delayed"
         OPTED_OUT = "opted_out", "Customer opted out"
         CHANGED = "changed", "Changed by the customer"
+        PAYMENT = "payment", "Payment"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 
 from telephony.models import Message
 from telephony.reach import channel_for
@@ -15,7 +16,7 @@ from telephony.sms import send_sms
 from . import drivers, feedback
 from .errors import InvalidTransition, OrderError
 from .hours import clock
-from .links import order_link
+from .links import order_link, pay_link
 from .models import (
     CUSTOMER_MAY_CANCEL,
     FINISHED,
@@ -26,7 +27,8 @@ from .models import (
     OrderEvent,
     Status,
 )
-from .texts import render_sms
+from .signals import order_cancelled
+from .texts import money, render_sms
 
 # --- the state machine's one door --------------------------------------------------------
 
@@ -151,17 +153,22 @@ def advance_order(order, to_status, by=None, reason="", notify=True, driver=None
         return moved
 
 
-def cancel_order(order, by=None, reason="", notify=True):
+def cancel_order(order, by=None, reason="", notify=True, only_from=None):
     """Cancel `order`. Customers may cancel while it is received or being prepared; staff
-    (and the system) from any unfinished stage, with a reason."""
+    (and the system) from any unfinished stage, with a reason. `only_from`: cancel only an
+    order in that stage (InvalidTransition otherwise: it moved on while we looked).
+
+    A paid order is refunded (payments/ hears `order_cancelled`)."""
     actor, _ = _actor(by)
-    reason = (reason or "").strip()
+    reason = reason if isinstance(reason, Promise) else (reason or "").strip()
     if actor == Actor.STAFF and not reason:
         raise OrderError("Say why the order is cancelled (the reason is kept with the order).")
     with transaction.atomic():
         locked = _lock(order)
         if locked.status in FINISHED:
             raise _refuse(locked, Status.CANCELLED)
+        if only_from and locked.status != only_from:
+            raise InvalidTransition(f"Order #{locked.number} is {locked.get_status_display()}.")
         if actor == Actor.CUSTOMER and locked.status not in CUSTOMER_MAY_CANCEL:
             raise InvalidTransition(
                 f"Order #{locked.number} is already {locked.stage_words}, so it can no longer "
@@ -177,6 +184,8 @@ def _apply(order, method, to_status, by, reason, notify):
     order.save(update_fields=["status", "updated_at"])
     if to_status in (Status.DELIVERED, Status.PICKED_UP):
         feedback.schedule(order)  # "How was your order?" (orders/feedback.py)
+    if to_status == Status.CANCELLED:
+        order_cancelled.send(sender=Order, order=order)
     event = OrderEvent(
         order=order,
         kind=OrderEvent.Kind.CANCELLED if to_status == Status.CANCELLED else OrderEvent.Kind.STATUS,
@@ -184,7 +193,7 @@ def _apply(order, method, to_status, by, reason, notify):
         to_status=to_status,
         actor=actor,
         user=user,
-        reason=(reason or "")[:300],
+        reason=str(reason or "")[:300],
     )
     text = None
     if notify and to_status in settings.ORDER_SMS_STAGES:
@@ -200,7 +209,8 @@ def notify_customer(order, template, **context):
     with translation.override(order.customer.language):
         body = render_sms(
             template, order=order, number=order.number, promised=clock(order.promised_at),
-            **context, link=order_link(order),
+            paid=money(order.paid) if order.paid > order.refunded else "",
+            **context, link=order_link(order), pay_link=pay_link(order),
         )  # fmt: skip
     phone = str(order.customer.phone)
     return send_sms(phone, body, about=order, channel=channel_for(phone))

@@ -12,7 +12,7 @@ from django.utils import timezone
 from telephony.numbers import is_withheld
 
 from . import parser, soldout
-from .billing import Bill, check_delivery, prep_minutes, schedule
+from .billing import Bill, check_delivery, must_pay_first, prep_minutes, schedule
 from .errors import OrderError, SoldOut
 from .menu import current as current_menu
 from .menu import line_details, price_line
@@ -27,6 +27,7 @@ from .models import (
     Quote,
     Status,
 )
+from .signals import order_changed, order_placed
 
 # --- customers and the menu ----------------------------------------------------------------
 
@@ -238,7 +239,8 @@ def change_order(order, lines, menu, address, now=None):
     (a change could undo what the deal asked for: staff change those)."""
     with transaction.atomic():
         order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
-        if order.status not in CUSTOMER_MAY_CANCEL or order.deal_id:
+        if order.status not in CUSTOMER_MAY_CANCEL or order.deal_id or order.paid:
+            # (paid: what was paid is the old order's total; staff change and refund those)
             raise OrderError(f"Order #{order.number} can no longer be changed by text.")
         had = {line_of(line) for line in order_lines(order)}  # what the kitchen has already
         soldout.check([line for line in lines if line not in had], menu, now or timezone.now())
@@ -261,6 +263,7 @@ def change_order(order, lines, menu, address, now=None):
             order=order, kind=OrderEvent.Kind.CHANGED, actor=Actor.CUSTOMER,
             reason=f"was: {before}"[:300],
         )  # fmt: skip
+        order_changed.send(sender=Order, order=order)  # payments/: a page for the new total
     return order
 
 
@@ -352,6 +355,7 @@ def _place(quote, now):
             promised_at=quote.scheduled_for if scheduled else now + minutes,
             first_promised_at=quote.scheduled_for if scheduled else now + minutes,
             start_at=quote.scheduled_for - minutes if scheduled else None,
+            **_payment_first(quote.total, now),
         )
         _create_items(order, quote.lines)
         OrderEvent.objects.create(
@@ -361,4 +365,13 @@ def _place(quote, now):
         quote.save(update_fields=["state", "order"])
         if quote.address and quote.customer.address != quote.address:
             Customer.objects.filter(pk=quote.customer_id).update(address=quote.address)
+        order_placed.send(sender=Order, order=order)  # payments/: its payment page
     return order
+
+
+def _payment_first(total, now):
+    """An order above PAYMENT_REQUIRED_ABOVE waits for payment (orders/payment.py)."""
+    if not must_pay_first(total):
+        return {}
+    due = now + timedelta(minutes=settings.PAYMENT_WINDOW_MINUTES)
+    return {"status": Status.AWAITING_PAYMENT, "payment_due_by": due}

@@ -16,9 +16,10 @@ from telephony.sms import MAX_BODY
 
 from . import shop
 from .billing import busy_minutes, prep_minutes
+from .billing import online as payment_online
 from .hours import clock, local
-from .links import order_link
-from .models import Fulfilment
+from .links import order_link, pay_link
+from .models import Fulfilment, Status
 
 
 def money(amount):
@@ -233,6 +234,12 @@ def placed_context(order, quote, now):
         "scheduled": order.is_scheduled,
         "delivery": order.fulfilment == Fulfilment.DELIVERY,
         "link": order_link(order),
+        # Paying by link (orders/payment.py): required first, or offered.
+        "awaiting": order.status == Status.AWAITING_PAYMENT,
+        "due": clock(order.payment_due_by, now),
+        "window": settings.PAYMENT_WINDOW_MINUTES,
+        "pay_online": payment_online(),
+        "pay_link": pay_link(order),
     }
 
 

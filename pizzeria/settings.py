@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "support",
     "campaigns",
     "staff",
+    "payments",
     "axes",  # staff logins throttled: staff/login.py
 ]
 
@@ -311,6 +312,7 @@ TELEPHONY_SWEEPS = [
     "support.missed.text_missed_calls",
     "campaigns.services.sweep_campaigns",
     "orders.feedback.ask_due",
+    "payments.services.sweep_payments",
 ]
 # Tests only: the outbox's consumer runs in the asker's thread when its transaction commits
 # (telephony/outbox.py), as Django's ImmediateBackend runs tasks. Off, the telephony worker
@@ -405,6 +407,27 @@ SHOP_TAX_RATE = env("SHOP_TAX_RATE", default="0")
 DELIVERY_FEE = env("DELIVERY_FEE", default="0")
 DELIVERY_MINIMUM = env("DELIVERY_MINIMUM", default="0")
 DELIVERY_ZIP_CODES = env.list("DELIVERY_ZIP_CODES", default=[])
+
+# --- Payments (Stripe; payments/) --------------------------------------------------
+# Without STRIPE_SECRET_KEY nothing here is on: orders are paid at the door, as always.
+# With it, every placed order gets a Checkout Session (a payment page) made by the telephony
+# worker through the outbox, and its page a "Pay now" button. STRIPE_WEBHOOK_SECRET checks
+# /stripe/webhook/ (manage.py stripe_configure registers it). STRIPE_API_BASE points the SDK
+# at a stand-in, as TWILIO_API_BASE_URL does for Twilio.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="").rstrip("/")
+# Orders whose total is above this wait, unseen by the kitchen and texting nothing, until
+# paid ("awaiting payment"); empty: never required, 0: always. Not paid within
+# PAYMENT_WINDOW_MINUTES (30 at least: Stripe's shortest), such an order is cancelled with a
+# text, after one reminder.
+PAYMENT_REQUIRED_ABOVE = env("PAYMENT_REQUIRED_ABOVE", default="")
+PAYMENT_WINDOW_MINUTES = max(30, env.int("PAYMENT_WINDOW_MINUTES", default=30))
+# The shop's currency (ISO 4217, lower case), as Stripe names it.
+SHOP_CURRENCY = env("SHOP_CURRENCY", default="usd").lower()
+# Phone orders above the limit may pay by keypad with Twilio's <Pay> through this Pay
+# connector (the name given to Stripe's connector in Twilio's console); empty: by the link.
+TWILIO_PAY_CONNECTOR = env("TWILIO_PAY_CONNECTOR", default="")
 
 # Asked after an order placed by text, each may add a line to the confirmation:
 # `hook(order, message, language) -> str | None` (the one-time offer of promotions).

@@ -16,6 +16,7 @@ urlpatterns = [
     path("twilio/", include("support.urls")),  # /twilio/voice/…
     path("staff/reports/", include("staff.reports.urls")),
     path("staff/", include("staff.board.urls")),
+    path("", include("payments.urls")),  # /stripe/webhook/, /o/<token>/pay/
     path("", include("orders.urls")),
 ]
 
