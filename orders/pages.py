@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services, texts
+from .billing import online as payment_online
 from . import shop as owner_settings
 from .hours import clock, opening, shop_hours, spoken_hours
 from .models import (
@@ -171,6 +172,18 @@ def _money_field(order, name):
     return texts.money(value) if value else ""
 
 
+def _payment(order, now):
+    """What the page says of paying: "due" (a Pay now button: payment by link is on), "paid",
+    or None (nothing to say: paid at the door is not shown unless it was)."""
+    refund = texts.money(order.refunded) if order.refunded else ""
+    if order.paid:
+        amount = texts.money(order.paid)
+        return {"state": "paid", "amount": amount, "by": order.paid_by, "refund": refund}
+    if order.status == Status.CANCELLED or not payment_online():
+        return None
+    return {"state": "due", "due": clock(order.payment_due_by, now)}
+
+
 def order_context(order, now=None):
     now = now or timezone.now()
     items = list(order.items.select_related("menu_item"))
@@ -198,6 +211,8 @@ def order_context(order, now=None):
         "tax": _money_field(order, "tax"),
         "delivery_fee": _money_field(order, "delivery_fee"),
         "total": texts.money(order.total),
+        "awaiting": order.status == Status.AWAITING_PAYMENT,
+        "pay": _payment(order, now),
         "status_href": sms_href(shop["sms_number"], "STATUS"),
         "reorder_href": sms_href(shop["sms_number"], reorder_text(items)),
         "poll_seconds": POLL_SECONDS,
@@ -257,7 +272,10 @@ def order_page(request, token):
     with translation.override(order.customer.language):
         if closed:
             return _closed(request)
-        return _page(request, "customer/order.html", order_context(order))
+        context = order_context(order)
+        if request.GET.get("paid") == "1" and context["pay"] and context["pay"]["state"] == "due":
+            context["pay"] = {"state": "confirming"}  # back from Stripe before its event
+        return _page(request, "customer/order.html", context)
 
 
 @require_GET

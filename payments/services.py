@@ -333,13 +333,23 @@ def _order_of(obj):
     return Order.objects.by_number(obj.get("client_reference_id") or "").first()
 
 
+def _note_page(session):
+    """Keep what Stripe says of one of our pages (open, complete, expired)."""
+    page = StripeRequest.objects.filter(kind=Kind.CREATE_SESSION, sid=session.get("id") or "-")
+    for found in page.select_for_update():
+        found.result["status"] = str(session.get("status") or "")[:20]
+        found.save(update_fields=["result", "updated_at"])
+
+
 def _session_completed(session):
+    _note_page(session)
     if session.get("payment_status") != "paid":
         return "completed, the payment still to come (a bank debit): waiting"
     return _session_paid(session)
 
 
 def _session_paid(session):
+    _note_page(session)
     order = _order_of(session)
     if order is None:
         return "no such order: ignored"
@@ -384,6 +394,7 @@ def _session_failed(session):
 
 
 def _session_expired(session):
+    _note_page(session)
     order = _order_of(session)
     if order is None:
         return "no such order: ignored"

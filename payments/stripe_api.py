@@ -99,6 +99,8 @@ def _provider_error(exc):
         return UnclearProviderError(message, code=code, status=status)
     if isinstance(exc, stripe.RateLimitError) or status is None or status >= 500:
         return TransientProviderError(message, code=code, status=status)
+    if type(exc) is stripe.APIError:  # an answer that is not Stripe's (a proxy's page...)
+        return TransientProviderError(message, code=code, status=status)
     if status == 409 and not isinstance(exc, stripe.IdempotencyError):
         return TransientProviderError(message, code=code, status=status)  # a concurrent request
     return PermanentProviderError(message, code=code, status=status)
