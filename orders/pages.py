@@ -27,8 +27,8 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services, texts
-from .billing import online as payment_online
 from . import shop as owner_settings
+from .billing import online as payment_online
 from .hours import clock, opening, shop_hours, spoken_hours
 from .models import (
     CUSTOMER_MAY_CANCEL,

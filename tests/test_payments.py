@@ -4,7 +4,6 @@ stand-in that judges every request (tests/fixtures/fake_stripe.py), Stripe's eve
 the way Stripe signs them."""
 
 import io
-import re
 from datetime import timedelta
 from decimal import Decimal
 
