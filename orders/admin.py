@@ -21,7 +21,7 @@ from telephony.models import Message, OptOut
 from telephony.numbers import mask
 from telephony.paginators import CappedCountPaginator
 
-from . import hours, services, soldout, texts
+from . import hours, payment, services, soldout, texts
 from .hours import clock
 from .models import (
     Crust,
@@ -161,7 +161,8 @@ OPTED_OUT_WARNING = (
 class OrderAdmin(admin.ModelAdmin):
     change_form_template = "admin/orders/order/change_form.html"
     list_display = (
-        "number_display", "customer_phone", "status", "fulfilment", "total", "promised_at", "age",
+        "number_display", "customer_phone", "status", "fulfilment", "total", "payment_display",
+        "promised_at", "age",
     )  # fmt: skip
     list_filter = ("status", "fulfilment", "created_at")
     search_fields = ("=customer__phone", "address")
@@ -172,10 +173,12 @@ class OrderAdmin(admin.ModelAdmin):
         "number_display", "customer", "fulfilment", "status", "subtotal", "tax", "delivery_fee",
         "total", "start_at", "promised_at", "first_promised_at", "late_notices", "opted_out_at",
         "feedback_asked_at", "feedback_score", "feedback_comment", "created_at", "updated_at",
+        "paid", "paid_by", "paid_at", "payment_reference", "refunded", "payment_flag",
+        "payment_due_by",
     )  # fmt: skip
     fields = readonly_fields[:4] + ("address",) + readonly_fields[4:]
     inlines = [OrderItemInline, OrderEventInline, MessageInline]
-    actions = ["advance_to_next_stage", "add_delay"]
+    actions = ["advance_to_next_stage", "add_delay", "mark_paid_at_door", "clear_payment_flag"]
 
     def __init__(self, model, admin_site):
         super().__init__(model, admin_site)
@@ -235,6 +238,31 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="customer", ordering="customer__phone")
     def customer_phone(self, obj):
         return str(obj.customer.phone)
+
+    @admin.display(description="payment")
+    def payment_display(self, obj):
+        """paid / unpaid / refunded, as the board shows it; a flag says what needs a look."""
+        state = obj.payment_state + (" at the door" if obj.paid_by == "door" else "")
+        return f"⚠ {state}: {obj.payment_flag}" if obj.payment_flag else state
+
+    def has_take_payment_permission(self, request):
+        return request.user.has_perm("orders.take_payment")
+
+    @admin.action(description="Mark paid at the door", permissions=["take_payment"])
+    def mark_paid_at_door(self, request, queryset):
+        for order in queryset:
+            try:
+                taken = payment.mark_paid_at_door(order, by=request.user)
+            except services.OrderError as exc:
+                self.message_user(request, str(exc), level=messages.ERROR)
+            else:
+                self.message_user(request, f"Order #{order.number}: {taken.order.paid} paid.")
+
+    @admin.action(description="Clear the payment flag (checked)", permissions=["take_payment"])
+    def clear_payment_flag(self, request, queryset):
+        for order in queryset.exclude(payment_flag=""):
+            payment.clear_flag(order, by=request.user)
+            self.message_user(request, f"Order #{order.number}: payment flag cleared.")
 
     @admin.display(description="age", ordering="created_at")
     def age(self, obj):

@@ -411,7 +411,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
     # The state machine. Only orders.services calls these (inside its lock).
     @transition(
         status, source=S.AWAITING_PAYMENT, target=S.RECEIVED,
-        custom={"label": "Paid: to the kitchen"},
+        custom={"label": "To the kitchen unpaid (pay at the door)"},
     )  # fmt: skip
     def confirm_payment(self):
         pass

@@ -212,8 +212,8 @@ def _changed(sender, order, **kwargs):
 def _cancelled(sender, order, **kwargs):
     if not payment.online():
         return
-    if order.paid_by == "card" and _refundable(order) > 0:
-        refund(order, _refundable(order), "Order cancelled")
+    if order.paid_by == "card" and refundable(order) > 0:
+        refund(order, refundable(order), "Order cancelled")
     elif not order.paid:
         close_pages(order)
 
@@ -221,7 +221,7 @@ def _cancelled(sender, order, **kwargs):
 # --- refunds -------------------------------------------------------------------------------
 
 
-def _refundable(order):
+def refundable(order):
     """What may still be refunded: paid, less what is refunded or being refunded."""
     asked = Refund.objects.filter(order=order).exclude(state=Refund.State.FAILED)
     taken = asked.aggregate(total=Sum("amount"))["total"] or Decimal("0")
@@ -235,7 +235,7 @@ def refund(order, amount, reason, by=None):
     OrderError for an amount that is not there to refund."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        left = _refundable(order)
+        left = refundable(order)
         amount = left if amount is None else Decimal(amount).quantize(payment.CENT)
         if not order.paid:
             raise OrderError(f"Order #{order.number} has not been paid.")

@@ -4,6 +4,7 @@ stand-in that judges every request (tests/fixtures/fake_stripe.py), Stripe's eve
 the way Stripe signs them."""
 
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -476,3 +477,73 @@ def test_money_is_exact_with_a_deal_tax_and_a_delivery_fee(shop, sms, settings):
         ("Delivery fee", 350),
     ]
     assert sum(amount for _, amount in lines) == cents(order.total)
+
+
+# --- the board and the admin ---------------------------------------------------------------
+
+
+def test_the_board_shows_each_cards_payment_and_takes_one_at_the_door_in_one_tap(
+    shop, sms, settings, admin_client, stripe_events
+):
+    settings.PAYMENT_REQUIRED_ABOVE = "100"
+    unpaid, _ = place(sms)
+    paid, _ = place(sms, phone="+14155550124")
+    pay(shop, stripe_events, paid)
+
+    board = admin_client.get("/staff/").content.decode()
+    assert re.search(rf'id="order-{unpaid.pk}".*?class="money unpaid"', board, re.S)
+    assert re.search(rf'id="order-{paid.pk}".*?class="money paid"', board, re.S)
+
+    response = admin_client.post(f"/staff/orders/{unpaid.pk}/paid/", HTTP_HX_REQUEST="true")
+
+    assert f"Order #{unpaid.number}: ${unpaid.total} paid at the door." in response.content.decode()
+    unpaid.refresh_from_db()
+    assert unpaid.paid == unpaid.total and unpaid.paid_by == "door"
+    again = admin_client.post(f"/staff/orders/{unpaid.pk}/paid/", HTTP_HX_REQUEST="true")
+    assert "is already paid" in again.content.decode()
+    assert unpaid.events.filter(kind="payment").count() == 1
+
+
+def test_the_board_lists_orders_waiting_for_payment_and_flagged_payments(
+    shop, sms, settings, admin_client, stripe_events
+):
+    settings.PAYMENT_REQUIRED_ABOVE = "0"
+    waiting, _ = place(sms)
+    flagged, _ = place(sms, phone="+14155550124")
+    pay(shop, stripe_events, flagged, currency="eur")
+
+    panel = admin_client.get("/staff/panels/orders/").content.decode()
+
+    assert f"<b>#{waiting.number}</b>" in panel and "waiting for payment until" in panel
+    assert f"⚠ Paid {flagged.total} EUR by card" in panel
+    assert f'id="order-{waiting.pk}"' not in panel  # not on the kitchen's columns
+
+
+def test_a_partial_refund_from_the_admin_says_why_and_refuses_too_much(
+    shop, sms, admin_client, stripe_events, django_capture_on_commit_callbacks
+):
+    order, _ = place(sms)
+    pay(shop, stripe_events, order)
+
+    too_much = admin_client.post(
+        "/admin/payments/refund/add/",
+        {"number": str(order.number), "amount": str(order.total + 1), "reason": "x"},
+    )
+    assert f"has {order.total} left to refund" in too_much.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            "/admin/payments/refund/add/",
+            {"number": str(order.number), "amount": "4.50", "reason": "Missing garlic knots"},
+        )
+
+    [made] = Refund.objects.filter(order=order)
+    assert (made.amount, made.reason, made.state) == (
+        Decimal("4.50"),
+        "Missing garlic knots",
+        "done",
+    )
+    order.refresh_from_db()
+    assert order.refunded == Decimal("4.50")
+    listed = admin_client.get("/admin/orders/order/").content.decode()
+    assert "partly refunded" in listed
+    assert texts_to()[-1].startswith(f"We've refunded $4.50 for order #{order.number}")

@@ -54,6 +54,7 @@ PERMISSIONS = {
     "see_reports": ("orders.view_reports",),
     "sell_out": ("orders.change_menuitem", "orders.change_topping", "orders.change_crust"),
     "pace_kitchen": ("orders.pause_orders",),
+    "take_payments": (*ORDERS, "orders.take_payment"),
     # In the admin: the actions that reach a customer (orders/admin.py).
     "text_delays": (*ORDERS, "orders.text_delay"),
     "call_customers": (*ORDERS, "orders.call_customer"),

@@ -6,7 +6,7 @@ Each function runs a fixed number of queries, however many orders or messages th
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, Subquery, Value
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -160,6 +160,17 @@ def order_columns(now=None):
         card = Card(order, order.stage_since or order.created_at, orders.next_status(order), now)
         where[order.status].cards.append(card)
     return columns
+
+
+def payments_to_check(limit=20):
+    """Orders whose payment needs a look: one not accepted (payment_flag), and those waiting
+    to be paid before the kitchen sees them, with their time. One query."""
+    return list(
+        Order.objects.filter(Q(status=Status.AWAITING_PAYMENT) | ~Q(payment_flag=""))
+        .exclude(status=Status.CANCELLED, payment_flag="")
+        .select_related("customer")
+        .order_by("-id")[:limit]
+    )
 
 
 def _active_orders_prefetch(lookup):

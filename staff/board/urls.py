@@ -11,6 +11,7 @@ urlpatterns = [
     path("panels/<slug:name>/", views.panel, name="panel"),
     path("orders/<int:order_id>/move/", views.move_order, name="move"),
     path("orders/<int:order_id>/cancel/", views.cancel_order, name="cancel"),
+    path("orders/<int:order_id>/paid/", views.paid_at_door, name="paid"),
     path("inbox/<int:inquiry_id>/reply/", views.reply, name="reply"),
     path("inbox/<int:inquiry_id>/done/", views.mark_done, name="inquiry-done"),
     path("agents/<int:agent_id>/shift/", views.set_shift, name="shift"),

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from orders import drivers as order_drivers
+from orders import payment, shop, soldout, texts
 from orders import services as orders
-from orders import shop, soldout
 from orders.hours import clock, shop_zone
 from orders.models import Customer, Inquiry, Order, Status
 from support import agents, callbacks
@@ -70,7 +70,12 @@ def _context(request, name, now=None):
     context = {"now": now, "can": access.allowed(request.user)}
     if name == "orders":
         drivers = list(order_drivers.on_shift())
-        return {**context, "columns": panels.order_columns(now), "drivers": drivers}
+        return {
+            **context, "columns": panels.order_columns(now), "drivers": drivers,
+            # Orders awaiting payment, or flagged, exist only with payment by link on.
+            "pay_online": payment.online(),
+            "payments": panels.payments_to_check() if payment.online() else [],
+        }  # fmt: skip
     if name == "inbox":
         return {**context, "inquiries": panels.inbox()}
     if name == "support":
@@ -152,6 +157,21 @@ def cancel_order(request, order_id):
     except orders.OrderError as exc:
         return _done(request, "orders", str(exc), messages.ERROR)
     return _done(request, "orders", moved.describe())
+
+
+@require_POST
+@staff_required("take_payments")
+def paid_at_door(request, order_id):
+    """One tap: the order's total was paid at the door (cash, or the card machine)."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return _done(request, "orders", "That order no longer exists.", messages.ERROR)
+    try:
+        taken = payment.mark_paid_at_door(order, by=request.user)
+    except orders.OrderError as exc:
+        return _done(request, "orders", str(exc), messages.ERROR)
+    paid = texts.money(taken.order.paid)
+    return _done(request, "orders", f"Order #{order.number}: {paid} paid at the door.")
 
 
 def _inquiry_or_none(inquiry_id):
