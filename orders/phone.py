@@ -59,6 +59,11 @@ class Turn:
 class VoiceConversation(Conversation):
     channel = "voice"
 
+    def render(self, name, **context):
+        if name == "placed":  # "we've texted you a payment link" only to a number we may text
+            context["textable"] = not reason_not_to_text(str(self.customer.phone))
+        return super().render(name, **context)
+
     def on_chat(self, command):
         self.outcome = "not_understood"
         return self.render("not_understood")

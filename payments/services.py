@@ -255,7 +255,8 @@ def refund(order, amount, reason, by=None):
                 order=order,
                 kind=Kind.REFUND,
                 params={
-                    "payment_intent": order.payment_reference,
+                    # A payment by link is a PaymentIntent; one by keypad (<Pay>) a charge.
+                    _paid_with(order.payment_reference): order.payment_reference,
                     "amount": payment.to_cents(amount),
                     "metadata": {"order_id": str(order.pk), "refund_id": str(made.pk)},
                 },
@@ -264,6 +265,10 @@ def refund(order, amount, reason, by=None):
         )
         made.save(update_fields=["request"])
         return made
+
+
+def _paid_with(reference):
+    return "charge" if reference.startswith(("ch_", "py_")) else "payment_intent"
 
 
 # --- what Stripe answered (the outbox) --------------------------------------------------

@@ -101,6 +101,8 @@ def spoken_turn(call, turn, hints=""):
     if turn.say:
         say(response, turn.say)
     if turn.outcome == "placed":
+        if settings.TWILIO_PAY_CONNECTOR and turn.order.status == "awaiting_payment":
+            return pay_by_phone(response, call, turn.order)
         say(
             response,
             gettext("Thank you for calling %(shop)s. Goodbye.") % {"shop": settings.SHOP_NAME},
@@ -121,6 +123,51 @@ def spoken_turn(call, turn, hints=""):
             ),
         )
     response.redirect(url("support:order", call.pk), method="POST")
+    return response
+
+
+def pay_by_phone(response, call, order):
+    """Twilio's <Pay>: the card by keypad, charged through the shop's Stripe connector
+    (TWILIO_PAY_CONNECTOR) for the order's total; its outcome posts to support:paid."""
+    say(
+        response,
+        gettext(
+            "To pay now by card, enter the card number on your keypad, then press pound. "
+            "Or hang up and pay with the link we texted you."
+        ),
+    )
+    response.pay(
+        input="dtmf",
+        payment_connector=settings.TWILIO_PAY_CONNECTOR,
+        charge_amount=f"{order.total:.2f}",
+        currency=settings.SHOP_CURRENCY,
+        description=f"Order #{order.number}",
+        action=url("support:paid", call.pk),  # <Pay> always POSTs: it has no `method`
+        timeout=10,
+        max_attempts=2,
+        language={"es": "es-MX"}.get(translation.get_language(), "en-US"),
+    )
+    return response
+
+
+def paid_by_phone(outcome, order, promised):
+    """What the caller hears after <Pay>: paid (and when it will be ready), or the link."""
+    response = VoiceResponse()
+    if outcome == "paid":
+        if order.fulfilment == "delivery":
+            words = gettext("Thank you, you've paid. We'll be at your door about %(time)s.")
+        else:
+            words = gettext("Thank you, you've paid. It will be ready for pickup about %(time)s.")
+        say(response, words % {"time": promised})
+    else:
+        say(
+            response,
+            gettext("The payment didn't go through. You can pay with the link we texted you."),
+        )
+    say(
+        response, gettext("Thank you for calling %(shop)s. Goodbye.") % {"shop": settings.SHOP_NAME}
+    )
+    response.hangup()
     return response
 
 

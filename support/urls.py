@@ -13,6 +13,7 @@ urlpatterns = webhook_paths(
     ("voice/status/", views.call_status, "call-status"),
     ("voice/menu/", views.menu, "menu"),
     ("voice/calls/<int:call_id>/order/", views.order, "order"),
+    ("voice/calls/<int:call_id>/paid/", views.paid, "paid"),
     ("voice/calls/<int:call_id>/hold/", views.hold, "hold"),
     ("voice/calls/<int:call_id>/hold/left/", views.hold_left, "hold-left"),
     ("voice/calls/<int:call_id>/hold/choice/", views.hold_choice, "hold-choice"),

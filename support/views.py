@@ -10,6 +10,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from orders import hours, lookup, phone
+from orders.hours import clock
+from orders.payment import take_payment
 from telephony.numbers import WITHHELD, caller_id
 from telephony.webhooks import VoiceResponse, twilio_webhook, twiml_response
 
@@ -134,6 +136,26 @@ def order(request, call_id):
     if digits not in ("", "1", "2"):
         digits = ""  # not an option: heard as nothing, asked again
     return _order_turn(request, call, digits)
+
+
+@webhook
+@in_customers_language(_call_number)
+def paid(request, call_id):
+    """Twilio's <Pay> ended (support/twiml.py pay_by_phone): `Result` "success" is the order's
+    total charged through the shop's connector, `PaymentConfirmationCode` Stripe's id of it."""
+    call = SupportCall.objects.select_related("order").filter(pk=call_id).first()
+    if call is None or call.order is None:
+        return _hang_up(gettext("Goodbye."))
+    outcome = "failed"
+    if request.POST.get("Result") == "success":
+        reference = (request.POST.get("PaymentConfirmationCode") or "")[:100]
+        taken = take_payment(
+            call.order, call.order.total, settings.SHOP_CURRENCY, by="card", reference=reference
+        )
+        outcome = "paid" if taken.outcome in ("paid", "already") else taken.outcome
+    call.order.refresh_from_db()
+    promised = clock(call.order.promised_at)
+    return twiml_response(twiml.paid_by_phone(outcome, call.order, promised))
 
 
 def _order_turn(request, call, digits):

@@ -13,12 +13,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from orders import demo, services
+from orders import payment as payment_module
 from orders.models import Deal, Order
 from orders.models import Status as S
 from payments import services as payments
 from payments import stripe_api
 from payments.models import Refund, StripeEvent, StripeRequest
 from staff.board.panels import order_columns
+from staff.reports.services import day_report
 from telephony.models import Message
 from telephony.outbox import InlineSenders, send_due
 from telephony.segments import count_segments
@@ -547,3 +549,24 @@ def test_a_partial_refund_from_the_admin_says_why_and_refuses_too_much(
     listed = admin_client.get("/admin/orders/order/").content.decode()
     assert "partly refunded" in listed
     assert texts_to()[-1].startswith(f"We've refunded $4.50 for order #{order.number}")
+
+
+def test_the_days_report_and_csv_show_paid_refunded_and_outstanding(
+    shop, sms, admin_client, stripe_events, django_capture_on_commit_callbacks
+):
+    by_card, _ = place(sms)
+    at_door, _ = place(sms, phone="+14155550124")
+    owing, _ = place(sms, phone="+14155550125")
+    pay(shop, stripe_events, by_card)
+    payment_module.mark_paid_at_door(at_door, by=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        payments.refund(by_card, Decimal("2.00"), "Late")
+
+    report = day_report(timezone.localdate(by_card.created_at))
+
+    assert report.paid == by_card.total + at_door.total
+    assert report.refunded == Decimal("2.00")
+    assert report.outstanding == owing.total
+    rows = admin_client.get("/staff/reports/?format=csv").content.decode()
+    assert f"payments,paid,{by_card.total + at_door.total}" in rows
+    assert "payments,refunded,2.00" in rows and f"payments,outstanding,{owing.total}" in rows

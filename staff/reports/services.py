@@ -113,6 +113,11 @@ class DayReport:
     promotions: list = field(default_factory=list)  # campaigns.results.Results
     feedback: dict = field(default_factory=dict)  # feedback_week(): average, scores, comments
     drivers: list = field(default_factory=list)  # (name, deliveries, average minutes on the road)
+    # Payments: taken (by card or at the door), refunded, and what orders not cancelled still
+    # owe (paid at the door when they arrive, or not yet).
+    paid: Decimal = Decimal("0")
+    refunded: Decimal = Decimal("0")
+    outstanding: Decimal = Decimal("0")
 
     @property
     def served(self):
@@ -159,6 +164,14 @@ def order_numbers(start, end):
                 "delivery_fee", filter=~Q(status=Status.CANCELLED), default=Decimal("0")
             ),
             late=Count("pk", filter=late & ~Q(status=Status.CANCELLED)),
+            # Money taken (by card or at the door), given back, and still to come.
+            taken=Sum("paid", default=Decimal("0")),
+            given_back=Sum("refunded", default=Decimal("0")),
+            outstanding=Sum(
+                F("total") - F("paid"),
+                filter=~Q(status=Status.CANCELLED) & Q(paid__lt=F("total")),
+                default=Decimal("0"),
+            ),
         )
     )
 
@@ -389,4 +402,7 @@ def day_report(day):
         promotions=promotions(start, end),
         feedback=feedback_week(start, end),
         drivers=deliveries_per_driver(start, end),
+        paid=orders["taken"],
+        refunded=orders["given_back"],
+        outstanding=orders["outstanding"],
     )

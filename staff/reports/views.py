@@ -91,6 +91,9 @@ def csv_rows(report):
     yield ["orders", "sales tax", f"{report.tax:.2f}"]
     yield ["orders", "delivery fees", f"{report.delivery_fees:.2f}"]
     yield ["orders", "revenue", f"{report.revenue:.2f}"]
+    yield ["payments", "paid", f"{report.paid:.2f}"]
+    yield ["payments", "refunded", f"{report.refunded:.2f}"]
+    yield ["payments", "outstanding", f"{report.outstanding:.2f}"]
     yield ["orders", "average order", f"{report.average_order:.2f}" if report.average_order else ""]
     yield ["orders", "late", report.late]
     for hour in report.hours:
