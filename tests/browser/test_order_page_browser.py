@@ -156,3 +156,38 @@ def test_the_board_fits_a_phone(page, live_server, django_user_model, screenshot
     page.locator(".column").first.wait_for()
     keep(screenshot("board-390", full_page=True), "board-390")
     assert overflow(page) <= 0, f"the board is {overflow(page)}px wider than a phone"
+
+
+def test_paying_from_a_phone_before_and_after(
+    page, live_server, screenshot, violations, monkeypatch, fake_stripe, settings  # noqa: F811
+):
+    """An order waiting for payment at 390 px: the Pay now button goes to Stripe's page (the
+    stand-in's), and once Stripe says it is paid the page shows it by itself."""
+    from django.utils import timezone
+
+    from orders.payment import take_payment
+
+    monkeypatch.setattr(pages, "POLL_SECONDS", 1)
+    settings.PAYMENT_REQUIRED_ABOVE = "20"
+    order = an_order()
+    order.payment_due_by = timezone.now() + timezone.timedelta(minutes=30)
+    order.save()
+    type(order).objects.filter(pk=order.pk).update(status=S.AWAITING_PAYMENT)
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/o/{order.token}/")
+    page.get_by_role("link", name="Pay now · $48.18").wait_for()
+    assert page.get_by_text("and your order goes straight to the kitchen").count() == 1
+    assert overflow(page) <= 0
+    keep(screenshot("order-to-pay-390", full_page=True), "order-to-pay-390")
+
+    page.get_by_role("link", name="Pay now · $48.18").click()
+    page.wait_for_url(f"{fake_stripe.url}/c/pay/*", timeout=15000)  # after "getting it ready"
+
+    page.goto(f"{live_server.url}/o/{order.token}/?paid=1")
+    page.get_by_text("We're confirming your payment").wait_for()
+    take_payment(order, order.total, "usd", reference="pi_test_browser")
+    page.get_by_text("Paid $48.18 by card").wait_for()
+    page.get_by_text("Your order is in the queue.").wait_for()
+    assert overflow(page) <= 0
+    keep(screenshot("order-paid-390", full_page=True), "order-paid-390")
+    assert violations == []
