@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import demo, services
@@ -24,6 +26,7 @@ from staff.reports.services import day_report
 from telephony.models import Message
 from telephony.outbox import InlineSenders, send_due
 from telephony.segments import count_segments
+from tests.factories import OrderFactory
 from tests.fixtures.fake_stripe import event
 
 ME = "+14155550123"
@@ -570,3 +573,34 @@ def test_the_days_report_and_csv_show_paid_refunded_and_outstanding(
     rows = admin_client.get("/staff/reports/?format=csv").content.decode()
     assert f"payments,paid,{by_card.total + at_door.total}" in rows
     assert "payments,refunded,2.00" in rows and f"payments,outstanding,{owing.total}" in rows
+
+
+def test_a_spanish_customer_is_asked_to_pay_in_spanish(shop, sms, settings):
+    settings.PAYMENT_REQUIRED_ABOVE = "0"
+    sms(ME, "hola, quiero 1 pizza grande de pepperoni")
+    [reply] = sms(ME, "SI").replies
+    order = Order.objects.get()
+
+    assert order.customer.language == "es" and order.status == S.AWAITING_PAYMENT
+    assert reply.startswith(f"¡Gracias! Guardamos tu pedido #{order.number}")
+    assert f"Paga aqui: https://pizza.example.com/o/{order.token}/pay/" in reply
+    [(_, _, params, _)] = shop.made()
+    assert params["locale"] == "es"
+
+
+def test_the_webhook_and_the_pay_link_run_the_same_queries_however_many_orders(
+    shop, sms, stripe_events, client
+):
+    def measure(phone):
+        order, _ = place(sms, phone=phone)
+        session = shop.pay(session_of(order))
+        with CaptureQueriesContext(connection) as paying:
+            stripe_events.post(event("checkout.session.completed", session))
+        with CaptureQueriesContext(connection) as going:
+            client.get(f"/o/{order.token}/pay/")
+        return len(paying), len(going)
+
+    first = measure("+14155550130")
+    for n in range(40):
+        OrderFactory(customer__phone=f"+1415555{1000 + n}", paid=Decimal("1"))
+    assert measure("+14155550131") == first

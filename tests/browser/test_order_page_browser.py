@@ -159,7 +159,13 @@ def test_the_board_fits_a_phone(page, live_server, django_user_model, screenshot
 
 
 def test_paying_from_a_phone_before_and_after(
-    page, live_server, screenshot, violations, monkeypatch, fake_stripe, settings  # noqa: F811
+    page,
+    live_server,
+    screenshot,
+    violations,  # noqa: F811
+    monkeypatch,
+    fake_stripe,
+    settings,  # noqa: F811
 ):
     """An order waiting for payment at 390 px: the Pay now button goes to Stripe's page (the
     stand-in's), and once Stripe says it is paid the page shows it by itself."""
