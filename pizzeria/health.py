@@ -95,16 +95,22 @@ def forget():
 
 
 def _workers(now):
+    from telephony import processes
     from telephony.models import WorkerProcess
 
-    silent = now - timedelta(seconds=settings.WORKER_DEAD_AFTER_SECONDS)
-    rows = list(WorkerProcess.objects.values_list("role", "beat_at")[:100])
-    stale = sorted({role for role, beat in rows if beat < silent})
-    live = [role for role, beat in rows if beat >= silent]
-    if stale:
-        return {"ok": False, "detail": f"silent: {', '.join(stale)}", "live": len(live)}
+    rows = list(WorkerProcess.objects.all()[:100])
+    silent = sorted({p.role for p in rows if processes.is_dead(p, now)})
+    live = [p.role for p in rows if not processes.is_dead(p, now)]
+    if silent:
+        return {
+            "ok": False, "detail": f"silent: {', '.join(silent)}", "live": len(live),
+            "silent": silent,
+        }  # fmt: skip
     if WORKER_ROLE not in live:
-        return {"ok": False, "detail": f"no {WORKER_ROLE} is running", "live": len(live)}
+        return {
+            "ok": False, "detail": f"no {WORKER_ROLE} is running", "live": len(live),
+            "silent": [WORKER_ROLE],
+        }  # fmt: skip
     return {"ok": True, "detail": f"{len(live)} beating", "live": len(live)}
 
 

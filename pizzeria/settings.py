@@ -252,10 +252,18 @@ PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
 # Twilio and sent by another (telephony/processes.py; on the same host a dead pid is seen at
 # once). Never less than 2 x TWILIO_HTTP_TIMEOUT + 10, so no send of a live worker is cut.
 WORKER_DEAD_AFTER_SECONDS = env.int("WORKER_DEAD_AFTER_SECONDS", default=60)
+# Every long-running process (web, task worker, telephony worker, late-order sweep) records a
+# heartbeat (telephony/processes.py); off only for the test suite, which starts none.
+PROCESS_HEARTBEATS = env.bool("PROCESS_HEARTBEATS", default=True)
 # /readyz (pizzeria/health.py) fails when a text has waited this long for its answer, or
 # when at least this share of the last texts Twilio reported on were refused or undelivered.
 ALERT_REPLY_SECONDS = env.int("ALERT_REPLY_SECONDS", default=120)
 ALERT_PROVIDER_FAILURE_RATE = env.float("ALERT_PROVIDER_FAILURE_RATE", default=0.5)
+# The owner's phone: texted when trouble starts (at most once an hour) and when it ends
+# (pizzeria/alerts.py); empty: the board's banner only.
+ALERT_PHONE = env("ALERT_PHONE", default="")
+# Run by the late-order sweep's loop as well as the telephony worker's sweeps.
+ALERT_SWEEPS = ["pizzeria.alerts.sweep"]
 TELEPHONY_SPOOL_DIR = env("TELEPHONY_SPOOL_DIR", default=str(BASE_DIR / "var" / "spool"))
 TWILIO_FALLBACK_BASE_URL = env("TWILIO_FALLBACK_BASE_URL", default="").rstrip("/")
 # Twilio's connection overrides, added to the webhook URLs `twilio_configure` sets: retry
@@ -313,6 +321,7 @@ TELEPHONY_SWEEPS = [
     "campaigns.services.sweep_campaigns",
     "orders.feedback.ask_due",
     "payments.services.sweep_payments",
+    "pizzeria.alerts.sweep",
 ]
 # Tests only: the outbox's consumer runs in the asker's thread when its transaction commits
 # (telephony/outbox.py), as Django's ImmediateBackend runs tasks. Off, the telephony worker

@@ -17,6 +17,7 @@ TASKS["default"]["BACKEND"] = env(
 # Texts and voice requests leave when the asker's transaction commits, by the telephony
 # worker's own consumer (telephony/outbox.py), in the test's thread.
 TELEPHONY_SEND_AT_COMMIT = True
+PROCESS_HEARTBEATS = False  # no beating threads in tests (a test that needs one turns it on)
 
 # Signatures are computed with a known token, over a known public address.
 TWILIO_ACCOUNT_SID = "AC" + "a" * 32

@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.utils import timezone
 
-from .models import Message, OptOut, ProviderRequest
+from . import processes
+from .models import Alert, Message, OptOut, ProviderRequest, WorkerProcess
 from .paginators import CappedCountPaginator
 
 
@@ -78,4 +80,41 @@ class ProviderRequestAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WorkerProcess)
+class WorkerProcessAdmin(admin.ModelAdmin):
+    """The long-running processes and their last heartbeat (telephony/processes.py). A dead
+    one stays listed until it starts again on its host; delete a row for a process retired
+    for good."""
+
+    list_display = ("role", "host", "pid", "started_at", "beat_at", "state")
+    list_filter = ("role", "host")
+
+    @admin.display(description="state")
+    def state(self, obj):
+        now = timezone.now()
+        ago = round((now - obj.beat_at).total_seconds())
+        if processes.is_dead(obj, now):
+            return f"DEAD (last beat {ago} s ago)"
+        return f"beating ({ago} s ago)"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """Each spell of trouble the board showed and the owner was texted about."""
+
+    list_display = ("started_at", "ended_at", "what", "texted_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -171,6 +171,29 @@ class WorkerProcess(models.Model):
         return f"{self.role} {self.pid}@{self.host}"
 
 
+class Alert(models.Model):
+    """One spell of trouble (pizzeria/alerts.py): texts not answered, a process silent,
+    Twilio refusing texts. At most one is open (`ended_at` empty); the owner's phone
+    (ALERT_PHONE) is texted when one starts (at most once an hour) and when it ends."""
+
+    what = models.CharField(max_length=500)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    texted_at = models.DateTimeField(null=True, blank=True)
+    open = models.BooleanField(default=True, editable=False)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["open"], condition=Q(ended_at__isnull=True), name="one_open_alert"
+            )
+        ]
+
+    def __str__(self):
+        return self.what
+
+
 class ProviderRequest(models.Model):
     """One voice request to the provider (ring a phone, redirect or end a call, configure a
     number), queued in the asker's transaction and made by a worker: the outbox for calls,

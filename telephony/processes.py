@@ -18,6 +18,7 @@ the time-based sweep, as before (outbox.requeue_due_messages).
 import logging
 import os
 import socket
+import threading
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,6 +30,16 @@ logger = logging.getLogger(__name__)
 
 HOST = socket.gethostname()[:255]
 BEAT_EVERY = 2.0  # seconds
+# The roles of the long-running processes (scripts/run, deploy/): each registers and beats,
+# so /readyz and the board say when one is silent. Only telephony workers claim outbox
+# rows; a dead one's row is removed once its claims are back in the queue (`forget`). The
+# others' rows stay until the same role starts again on the same host (`register`), or
+# staff remove them in the admin: a process that died stays visible until then.
+TELEPHONY_WORKER = "telephony worker"
+TASK_WORKER = "task worker"
+LATE_ORDER_SWEEP = "late-order sweep"
+WEB = "web"
+CLAIMING = (TELEPHONY_WORKER,)
 
 _current = None  # this process's WorkerProcess id, once registered
 _role = ""
@@ -44,6 +55,10 @@ def register(role):
     global _current, _role
     _role = role
     now = timezone.now()
+    if role not in CLAIMING:  # (a dead telephony worker's row goes once its claims are back)
+        earlier = WorkerProcess.objects.filter(role=role, host=HOST).exclude(pid=os.getpid())
+        gone = [p.pk for p in earlier if not _alive_here(p.pid)]  # the one this one replaces
+        WorkerProcess.objects.filter(pk__in=gone).delete()
     _current = WorkerProcess.objects.create(role=role, host=HOST, pid=os.getpid(), beat_at=now).pk
     return _current
 
@@ -91,6 +106,50 @@ def dead_processes(now=None):
 
 
 def forget(dead):
-    """Remove dead processes' rows, once their claims are back in the queue
-    (outbox.requeue_claims_of)."""
-    WorkerProcess.objects.filter(pk__in=[p.pk for p in dead]).delete()
+    """Remove dead telephony workers' rows, once their claims are back in the queue
+    (outbox.requeue_claims_of). Other roles' rows stay, so /readyz sees them dead."""
+    WorkerProcess.objects.filter(pk__in=[p.pk for p in dead if p.role in CLAIMING]).delete()
+
+
+def is_dead(process, now):
+    """Silent past WORKER_DEAD_AFTER_SECONDS, or on this host with its pid gone."""
+    silent_since = now - timedelta(seconds=settings.WORKER_DEAD_AFTER_SECONDS)
+    return process.beat_at < silent_since or (process.host == HOST and not _alive_here(process.pid))
+
+
+def beat_in_background(role, every=10.0):
+    """Register this process as `role` and beat every `every` seconds from a thread of its
+    own: for processes whose main loop is not ours (gunicorn's workers, the task worker,
+    the late-order sweep's minute-long sleep). Once per process (a fork starts its own).
+    Off with PROCESS_HEARTBEATS=false (the test suite)."""
+    global _beating
+    if not settings.PROCESS_HEARTBEATS or _beating == os.getpid():
+        return
+    _beating = os.getpid()
+    thread = threading.Thread(target=_beat_forever, args=(role, every), daemon=True, name="beat")
+    thread.start()
+    return thread
+
+
+_beating = None
+
+
+def _beat_forever(role, every):
+    """Beat until the process ends (or PROCESS_HEARTBEATS is turned off: a test's)."""
+    global _beating
+    from django.db import DatabaseError, connection
+
+    stop = threading.Event()
+    while not stop.wait(0 if current() is None else every):
+        if not settings.PROCESS_HEARTBEATS:
+            _beating = None
+            return
+        try:
+            if current() is None:
+                register(role)
+            else:
+                beat()
+        except DatabaseError:
+            logger.warning("%s could not beat (database error); trying again", role)
+        finally:
+            connection.close()  # this thread's own; never held between beats

@@ -11,6 +11,26 @@ logger = logging.getLogger(__name__)
 
 Status = Message.Status
 
+# What Twilio's delivery error codes mean, for the ones a shop meets (the reports, the
+# board's banner, the owner's alert).
+ERROR_CODES = {
+    None: "refused before sending (country, invalid or premium number)",
+    21211: "invalid 'To' number",
+    21408: "region not enabled",
+    21610: "recipient had replied STOP",
+    21614: "not a mobile number",
+    30001: "Twilio's queue for the number is full (sending too fast)",
+    30002: "the Twilio account is suspended",
+    30003: "handset unreachable",
+    30004: "message blocked",
+    30005: "unknown or inactive number",
+    30006: "landline or unreachable carrier",
+    30007: "filtered as spam by the carrier",
+    30008: "unknown error",
+    30032: "toll-free number not verified",
+    30034: "the sending number is not registered for A2P 10DLC (US carriers refuse it)",
+}
+
 
 # Which statuses a callback may move a message out of, for each status it reports.
 # Callbacks arrive out of order; a later stage is never overwritten by an earlier one.

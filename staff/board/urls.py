@@ -8,6 +8,7 @@ app_name = "board"
 
 urlpatterns = [
     path("", views.board, name="board"),
+    path("panels/alerts/", views.alerts_panel, name="alerts"),
     path("panels/<slug:name>/", views.panel, name="panel"),
     path("orders/<int:order_id>/move/", views.move_order, name="move"),
     path("orders/<int:order_id>/cancel/", views.cancel_order, name="cancel"),

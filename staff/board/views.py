@@ -21,6 +21,7 @@ from orders import payment, shop, soldout, texts
 from orders import services as orders
 from orders.hours import clock, shop_zone
 from orders.models import Customer, Inquiry, Order, Status
+from pizzeria import alerts
 from support import agents, callbacks
 from support.models import Agent, Voicemail
 
@@ -40,6 +41,9 @@ SEE_PANEL = {
     "support": "see_support",
     "tonight": "sell_out",
 }
+# The red banner (pizzeria/alerts.py): for every staff login, fetched after the page and
+# every 15 s, so the board's own render does not wait for its checks.
+ALERTS = "board/_alerts.html"
 
 
 def staff_required(what=None):
@@ -95,6 +99,12 @@ def board(request):
         if can[SEE_PANEL[name]]:
             context.update(_context(request, name, now))
     return render(request, "board/board.html", context)
+
+
+@require_GET
+@staff_required()
+def alerts_panel(request):
+    return render(request, ALERTS, {"problems": alerts.problems()})
 
 
 @require_GET

@@ -35,21 +35,8 @@ from orders.models import (
 from support.models import CallEvent, SupportCall
 from telephony.models import Message
 from telephony.reach import OPTED_OUT_REASON, UNSUBSCRIBED
+from telephony.status import ERROR_CODES
 
-# What Twilio's delivery error codes mean, for the ones a shop meets.
-ERROR_CODES = {
-    None: "refused before sending (country, invalid or premium number)",
-    21211: "invalid 'To' number",
-    21408: "region not enabled",
-    21610: "recipient had replied STOP",
-    21614: "not a mobile number",
-    30003: "handset unreachable",
-    30004: "message blocked",
-    30005: "unknown or inactive number",
-    30006: "landline or unreachable carrier",
-    30007: "filtered as spam by the carrier",
-    30008: "unknown error",
-}
 STAGE_ORDER = list(dict.fromkeys(PATHS["pickup"][:-1] + PATHS["delivery"][:-1]))
 DELIVERED = [Message.Status.DELIVERED, Message.Status.READ]
 FAILED = [Message.Status.FAILED, Message.Status.UNDELIVERED, Message.Status.CANCELED]

@@ -3,10 +3,13 @@
 import logging
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
+from django.utils.module_loading import import_string
 
 from orders.services import check_late_orders
+from telephony import processes
 
 logger = logging.getLogger(__name__)
 
@@ -20,9 +23,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, loop, **options):
+        if loop:
+            processes.beat_in_background(processes.LATE_ORDER_SWEEP)
         while True:
             try:
                 count = check_late_orders()
+                if loop:  # the alerts too: this process still runs when the worker does not
+                    for sweep in settings.ALERT_SWEEPS:
+                        import_string(sweep)()
             except DatabaseError:
                 if not loop:
                     raise

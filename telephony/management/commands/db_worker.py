@@ -30,6 +30,8 @@ from django.db import DatabaseError, close_old_connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands import db_worker
 
+from telephony import processes
+
 logger = logging.getLogger("django_tasks_db")
 
 
@@ -86,6 +88,7 @@ class Command(db_worker.Command):
             worker_id=worker_id,
             excluded_queue_names=excluded_queue_names,
         )
+        processes.beat_in_background(processes.TASK_WORKER)
         if not reload:
             worker.configure_signals()
             run_through_outages(worker)

@@ -105,7 +105,7 @@ class Command(BaseCommand):
         Twilio before it is sent again); store the texts the webhook kept on disk while the
         database was away (telephony/spool.py)."""
         if processes.current() is None:
-            processes.register("telephony worker")
+            processes.register(processes.TELEPHONY_WORKER)
         else:
             processes.beat()
         take_back()
