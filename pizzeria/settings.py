@@ -205,7 +205,7 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     # Twilio webhooks are plain POSTs from Twilio's servers; the redirect must
     # not bounce them, so the webhook paths are exempt.
-    SECURE_REDIRECT_EXEMPT = [r"^twilio/", r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^twilio/", r"^healthz$", r"^readyz$", r"^metrics$"]
 elif env("SECURE_PROXY_SSL_HEADER", default=""):
     SECURE_PROXY_SSL_HEADER = (env("SECURE_PROXY_SSL_HEADER"), "https")
 
@@ -262,6 +262,10 @@ ALERT_PROVIDER_FAILURE_RATE = env.float("ALERT_PROVIDER_FAILURE_RATE", default=0
 # The owner's phone: texted when trouble starts (at most once an hour) and when it ends
 # (pizzeria/alerts.py); empty: the board's banner only.
 ALERT_PHONE = env("ALERT_PHONE", default="")
+# /metrics (pizzeria/metrics.py): for `Authorization: Bearer <METRICS_TOKEN>`, or clients in
+# these networks (comma-separated CIDRs); with neither, /metrics is a 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 # Run by the late-order sweep's loop as well as the telephony worker's sweeps.
 ALERT_SWEEPS = ["pizzeria.alerts.sweep"]
 TELEPHONY_SPOOL_DIR = env("TELEPHONY_SPOOL_DIR", default=str(BASE_DIR / "var" / "spool"))
