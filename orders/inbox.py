@@ -4,6 +4,7 @@ an opt-out after ordering flagged on the order, and staff's answers."""
 from django.db import transaction
 from django.utils import timezone
 
+from telephony.logging import note
 from telephony.models import Message, about_fields
 from telephony.reach import channel_for
 from telephony.sms import send_sms
@@ -99,6 +100,7 @@ def link_message(message, obj):
     for name, value in about_fields(obj).items():
         setattr(message, name, value)
     Message.objects.filter(pk=message.pk).update(**about_fields(obj))
+    note(order=getattr(obj, "number", None))  # on the log lines of this text's handling
 
 
 def latest_active_orders(customer, count):

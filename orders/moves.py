@@ -1,6 +1,7 @@
 """The state machine's one door: every status change goes through `advance_order` /
 `cancel_order` (locked, checked, recorded, the customer texted), and running late."""
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 
+from telephony.logging import concerning
 from telephony.models import Message
 from telephony.reach import channel_for
 from telephony.sms import send_sms
@@ -29,6 +31,8 @@ from .models import (
 )
 from .signals import order_cancelled
 from .texts import money, render_sms
+
+logger = logging.getLogger(__name__)
 
 # --- the state machine's one door --------------------------------------------------------
 
@@ -178,6 +182,12 @@ def cancel_order(order, by=None, reason="", notify=True, only_from=None):
 
 
 def _apply(order, method, to_status, by, reason, notify):
+    with concerning(order=order.number):
+        logger.info("Order #%s: %s -> %s", order.number, order.status, to_status)
+        return _apply_logged(order, method, to_status, by, reason, notify)
+
+
+def _apply_logged(order, method, to_status, by, reason, notify):
     actor, user = _actor(by)
     from_status = order.status
     getattr(order, method)()

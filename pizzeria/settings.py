@@ -60,6 +60,9 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
+# Each request's id (and its MessageSid / CallSid) on every log line it writes, and one line
+# for the request itself with LOG_FORMAT=json: first, so it sees the whole request.
+MIDDLEWARE.insert(0, "pizzeria.logs.RequestLog")
 
 ROOT_URLCONF = env("ROOT_URLCONF", default="pizzeria.urls")  # bench/ swaps in bench.urls
 
@@ -485,24 +488,52 @@ CAMPAIGN_ATTRIBUTION_HOURS = env.int("CAMPAIGN_ATTRIBUTION_HOURS", default=48)
 # Error pages and error reports hide any variable holding the Twilio auth token.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "telephony.logging.HideAuthToken"
 
+# Error reports to Sentry (sentry-sdk) when SENTRY_DSN is set: no local variables, no request
+# bodies, phone numbers masked and what customers wrote removed (telephony.logging.scrub_event).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from telephony.logging import scrub_event
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="never",
+        before_send=scrub_event,
+        traces_sample_rate=0,
+    )
+
+# Plain lines by default (scripts/run); LOG_FORMAT=json: one JSON object a line, with the
+# request id and the MessageSid / CallSid / order number a line concerns, and one line per
+# request and per text the worker answers (telephony/logging.py, pizzeria/logs.py).
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "mask_numbers": {"()": "telephony.logging.MaskPhoneNumbers"},
         "quiet_repeats": {"()": "telephony.logging.QuietRepeats"},
+        "concerns": {"()": "telephony.logging.Concerns"},
     },
     "formatters": {
         "plain": {
             "()": "telephony.logging.Formatter",
             "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
-        }
+        },
+        "json": {
+            "()": "telephony.logging.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["mask_numbers", "quiet_repeats"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["mask_numbers", "quiet_repeats", "concerns"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
@@ -512,5 +543,7 @@ LOGGING = {
         # (about 12 lines a text, from twilio.http_client and twilio.async_http_client);
         # TWILIO_LOG_LEVEL=INFO brings them back when debugging.
         "twilio": {"level": env("TWILIO_LOG_LEVEL", default="WARNING")},
+        # Stripe's SDK logs each request's address at INFO: kept at WARNING like Twilio's.
+        "stripe": {"level": env("STRIPE_LOG_LEVEL", default="WARNING")},
     },
 }

@@ -14,6 +14,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
 from . import handlers, sql
+from .logging import concerning
 from .models import Message, OptOut
 from .numbers import caller_id, is_withheld, sender_number
 from .outbox import InlineSenders
@@ -200,7 +201,11 @@ def answer_in_turn(message_id, number=None, *, taken=None):
         if turn.older_waiting or turn.reply_pending:
             return None  # an older text, or the reply to one, goes first
         sql.update(Message, [(message.pk, {"handled_at": timezone.now()})])
-        return _converse(message, sender, turn)
+        with concerning(message_sid=message.sid):
+            replies = _converse(message, sender, turn)
+            if settings.LOG_FORMAT == "json":  # one line per text answered, for on-call
+                logger.info("Answered text %s with %s repl(ies)", message.pk, len(replies))
+        return replies
 
 
 def _oldest_unhandled(message_id, number):

@@ -1,10 +1,13 @@
 """Logging for on-call: phone numbers masked, the auth token never let through, one
 traceback per outage, times with their offset (settings.LOGGING)."""
 
+import contextvars
 import logging
 import re
+from contextlib import contextmanager
 from datetime import datetime
 
+import pythonjsonlogger.json
 from django.conf import settings
 from django.views.debug import SafeExceptionReporterFilter
 
@@ -87,3 +90,80 @@ class Formatter(logging.Formatter):
     def formatTime(self, record, datefmt=None):
         moment = datetime.fromtimestamp(record.created).astimezone()
         return moment.isoformat(timespec="milliseconds")
+
+
+# --- what a log line concerns (LOG_FORMAT=json) ---------------------------------------------
+
+_concerns = contextvars.ContextVar("log_concerns", default=None)
+
+
+@contextmanager
+def concerning(**fields):
+    """Every log line inside says what it concerns: request_id, message_sid, call_sid, order
+    (None values are left out). Nested blocks add to the outer one's."""
+    outer = _concerns.get() or {}
+    token = _concerns.set({**outer, **{k: v for k, v in fields.items() if v}})
+    try:
+        yield
+    finally:
+        _concerns.reset(token)
+
+
+def note(**fields):
+    """Add to what the innermost `concerning` block concerns (an order found on the way);
+    outside any block, nothing."""
+    inner = _concerns.get()
+    if inner is not None:
+        inner.update({k: v for k, v in fields.items() if v})
+
+
+class Concerns(logging.Filter):
+    """Puts the fields of the innermost `concerning` block on each record (a JSON line shows
+    them as keys of their own)."""
+
+    def filter(self, record):
+        for key, value in (_concerns.get() or {}).items():
+            setattr(record, key, value)
+        return True
+
+
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object a line: time (ISO 8601, with its offset), level, logger, message, and
+    what the line concerns."""
+
+    def formatTime(self, record, datefmt=None):
+        return Formatter.formatTime(self, record, datefmt)
+
+
+# --- error reports (SENTRY_DSN) -------------------------------------------------------------
+
+SECRET_KEYS = {"body", "speechresult", "transcriptiontext", "unstablespeechresult", "address"}
+SECRET = "[removed]"
+
+
+def scrub_event(event, hint=None):
+    """Sentry's before_send: no phone number and no message body leaves for Sentry. Request
+    data and cookies are dropped; keys that hold what a customer wrote (Body, SpeechResult,
+    transcripts, addresses) are replaced; numbers anywhere else are masked."""
+    request = event.get("request")
+    if isinstance(request, dict):
+        for key in ("data", "cookies", "query_string"):
+            if key in request:
+                request[key] = SECRET
+        headers = request.get("headers") or {}
+        for key in list(headers):
+            if key.lower() in ("cookie", "authorization", "x-twilio-signature"):
+                headers[key] = SECRET
+    return _scrubbed(event)
+
+
+def _scrubbed(value, key=""):
+    if key.lower() in SECRET_KEYS and value:
+        return SECRET
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    if isinstance(value, str):
+        return PHONE.sub(lambda m: mask(m.group(0)), value)
+    return value

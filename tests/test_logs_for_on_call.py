@@ -6,6 +6,7 @@ worker; the 503 line named neither the MessageSid nor the sender; app times were
 without an offset while gunicorn's are UTC.
 """
 
+import json
 import logging
 import os
 import re
@@ -92,3 +93,113 @@ def test_a_text_the_database_refused_is_logged_with_its_sid_and_sender(twilio, m
     (line,) = [r.getMessage() for r in caplog.records if r.name == "telephony.views"]
     assert params["MessageSid"] in line and "+1415***0123" in line  # the sender, masked
     assert "spool" in line
+
+
+# --- LOG_FORMAT=json: one line per request and per step, saying what it concerns ------------
+
+
+@pytest.fixture
+def json_lines(settings):
+    """What the JSON handler writes, as LOG_FORMAT=json configures it (settings.LOGGING)."""
+    import io
+    import json
+
+    from telephony.logging import Concerns, JsonFormatter, MaskPhoneNumbers
+
+    settings.LOG_FORMAT = "json"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    for kind in (MaskPhoneNumbers, Concerns):
+        handler.addFilter(kind())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level, root.level = root.level, logging.INFO
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    root.removeHandler(handler)
+    root.level = level
+
+
+@pytest.mark.django_db
+def test_a_json_log_line_carries_the_message_sid_and_order_it_concerns(json_lines, sms):
+    from orders import demo
+
+    demo.seed(__import__("io").StringIO())
+    sms("+14155550123", "ORDER 1 large pepperoni")
+    placed = sms_params("+14155550123", "YES")
+    sms("+14155550123", "YES", sid=placed["MessageSid"])
+
+    lines = json_lines()
+    [request] = [
+        line for line in lines
+        if line["logger"] == "pizzeria.request" and line.get("message_sid") == placed["MessageSid"]
+    ]  # fmt: skip
+    assert request["status"] == 200 and request["path"] == "/twilio/sms/"
+    assert re.fullmatch(r"[0-9a-f]{32}", request["request_id"]) and request["ms"] >= 0
+    [answered] = [
+        line for line in lines
+        if line["message"].startswith("Answered text")
+        and line.get("message_sid") == placed["MessageSid"]
+    ]  # fmt: skip
+    assert answered["order"] == 1001 and answered["level"] == "INFO"
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$", answered["time"])
+    assert not any("+14155550123" in json.dumps(line) for line in lines)  # numbers masked
+
+
+@pytest.mark.django_db
+def test_a_request_id_from_the_proxy_is_kept_and_echoed(json_lines, client):
+    response = client.get("/healthz", headers={"X-Request-ID": "edge-1234abcd"})
+    assert response["X-Request-ID"] == "edge-1234abcd"
+    [line] = [line for line in json_lines() if line["logger"] == "pizzeria.request"]
+    assert line["request_id"] == "edge-1234abcd" and line["path"] == "/healthz"
+
+
+def test_an_error_report_to_sentry_carries_no_phone_number_and_no_message(tmp_path):
+    """SENTRY_DSN pointed at a local stand-in for Sentry: a failure while answering a text
+    reaches it, its number masked and what the customer wrote removed."""
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received = []
+
+    class Sentry(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            received.append(body.decode(errors="replace"))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sentry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = (
+        "import django, sentry_sdk; django.setup()\n"
+        "request = {'data': {'Body': 'my secret pizza', 'From': '+14155550123'}}\n"
+        "try:\n"
+        "    raise ValueError('No reply to +14155550123')\n"
+        "except ValueError:\n"
+        "    sentry_sdk.get_current_scope().set_extra('sms', {'Body': 'my secret pizza'})\n"
+        "    sentry_sdk.capture_exception()\n"
+        "sentry_sdk.flush(5)\n"
+    )
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "pizzeria.settings", "ENV_FILE": "",
+        "SENTRY_DSN": f"http://public@127.0.0.1:{server.server_address[1]}/1",
+    }  # fmt: skip
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, timeout=60)
+    server.shutdown()
+
+    assert received, "nothing reached the Sentry stand-in"
+    report = "\n".join(received)
+    assert "ValueError" in report and "+1415***0123" in report
+    assert "+14155550123" not in report and "my secret pizza" not in report
