@@ -269,6 +269,9 @@ ALERT_PHONE = env("ALERT_PHONE", default="")
 # these networks (comma-separated CIDRs); with neither, /metrics is a 404.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# `manage.py backup` (telephony/backup.py): where copies go, and how many are kept.
+BACKUP_DIR = env("BACKUP_DIR", default=str(BASE_DIR / "var" / "backups"))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
 # Run by the late-order sweep's loop as well as the telephony worker's sweeps.
 ALERT_SWEEPS = ["pizzeria.alerts.sweep"]
 TELEPHONY_SPOOL_DIR = env("TELEPHONY_SPOOL_DIR", default=str(BASE_DIR / "var" / "spool"))
