@@ -225,3 +225,27 @@ def stop_group(process):
 
 
 _ = urllib3  # the warning filtered above is urllib3's
+
+
+def test_the_systemd_units_run_what_the_procfile_runs():
+    """The units and the Procfile are two ways to start the same processes: the test above
+    runs the Procfile, so each unit must run the same command (paths aside)."""
+    procfile = {}
+    for line in (DEPLOY / "Procfile").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, command = line.partition(": ")
+            procfile[name] = command
+    units = {
+        "web": "pizzeria-web.service", "telephony": "pizzeria-telephony@.service",
+        "tasks": "pizzeria-tasks.service", "late": "pizzeria-late-orders.service",
+    }  # fmt: skip
+    for name, unit in units.items():
+        text = (DEPLOY / "systemd" / unit).read_text()
+        [start] = re.findall(r"^ExecStart=(.+)$", text, re.M)
+        assert re.search(r"^Restart=(always|on-failure)$", text, re.M), unit
+        assert "KillSignal=SIGTERM" in text and "EnvironmentFile=/etc/pizzeria/pizzeria.env" in text
+        words = start.replace("/srv/pizzeria/.venv/bin/", "").split()
+        expected = procfile[name]
+        expected = re.sub(r"\$\{TASK_WORKER:-([^}]+)\}", r"\1", expected)
+        expected = re.sub(r"\$\{[A-Z_]+:-([^}]+)\}", r"\1", expected)
+        assert words == expected.split(), (unit, words, expected.split())
