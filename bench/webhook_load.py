@@ -293,8 +293,8 @@ def main(argv=None):
         "worker": results["worker"],
         "throughput_ratio": round(ratio, 3),
         "ratio_per_round": [round(r, 3) for r in ratios],
-        "goal_met": ratio >= 0.5
-        and results["webhook"].get("p99_ms", 1e9) < 100
+        # Issue 27: at least 0.7 of the bare view that also stores the text, nothing lost.
+        "goal_met": ratio >= 0.7
         and not results["webhook"]["non_2xx"]
         and not results["bare"]["non_2xx"],
     }
