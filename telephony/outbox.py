@@ -354,6 +354,8 @@ def take_back(now=None):
             for process, n in kind.take_back_claims_of(dead, now).items():
                 held[process] = held.get(process, 0) + n
         for process in dead:
+            if process.role not in processes.CLAIMING and not held.get(process.pk):
+                continue  # a dead task worker or web process: /readyz and the board say so
             logger.warning(
                 "%s (pid %s on %s) is gone; %s request(s) it was making will be looked up at "
                 "Twilio and made if they never left",
