@@ -182,12 +182,12 @@ def cancel_order(order, by=None, reason="", notify=True, only_from=None):
 
 
 def _apply(order, method, to_status, by, reason, notify):
-    with concerning(order=order.number):
+    with concerning(order=order.number):  # on every log line the move writes
         logger.info("Order #%s: %s -> %s", order.number, order.status, to_status)
-        return _apply_logged(order, method, to_status, by, reason, notify)
+        return _move(order, method, to_status, by, reason, notify)
 
 
-def _apply_logged(order, method, to_status, by, reason, notify):
+def _move(order, method, to_status, by, reason, notify):
     actor, user = _actor(by)
     from_status = order.status
     getattr(order, method)()

@@ -33,15 +33,16 @@ from .billing import (
 )
 from .errors import OrderError
 from .hours import clock
-
-__all__ = [
-    "CENT", "Taken", "cancel_unpaid", "from_cents", "mark_paid_at_door", "must_pay_first",
-    "note", "online", "record_refund", "remind_unpaid", "required_above", "take_payment",
-    "to_cents",
-]  # fmt: skip
 from .models import Actor, Order, OrderEvent, Status
 from .moves import _apply, _lock, cancel_order, notify_customer
 from .texts import money
+
+# What payments/ uses of the money rules in orders/billing.py comes from here too.
+__all__ = [
+    "CENT", "Taken", "cancel_unpaid", "clear_flag", "flag_payment", "from_cents",
+    "mark_paid_at_door", "must_pay_first", "note", "online", "record_refund", "remind_unpaid",
+    "required_above", "take_payment", "to_cents",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,7 @@ def take_payment(order, amount, currency, *, by="card", reference="", user=None,
                 f"the order is {expected[0]} {expected[1].upper()}. Not accepted: check and "
                 "refund or take the difference."
             )
-            Order.objects.filter(pk=locked.pk).update(payment_flag=flag[:200], updated_at=now)
-            locked.payment_flag = flag[:200]
-            _event(locked, flag, now, by=user)
+            flag_payment(locked, flag, now, by=user)
             return Taken("flagged", locked)
         locked.paid, locked.paid_by, locked.paid_at = amount, by, now
         locked.payment_reference, locked.payment_flag = reference[:100], ""
@@ -131,11 +130,13 @@ def record_refund(order, amount, now=None, text=True):
         return locked
 
 
-def flag_payment(order, why, now=None):
-    """Something about the order's payment needs a person (a refund Stripe refused...)."""
+def flag_payment(order, why, now=None, by=None):
+    """Something about the order's payment needs a person (a payment not accepted, a refund
+    Stripe refused...): kept on the order for the board and the admin, and in its history."""
     now = now or timezone.now()
-    Order.objects.filter(pk=order.pk).update(payment_flag=why[:200], updated_at=now)
-    _event(order, why, now)
+    order.payment_flag = why[:200]
+    Order.objects.filter(pk=order.pk).update(payment_flag=order.payment_flag, updated_at=now)
+    _event(order, why, now, by=by)
 
 
 def note(order, what, by=None):

@@ -117,13 +117,12 @@ def session_params(order, now=None):
 def request_page(order, now=None, after=None):
     """Queue a payment page for `order` (its n-th: the idempotency key says which, so a
     repeat of this request never makes a second page). Returns the StripeRequest."""
-    made = StripeRequest.objects.filter(order=order, kind=Kind.CREATE_SESSION).count()
     return outbox.written(
         StripeRequest.objects.create(
             order=order,
             kind=Kind.CREATE_SESSION,
             params=session_params(order, now),
-            idempotency_key=f"{order.token}-page-{made + 1}",
+            idempotency_key=f"{order.token}-page-{_pages_made(order) + 1}",
             next_attempt_at=after,
         )
     )
@@ -457,4 +456,4 @@ def sweep_payments(now=None):
     if not payment.online() and not Order.objects.filter(status=Status.AWAITING_PAYMENT).exists():
         return 0
     count = payment.remind_unpaid(now) + len(payment.cancel_unpaid(now))
-    return count + outbox.tell_untold()
+    return count + outbox.tell_untold(now)

@@ -74,6 +74,7 @@ logger = logging.getLogger(__name__)
 
 # The states every outbox row goes through (Message.Status, ProviderRequest.Status).
 QUEUED, CLAIMED, FAILED = "queued", "claimed", "failed"
+DONE = "done"  # the state of a made request (ProviderRequest, payments' StripeRequest)
 # The kinds of outbox row (telephony/sms.py, telephony/voice.py): each registers itself when
 # it is made, and TelephonyConfig.ready imports both.
 KINDS = []
@@ -284,6 +285,56 @@ class Outbox:
     def ended(self, now):
         """Fields set when a row is finished, for kinds that keep the time."""
         return {}
+
+    # --- telling the asker (kinds whose rows keep `finished_at` and `handled_at`) ---
+
+    def finished(self, row):
+        """Tell the asker how `row` (done or failed) ended. Kinds with askers define it."""
+        raise NotImplementedError
+
+    def tell(self, pk):
+        """Run `finished` on a finished row, once: the row is claimed (handled_at) in the same
+        transaction as what the asker changes, so if that fails all of it rolls back and
+        `tell_untold` tries again. Returns whether it was told now."""
+        with transaction.atomic():
+            claimed = self.model.objects.filter(
+                pk=pk, status__in=[DONE, FAILED], handled_at__isnull=True
+            ).update(handled_at=timezone.now())
+            if claimed:
+                self.finished(self.model.objects.get(pk=pk))
+        return bool(claimed)
+
+    def tell_safely(self, pk):
+        """`tell`, from the worker, which stores outcomes in the transaction it answers texts
+        in: an asker that fails rolls back its own savepoint only, is logged, and is told
+        again by `tell_untold`; it never holds back the customers' texts."""
+        try:
+            self.tell(pk)
+        except Exception:
+            logger.exception(
+                "Telling the asker about %s failed; the sweep will", self.describe_pk(pk)
+            )
+
+    def describe_pk(self, pk):
+        return f"{self.what} {pk}"
+
+    def tell_untold(self, now=None):
+        """For a sweep: tell askers what a failed handler left untold, a while after the row
+        finished (SMS_STUCK_AFTER_SECONDS). Returns how many were told."""
+        now = now or timezone.now()
+        since = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
+        untold = self.model.objects.filter(
+            status__in=[DONE, FAILED], handled_at__isnull=True, finished_at__lte=since
+        ).values_list("pk", flat=True)[:1000]
+        told = 0
+        for pk in list(untold):
+            try:
+                told += self.tell(pk)
+            except Exception:
+                logger.exception(
+                    "Telling the asker about %s failed; next sweep", self.describe_pk(pk)
+                )
+        return told
 
     # --- claims a dead worker left ---------------------------------------------
 

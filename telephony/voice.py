@@ -5,7 +5,6 @@ made, found again after an unclear attempt, and how its asker is told what becam
 (settings.TELEPHONY_CALL_HANDLERS)."""
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -132,55 +131,26 @@ class Requests(outbox.Outbox):
                 finished_at=now,
                 updated_at=now,
             )
-            _tell(request.pk)
+            self.tell_safely(request.pk)
 
     def ended(self, now):
         return {"finished_at": now}
 
     def failed_for_good(self, request):
-        _tell(request.pk)
+        self.tell_safely(request.pk)
+
+    def finished(self, request):
+        handlers.call_finished(request)
 
 
 REQUESTS = Requests()
 
 
 def tell_requester(request_id):
-    """Run settings.TELEPHONY_CALL_HANDLERS on a finished request, once.
-
-    The request is claimed (handled_at) in the same transaction as what the handlers
-    change: if one fails, all of it rolls back, and `tell_untold` tries again.
-    """
-    with transaction.atomic():
-        claimed = ProviderRequest.objects.filter(
-            pk=request_id, status__in=[Status.DONE, Status.FAILED], handled_at__isnull=True
-        ).update(handled_at=timezone.now())
-        if claimed:
-            handlers.call_finished(ProviderRequest.objects.get(pk=request_id))
-    return bool(claimed)
-
-
-def _tell(request_id):
-    """`tell_requester`, from the worker, which stores outcomes in the transaction it answers
-    texts in: an asker's handler that fails rolls back its own savepoint only, is logged, and
-    is told again by `tell_untold`; it never holds back the customers' texts."""
-    try:
-        tell_requester(request_id)
-    except Exception:
-        logger.exception("Telling the asker about request %s failed; the sweep will", request_id)
+    """Run settings.TELEPHONY_CALL_HANDLERS on a finished request, once (Outbox.tell)."""
+    return REQUESTS.tell(request_id)
 
 
 def tell_untold(now=None):
-    """A sweep (settings.TELEPHONY_SWEEPS): tell askers what a failed handler left untold,
-    a while after the request finished. Returns how many were told."""
-    now = now or timezone.now()
-    since = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
-    untold = ProviderRequest.objects.filter(
-        status__in=[Status.DONE, Status.FAILED], handled_at__isnull=True, finished_at__lte=since
-    ).values_list("pk", flat=True)[:1000]
-    told = 0
-    for request_id in list(untold):
-        try:
-            told += tell_requester(request_id)
-        except Exception:
-            logger.exception("Telling the asker about request %s failed; next sweep", request_id)
-    return told
+    """A sweep (settings.TELEPHONY_SWEEPS): tell askers what a failed handler left untold."""
+    return REQUESTS.tell_untold(now)
