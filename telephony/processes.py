@@ -96,13 +96,8 @@ def dead_processes(now=None):
     for longer than any send can take (WORKER_DEAD_AFTER_SECONDS)."""
     now = now or timezone.now()
     silent = max(settings.WORKER_DEAD_AFTER_SECONDS, 2 * settings.TWILIO_HTTP_TIMEOUT + 10)
-    silent_since = now - timedelta(seconds=silent)
-    dead = []
-    for process in WorkerProcess.objects.exclude(pk=_current):
-        here = process.host == HOST
-        if process.beat_at < silent_since or (here and not _alive_here(process.pid)):
-            dead.append(process)
-    return dead
+    others = WorkerProcess.objects.exclude(pk=_current)
+    return [process for process in others if is_dead(process, now, silent)]
 
 
 def forget(dead):
@@ -111,9 +106,10 @@ def forget(dead):
     WorkerProcess.objects.filter(pk__in=[p.pk for p in dead if p.role in CLAIMING]).delete()
 
 
-def is_dead(process, now):
-    """Silent past WORKER_DEAD_AFTER_SECONDS, or on this host with its pid gone."""
-    silent_since = now - timedelta(seconds=settings.WORKER_DEAD_AFTER_SECONDS)
+def is_dead(process, now, silent=None):
+    """Silent for `silent` seconds (WORKER_DEAD_AFTER_SECONDS), or on this host with its pid
+    gone."""
+    silent_since = now - timedelta(seconds=silent or settings.WORKER_DEAD_AFTER_SECONDS)
     return process.beat_at < silent_since or (process.host == HOST and not _alive_here(process.pid))
 
 
