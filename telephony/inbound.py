@@ -201,10 +201,11 @@ def answer_in_turn(message_id, number=None, *, taken=None):
         if turn.older_waiting or turn.reply_pending:
             return None  # an older text, or the reply to one, goes first
         sql.update(Message, [(message.pk, {"handled_at": timezone.now()})])
-        with concerning(message_sid=message.sid):
+        if settings.LOG_FORMAT != "json":
+            return _converse(message, sender, turn)
+        with concerning(message_sid=message.sid):  # on every line, and one line per text
             replies = _converse(message, sender, turn)
-            if settings.LOG_FORMAT == "json":  # one line per text answered, for on-call
-                logger.info("Answered text %s with %s repl(ies)", message.pk, len(replies))
+            logger.info("Answered text %s with %s repl(ies)", message.pk, len(replies))
         return replies
 
 
