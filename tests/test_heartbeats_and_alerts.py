@@ -80,6 +80,26 @@ def test_readyz_turns_503_when_a_real_worker_dies_and_back_when_it_starts_again(
     assert WorkerProcess.objects.filter(role=processes.TASK_WORKER).count() == 1
 
 
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_redis_task_worker_beats_and_readyz_sees_it_die(workers, client, redis_url):
+    workers.env.update(
+        DATABASE_URL=database_url_for_workers(),
+        TASK_BACKEND="django_tasks_redis.RedisTaskBackend", TASK_BROKER_URL=redis_url,
+    )  # fmt: skip
+    beating(processes.TELEPHONY_WORKER)
+    (task,) = workers.start("run_redis_tasks", "--continuous", ready="Starting Redis task worker")
+    rows = WorkerProcess.objects.filter(role=processes.TASK_WORKER, pid=task.pid)
+    workers.wait_until(rows.exists, timeout=30, what="the Redis task worker beating")
+    assert ready(client)[0] == 200
+
+    os.kill(task.pid, signal.SIGKILL)
+    task.wait()
+    status, body = ready(client)
+    assert status == 503 and body["checks"]["workers"]["detail"] == "silent: task worker"
+    workers.processes.remove(task)
+
+
 @pytest.mark.django_db
 def test_a_silent_process_elsewhere_is_dead_after_a_minute(client):
     beating(processes.TELEPHONY_WORKER)
