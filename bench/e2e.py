@@ -123,11 +123,14 @@ def cpu_used(before, after, busy_before, busy_after):
 # --- the fake Twilio, in a process of its own ----------------------------------------
 
 
-def serve_fake(out_path):
-    """Run the recording fake; append `at<TAB>To` for every message request to `out_path`."""
+def serve_fake(out_path, latency=0.0):
+    """Run the recording fake; append `at<TAB>To` for every message request to `out_path`.
+    `latency`: seconds each POST takes to answer once Twilio has accepted it."""
     from tests.fixtures.fake_twilio import FakeTwilio
 
-    fake = FakeTwilio().start()
+    fake = FakeTwilio()
+    fake.latency = latency
+    fake.start()
     print(fake.url, flush=True)
     written = 0
     stop = threading.Event()
@@ -160,7 +163,8 @@ def read_replies(path):
 
 
 def signed_texts(base_url, first, count):
-    """`count` signed form bodies, each from a fresh number, MENU/ORDER/STATUS in turn."""
+    """`count` signed form bodies, each from a fresh number, MENU/ORDER/STATUS in turn,
+    signed for `base_url` (the shop's public address: PUBLIC_BASE_URL)."""
     from twilio.request_validator import RequestValidator
 
     validator = RequestValidator(TOKEN)
@@ -182,8 +186,9 @@ def signed_texts(base_url, first, count):
     return texts
 
 
-def send_open_loop(port, texts, rate, senders=64):
-    """Send `texts` at `rate` a second, text i due at t0 + i/rate, from `senders` threads.
+def send_open_loop(port, texts, rate, senders=64, headers=None):
+    """Send `texts` at `rate` a second, text i due at t0 + i/rate, from `senders` threads;
+    `headers` are added to each request (a proxy's, when the shop runs behind one).
 
     Returns a list of (number, due, sent, status) per text: `sent` is when its
     request left; the latency is counted from `due`, so a sender that fell behind
@@ -211,6 +216,7 @@ def send_open_loop(port, texts, rate, senders=64):
                         "Content-Type": "application/x-www-form-urlencoded",
                         "X-Twilio-Signature": signature,
                         "Connection": "close",
+                        **(headers or {}),
                     },
                 )
                 response = conn.getresponse()
@@ -308,7 +314,7 @@ def main(argv=None):
     )  # fmt: skip
     report.add_database_url(parser)
     if argv is None and sys.argv[1:2] == ["--serve-fake"]:
-        return serve_fake(sys.argv[2])
+        return serve_fake(sys.argv[2], *map(float, sys.argv[3:4]))
     args = parser.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix="pizzeria-e2e-"))

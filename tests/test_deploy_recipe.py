@@ -22,10 +22,10 @@ from twilio.request_validator import RequestValidator
 
 from telephony.simulator import sms_params
 from tests.fixtures.pgcluster import free_port
+from tests.fixtures.recipe import DEPLOY, UNITS, procfile, production_env, unit, unit_setting
 from tests.fixtures.redis import redis_url  # noqa: F401 (a fixture)
 from tests.fixtures.workers import RECORDING_BACKEND, ROOT, SendRecord
 
-DEPLOY = ROOT / "deploy"
 HOST = "pizza.test"
 TOKEN = "recipe-auth-token-0123456789abcdef"
 ACCOUNT = "AC" + "b" * 32
@@ -91,16 +91,6 @@ def test_the_nginx_site_passes_nginx_t(site):
     assert "syntax is ok" in checked.stderr
 
 
-def production_env(path):
-    """deploy/pizzeria.env.example, as a server's /etc/pizzeria/pizzeria.env starts."""
-    env = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            env[key.strip()] = value.strip()
-    return env
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_recipe_runs_behind_nginx_with_tls_on_postgresql_and_redis(
     postgres_database,
@@ -114,7 +104,7 @@ def test_the_recipe_runs_behind_nginx_with_tls_on_postgresql_and_redis(
     site = Site(tmp_path, web_port)
     record = SendRecord(tmp_path / "sent.jsonl")
     public = f"https://{HOST}:{site.https}"
-    env = production_env(DEPLOY / "pizzeria.env.example")
+    env = production_env()
     env.update(
         SECRET_KEY="x" * 50, ALLOWED_HOSTS=HOST, CSRF_TRUSTED_ORIGINS=public,
         PUBLIC_BASE_URL=public, DATABASE_URL=postgres_database,
@@ -230,22 +220,14 @@ _ = urllib3  # the warning filtered above is urllib3's
 def test_the_systemd_units_run_what_the_procfile_runs():
     """The units and the Procfile are two ways to start the same processes: the test above
     runs the Procfile, so each unit must run the same command (paths aside)."""
-    procfile = {}
-    for line in (DEPLOY / "Procfile").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, _, command = line.partition(": ")
-            procfile[name] = command
-    units = {
-        "web": "pizzeria-web.service", "telephony": "pizzeria-telephony@.service",
-        "tasks": "pizzeria-tasks.service", "late": "pizzeria-late-orders.service",
-    }  # fmt: skip
-    for name, unit in units.items():
-        text = (DEPLOY / "systemd" / unit).read_text()
-        [start] = re.findall(r"^ExecStart=(.+)$", text, re.M)
-        assert re.search(r"^Restart=(always|on-failure)$", text, re.M), unit
+    commands = procfile()
+    for name, unit_name in UNITS.items():
+        text = unit(name)
+        start = unit_setting(name, "ExecStart")
+        assert re.search(r"^Restart=(always|on-failure)$", text, re.M), unit_name
         assert "KillSignal=SIGTERM" in text and "EnvironmentFile=/etc/pizzeria/pizzeria.env" in text
         words = start.replace("/srv/pizzeria/.venv/bin/", "").split()
-        expected = procfile[name]
+        expected = commands[name]
         expected = re.sub(r"\$\{TASK_WORKER:-([^}]+)\}", r"\1", expected)
         expected = re.sub(r"\$\{[A-Z_]+:-([^}]+)\}", r"\1", expected)
-        assert words == expected.split(), (unit, words, expected.split())
+        assert words == expected.split(), (unit_name, words, expected.split())
