@@ -141,7 +141,7 @@ def shop_env(port, folder, fake_url, database_url):
         TELEPHONY_BACKEND="twilio", TWILIO_API_BASE_URL=fake_url, TWILIO_ACCOUNT_SID=e2e.ACCOUNT,
         TWILIO_AUTH_TOKEN=e2e.TOKEN, TWILIO_PHONE_NUMBER=e2e.SHOP, SHOP_HOURS="24/7",
         BACKUP_DIR=str(folder / "backups"), TELEPHONY_SPOOL_DIR=str(folder / "spool"),
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL="WARNING", METRICS_ALLOWED_NETWORKS="127.0.0.1/32",
     )  # fmt: skip
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
@@ -185,6 +185,15 @@ def kill_and_time(name, supervised, readiness, timeout):
     }
     print(json.dumps(result), flush=True)
     return result
+
+
+def scrape_metrics(port):
+    """/metrics at the end of the run, as Prometheus would scrape it: the shop's samples."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/metrics", headers=PROXY_HEADERS)
+    text = conn.getresponse().read().decode()
+    conn.close()
+    return [line for line in text.splitlines() if line.startswith("pizzeria_")]
 
 
 def taken_back(log):
@@ -267,6 +276,7 @@ def main(argv=None):
         step = e2e.measure(results, replies, args.rate, args.seconds)
         step["not_acknowledged"] = sum(1 for r in results if not r or r[3] != 200)
         ready_at_end = readiness.ask()
+        metrics = scrape_metrics(port)
     finally:
         if readiness:
             readiness.stop()
@@ -295,6 +305,7 @@ def main(argv=None):
         "sends_taken_back": taken_back(folder / "shop.log"),
         "load": step,
         "readyz_at_end": ready_at_end,
+        "metrics_at_end": metrics,
         "every_text_answered_exactly_once": once,
         "readyz_came_back_after_every_death": recovered,
         "machine": report.machine(),
