@@ -29,7 +29,7 @@ def problems(now=None):
     """What is wrong now, in words for staff ([] when nothing is)."""
     now = now or timezone.now()
     found = []
-    workers = health._workers(now)
+    workers = health.workers_check(now)
     if not workers["ok"]:
         silent = workers.get("silent") or []
         if health.WORKER_ROLE in silent:
@@ -39,10 +39,10 @@ def problems(now=None):
         others = [role for role in silent if role != health.WORKER_ROLE]
         if others:
             found.append(f"Silent: {', '.join(others)} (no heartbeat for a minute or more).")
-    replies = health._replies(now)
+    replies = health.replies_check(now)
     if not replies["ok"]:
         found.append(f"Texts are not being answered: {replies['detail']}.")
-    provider = health._provider(now)
+    provider = health.provider_check(now)
     if not provider["ok"]:
         code = provider.get("commonest_error")
         meaning = ERROR_CODES.get(code, "")

@@ -33,7 +33,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-WORKER_ROLE = "telephony worker"
+from telephony import processes
+from telephony.models import Message, WorkerProcess
+
+WORKER_ROLE = processes.TELEPHONY_WORKER
 PROVIDER_WINDOW = timedelta(minutes=15)
 PROVIDER_SAMPLE = 200  # the latest outbound texts looked at
 PROVIDER_MINIMUM = 10  # fewer reported fates than this: no judgement
@@ -57,9 +60,9 @@ def readyz(request):
     try:
         checks["database"] = _database()
         if checks["database"]["ok"]:
-            checks["workers"] = _workers(now)
-            checks["replies"] = _replies(now)
-            checks["provider"] = _provider(now)
+            checks["workers"] = workers_check(now)
+            checks["replies"] = replies_check(now)
+            checks["provider"] = provider_check(now)
     except DatabaseError as exc:
         checks["database"] = {"ok": False, "detail": f"unreachable ({type(exc).__name__})"}
     ready = all(check["ok"] for check in checks.values())
@@ -94,10 +97,12 @@ def forget():
     _migrated = (None, 0.0)
 
 
-def _workers(now):
-    from telephony import processes
-    from telephony.models import WorkerProcess
+# The checks: each returns {"ok": bool, "detail": words, ...figures}; /readyz answers
+# with them, and pizzeria/alerts.py turns the failing ones into words for staff.
 
+
+def workers_check(now):
+    """Every registered process beating, and a telephony worker among them."""
     rows = list(WorkerProcess.objects.all()[:100])
     silent = sorted({p.role for p in rows if processes.is_dead(p, now)})
     live = [p.role for p in rows if not processes.is_dead(p, now)]
@@ -114,9 +119,8 @@ def _workers(now):
     return {"ok": True, "detail": f"{len(live)} beating", "live": len(live)}
 
 
-def _replies(now):
-    from telephony.models import Message
-
+def replies_check(now):
+    """The oldest text not answered yet, against ALERT_REPLY_SECONDS."""
     oldest = (
         Message.objects.filter(direction=Message.Direction.INBOUND, handled_at__isnull=True)
         .order_by("created_at")
@@ -130,9 +134,9 @@ def _replies(now):
     return {"ok": True, "detail": f"oldest waiting {age} s", "oldest_seconds": age}
 
 
-def _provider(now):
-    from telephony.models import Message
-
+def provider_check(now):
+    """Twilio's refusals among the latest reported sends, against
+    ALERT_PROVIDER_FAILURE_RATE; the commonest error code named."""
     recent = (
         Message.objects.filter(direction=Message.Direction.OUTBOUND)
         .order_by("-id")
