@@ -219,7 +219,7 @@ def order_context(order, now=None):
     }
 
 
-def _order_or_404(token, now=None):
+def order_or_404(token, now=None):
     """(order, closed): the order behind `token` (one query), closed when it finished more
     than ORDER_PAGE_DAYS ago. Http404 for a token that is malformed or nobody's."""
     if not TOKEN.match(token or ""):
@@ -233,7 +233,9 @@ def _order_or_404(token, now=None):
     return order, closed
 
 
-def _page(request, template, context, status=200):
+def private_page(request, template, context, status=200):
+    """An order's page: kept out of search engines, caches and other sites' logs (its
+    address is the customer's secret). The payment pages use it too (payments/views.py)."""
     response = render(request, template, context, status=status)
     response["X-Robots-Tag"] = NO_INDEX
     response["Referrer-Policy"] = "same-origin"  # the token stays out of other sites' logs
@@ -241,8 +243,9 @@ def _page(request, template, context, status=200):
     return response
 
 
-def _closed(request):
-    return _page(request, "customer/closed.html", {"shop": _shop()}, status=404)
+def closed_page(request):
+    """What an order's address shows once its page is closed (ORDER_PAGE_DAYS)."""
+    return private_page(request, "customer/closed.html", {"shop": _shop()}, status=404)
 
 
 # --- views ---------------------------------------------------------------------------------
@@ -252,7 +255,7 @@ def _closed(request):
 def home(request):
     """The shop's home page: name, open now or not, hours, the number to text and call."""
     shop = _shop()
-    return _page(
+    return private_page(
         request,
         "customer/home.html",
         {
@@ -268,42 +271,42 @@ def home(request):
 @require_GET
 @rate_limited
 def order_page(request, token):
-    order, closed = _order_or_404(token)
+    order, closed = order_or_404(token)
     with translation.override(order.customer.language):
         if closed:
-            return _closed(request)
+            return closed_page(request)
         context = order_context(order)
         if request.GET.get("paid") == "1" and context["pay"] and context["pay"]["state"] == "due":
             context["pay"] = {"state": "confirming"}  # back from Stripe before its event
-        return _page(request, "customer/order.html", context)
+        return private_page(request, "customer/order.html", context)
 
 
 @require_GET
 @rate_limited
 def order_live(request, token):
     """The part of the order page that htmx polls: stage, time, what the customer may do."""
-    order, closed = _order_or_404(token)
+    order, closed = order_or_404(token)
     with translation.override(order.customer.language):
         if closed:
-            return _closed(request)
-        return _page(request, "customer/_order.html", order_context(order))
+            return closed_page(request)
+        return private_page(request, "customer/_order.html", order_context(order))
 
 
 @require_http_methods(["GET", "POST"])
 @rate_limited
 def cancel(request, token):
     """GET: are you sure? POST: cancel through the CANCEL ORDER door, then back to the page."""
-    order, closed = _order_or_404(token)
+    order, closed = order_or_404(token)
     with translation.override(order.customer.language):
         return _cancel(request, order, closed)
 
 
 def _cancel(request, order, closed):
     if closed:
-        return _closed(request)
+        return closed_page(request)
     context = order_context(order)
     if request.method == "GET":
-        return _page(request, "customer/cancel.html", context)
+        return private_page(request, "customer/cancel.html", context)
     try:
         with transaction.atomic():
             moved = services.cancel_order(order, by=Actor.CUSTOMER, notify=False)
@@ -312,5 +315,5 @@ def _cancel(request, order, closed):
         order.refresh_from_db()
         context = order_context(order)
         context["refused"] = True
-        return _page(request, "customer/cancel.html", context, status=409)
+        return private_page(request, "customer/cancel.html", context, status=409)
     return redirect(reverse("orders:page", args=[order.token]) + "?cancelled=1")

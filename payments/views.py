@@ -10,7 +10,7 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from orders.pages import _closed, _order_or_404, _page, order_context, rate_limited
+from orders.pages import closed_page, order_context, order_or_404, private_page, rate_limited
 
 from . import services, stripe_api
 
@@ -43,16 +43,16 @@ def stripe_webhook(request):
 def pay(request, token):
     """To the order's payment page at Stripe (303), or a page that says it is being made and
     looks again in a few seconds; back to the order's page once there is nothing to pay."""
-    order, closed = _order_or_404(token)
+    order, closed = order_or_404(token)
     with translation.override(order.customer.language):
         if closed:
-            return _closed(request)
+            return closed_page(request)
         url, why = services.page_for(order)
         if url:
             return redirect(url)
         if why in ("paid", "closed"):
             return redirect(reverse("orders:page", args=[order.token]))
         context = order_context(order)
-        response = _page(request, "customer/paying.html", context)
+        response = private_page(request, "customer/paying.html", context)
         response["Refresh"] = "3"
         return response
