@@ -168,6 +168,7 @@ def test_the_board_shows_a_red_banner_with_what_is_wrong(admin_client):
     assert 'class="alert-banner" role="alert"' in banner
     assert "Twilio is refusing texts: 12 of 12 refused or undelivered in 15 min." in banner
     assert "Commonest error 30034: the sending number is not registered for A2P 10DLC" in banner
+    assert 'href="/admin/telephony/workerprocess/">Processes</a>' in banner  # may see the list
     board = admin_client.get("/staff/").content.decode()
     assert 'hx-get="/staff/panels/alerts/"' in board
 

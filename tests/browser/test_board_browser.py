@@ -174,3 +174,60 @@ def test_a_card_shows_an_opt_out_and_a_late_orders_new_estimate(
     assert "LATE" in card.locator(".due").inner_text()
     assert card.locator(".estimate").inner_text().startswith("now told ")
     card.screenshot(path=str(screenshot("board-opted-out-card").parent / "card-opted-out.png"))
+
+
+def a_dead_pid():
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("width,height", [(1180, 820), (390, 844)])
+def test_the_red_banner_says_what_is_wrong_and_goes_when_it_is_mended(
+    page, live_server, django_user_model, screenshot, width, height
+):
+    """Issue 27: staff see at once that texts are not being answered (the telephony worker
+    died) and that Twilio refuses texts, with the error code in words; on a tablet and on a
+    phone. Mended, the banner goes at its next refresh."""
+    from telephony import processes
+    from telephony.models import WorkerProcess
+
+    front_desk(django_user_model)
+    an_evening()
+    dead = WorkerProcess.objects.create(
+        role=processes.TELEPHONY_WORKER, host=processes.HOST, pid=a_dead_pid(),
+        beat_at=timezone.now(),
+    )  # fmt: skip
+    for n in range(12):
+        Message.objects.create(
+            direction="out", from_number="+15005550006", to_number=f"+1415555{n:04d}",
+            body="Your order is ready", status="undelivered", error_code=30034,
+        )  # fmt: skip
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(live_server.url + "/staff/")
+    page.fill("#id_username", "maria")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    banner = page.locator(".alert-banner")
+    banner.wait_for()
+
+    words = banner.inner_text()
+    assert "The telephony worker is not running: texts are stored, but nobody is answered." in words
+    assert "Twilio is refusing texts: 12 of 12 refused or undelivered in 15 min." in words
+    assert "Commonest error 30034: " in words and "10DLC" in words
+    assert banner.get_by_role("link", name="Processes").count() == 0  # the admin's list: not hers
+    box = banner.bounding_box()
+    assert box["y"] < height / 2 and box["x"] >= 0 and box["x"] + box["width"] <= width
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the banner makes the page {overflow}px wider than the screen"
+    banner.screenshot(path=str(screenshot(f"board-alert-{width}").parent / f"alert-{width}.png"))
+
+    dead.delete()  # the worker started again: its dead row is gone
+    processes.register(processes.TELEPHONY_WORKER)
+    Message.objects.filter(status="undelivered").update(status="delivered", error_code=None)
+    with page.expect_response(lambda r: "/panels/alerts/" in r.url):  # the 15 s refresh, now
+        page.evaluate("htmx.ajax('GET', htmx.find('#alerts').getAttribute('hx-get'), '#alerts')")
+    banner.wait_for(state="detached")
