@@ -150,7 +150,7 @@ def shop_env(port, folder, fake_url, database_url):
     }  # fmt: skip
 
 
-def wait_ready(readiness, supervised, live, timeout=180):
+def wait_ready(readiness, live, timeout=180):
     """Until /readyz answers 200 with at least `live` processes beating."""
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -240,7 +240,7 @@ def main(argv=None):
             supervised[name] = Supervised(name, env, log)
         readiness = Readiness(port)
         web_workers = int(env.get("WEB_WORKERS", 2))
-        wait_ready(readiness, supervised, live=web_workers + len(KILLED))
+        wait_ready(readiness, live=web_workers + len(KILLED))
         first = 6_000_000  # 415-600-0000 on: numbers a shop may text
         warm = e2e.signed_texts(PUBLIC, first, 6)
         first += len(warm)
