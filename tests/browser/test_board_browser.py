@@ -1,6 +1,7 @@
 """A staff member runs the evening from the live board in a real browser."""
 
 import io
+import os
 from datetime import timedelta
 
 import pytest
@@ -225,8 +226,11 @@ def test_the_red_banner_says_what_is_wrong_and_goes_when_it_is_mended(
     assert overflow <= 0, f"the banner makes the page {overflow}px wider than the screen"
     banner.screenshot(path=str(screenshot(f"board-alert-{width}").parent / f"alert-{width}.png"))
 
-    dead.delete()  # the worker started again: its dead row is gone
-    processes.register(processes.TELEPHONY_WORKER)
+    dead.delete()  # the worker started again: its dead row is gone, a live one beats
+    WorkerProcess.objects.create(
+        role=processes.TELEPHONY_WORKER, host=processes.HOST, pid=os.getpid(),
+        beat_at=timezone.now(),
+    )  # fmt: skip
     Message.objects.filter(status="undelivered").update(status="delivered", error_code=None)
     with page.expect_response(lambda r: "/panels/alerts/" in r.url):  # the 15 s refresh, now
         page.evaluate("htmx.ajax('GET', htmx.find('#alerts').getAttribute('hx-get'), '#alerts')")
