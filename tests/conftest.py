@@ -78,6 +78,17 @@ def spool_folder():
 
 
 @pytest.fixture(autouse=True)
+def no_registration_outlives_its_test():
+    """This process's worker registration (telephony.processes) names a row of one test's
+    database: a test that registers and does not unregister would leave every claim after
+    it pointing at a row that is gone."""
+    from telephony import processes
+
+    yield
+    processes._current = None
+
+
+@pytest.fixture(autouse=True)
 def outbox():
     """What the locmem telephony backend was asked to do in this test, in order."""
     locmem.reset()
