@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from pizzeria import health
 from telephony import processes
-from telephony.models import Message, WorkerProcess
+from telephony.models import Message
+
+from .fixtures.workers import beating
 
 SHOP = "+15005550006"
 
@@ -28,9 +30,7 @@ def ready(client):
 
 
 def a_worker(seconds_ago=0, role="telephony worker"):
-    return WorkerProcess.objects.create(
-        role=role, host="box", pid=4242, beat_at=timezone.now() - timedelta(seconds=seconds_ago)
-    )
+    return beating(role, seconds_ago, pid=4242, host="box")  # elsewhere: only its beat counts
 
 
 def text(age_seconds=0, **fields):

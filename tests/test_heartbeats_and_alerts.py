@@ -16,7 +16,7 @@ from pizzeria import alerts, health
 from telephony import processes
 from telephony.models import Alert, Message, WorkerProcess
 
-from .fixtures.workers import database_url_for_workers
+from .fixtures.workers import a_dead_pid, beating, database_url_for_workers
 
 OWNER = "+14155550999"
 
@@ -32,22 +32,6 @@ def fresh():
 def ready(client):
     response = client.get("/readyz")
     return response.status_code, json.loads(response.content)
-
-
-def beating(role, seconds_ago=0, pid=None, host=None):
-    return WorkerProcess.objects.create(
-        role=role, host=host or processes.HOST, pid=pid or os.getpid(),
-        beat_at=timezone.now() - timedelta(seconds=seconds_ago),
-    )  # fmt: skip
-
-
-def a_dead_pid():
-    import subprocess
-    import sys
-
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,6 @@
 """A staff member runs the evening from the live board in a real browser."""
 
 import io
-import os
 from datetime import timedelta
 
 import pytest
@@ -22,6 +21,7 @@ from tests.factories import (
     SupportCallFactory,
     VoicemailFactory,
 )
+from tests.fixtures.workers import a_dead_pid, beating
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a-long-test-password"
@@ -177,15 +177,6 @@ def test_a_card_shows_an_opt_out_and_a_late_orders_new_estimate(
     card.screenshot(path=str(screenshot("board-opted-out-card").parent / "card-opted-out.png"))
 
 
-def a_dead_pid():
-    import subprocess
-    import sys
-
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
-
-
 @pytest.mark.parametrize("width,height", [(1180, 820), (390, 844)])
 def test_the_red_banner_says_what_is_wrong_and_goes_when_it_is_mended(
     page, live_server, django_user_model, screenshot, width, height
@@ -194,14 +185,10 @@ def test_the_red_banner_says_what_is_wrong_and_goes_when_it_is_mended(
     died) and that Twilio refuses texts, with the error code in words; on a tablet and on a
     phone. Mended, the banner goes at its next refresh."""
     from telephony import processes
-    from telephony.models import WorkerProcess
 
     front_desk(django_user_model)
     an_evening()
-    dead = WorkerProcess.objects.create(
-        role=processes.TELEPHONY_WORKER, host=processes.HOST, pid=a_dead_pid(),
-        beat_at=timezone.now(),
-    )  # fmt: skip
+    dead = beating(processes.TELEPHONY_WORKER, pid=a_dead_pid())
     for n in range(12):
         Message.objects.create(
             direction="out", from_number="+15005550006", to_number=f"+1415555{n:04d}",
@@ -227,10 +214,7 @@ def test_the_red_banner_says_what_is_wrong_and_goes_when_it_is_mended(
     banner.screenshot(path=str(screenshot(f"board-alert-{width}").parent / f"alert-{width}.png"))
 
     dead.delete()  # the worker started again: its dead row is gone, a live one beats
-    WorkerProcess.objects.create(
-        role=processes.TELEPHONY_WORKER, host=processes.HOST, pid=os.getpid(),
-        beat_at=timezone.now(),
-    )  # fmt: skip
+    beating(processes.TELEPHONY_WORKER)
     Message.objects.filter(status="undelivered").update(status="delivered", error_code=None)
     with page.expect_response(lambda r: "/panels/alerts/" in r.url):  # the 15 s refresh, now
         page.evaluate("htmx.ajax('GET', htmx.find('#alerts').getAttribute('hx-get'), '#alerts')")
