@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 from bench import e2e, report
-from tests.fixtures.recipe import procfile, production_env, unit_setting
+from tests.fixtures.recipe import procfile, production_env, server_env, unit_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "pizza.test"
@@ -141,13 +141,9 @@ def shop_env(port, folder, fake_url, database_url):
         TELEPHONY_BACKEND="twilio", TWILIO_API_BASE_URL=fake_url, TWILIO_ACCOUNT_SID=e2e.ACCOUNT,
         TWILIO_AUTH_TOKEN=e2e.TOKEN, TWILIO_PHONE_NUMBER=e2e.SHOP, SHOP_HOURS="24/7",
         BACKUP_DIR=str(folder / "backups"), TELEPHONY_SPOOL_DIR=str(folder / "spool"),
-        LOG_LEVEL="WARNING", METRICS_ALLOWED_NETWORKS="127.0.0.1/32",
+        LOG_LEVEL="WARNING", METRICS_ALLOWED_NETWORKS="127.0.0.1/32", PYTHONUNBUFFERED="1",
     )  # fmt: skip
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
-        **env, "DJANGO_SETTINGS_MODULE": "pizzeria.settings", "ENV_FILE": "",
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "PYTHONUNBUFFERED": "1",
-    }  # fmt: skip
+    return server_env(env)
 
 
 def wait_ready(readiness, live, timeout=180):

@@ -22,7 +22,15 @@ from twilio.request_validator import RequestValidator
 
 from telephony.simulator import sms_params
 from tests.fixtures.pgcluster import free_port
-from tests.fixtures.recipe import DEPLOY, UNITS, procfile, production_env, unit, unit_setting
+from tests.fixtures.recipe import (
+    DEPLOY,
+    UNITS,
+    procfile,
+    production_env,
+    server_env,
+    unit,
+    unit_setting,
+)
 from tests.fixtures.redis import redis_url  # noqa: F401 (a fixture)
 from tests.fixtures.workers import RECORDING_BACKEND, ROOT, SendRecord
 
@@ -116,11 +124,7 @@ def test_the_recipe_runs_behind_nginx_with_tls_on_postgresql_and_redis(
         METRICS_ALLOWED_NETWORKS="127.0.0.1/32", TELEPHONY_SPOOL_DIR=str(tmp_path / "spool"),
     )  # fmt: skip
     (tmp_path / "pizzeria.env").write_text("".join(f'{k}="{v}"\n' for k, v in env.items()))
-    process_env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
-        **env, "DJANGO_SETTINGS_MODULE": "pizzeria.settings", "ENV_FILE": "",
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }  # fmt: skip
+    process_env = server_env(env)
     # As README "Deploying" says: migrate and collectstatic once per release, before the
     # processes start (staticfiles/ is the checkout's, ignored by git).
     for step in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
