@@ -103,9 +103,13 @@ def forget():
 
 def workers_check(now):
     """Every registered process beating, and a telephony worker among them."""
-    rows = list(WorkerProcess.objects.all()[:100])
-    silent = sorted({p.role for p in rows if processes.is_dead(p, now)})
-    live = [p.role for p in rows if not processes.is_dead(p, now)]
+    silent, live = set(), []
+    for process in WorkerProcess.objects.all()[:100]:
+        if processes.is_dead(process, now):
+            silent.add(process.role)
+        else:
+            live.append(process.role)
+    silent = sorted(silent)
     if silent:
         return {
             "ok": False, "detail": f"silent: {', '.join(silent)}", "live": len(live),

@@ -19,9 +19,11 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from .models import WorkerProcess
@@ -133,10 +135,8 @@ _beating = None
 def _beat_forever(role, every):
     """Beat until the process ends (or PROCESS_HEARTBEATS is turned off: a test's)."""
     global _beating
-    from django.db import DatabaseError, connection
-
-    stop = threading.Event()
-    while not stop.wait(0 if current() is None else every):
+    while True:
+        time.sleep(0 if current() is None else every)
         if not settings.PROCESS_HEARTBEATS:
             _beating = None
             return
