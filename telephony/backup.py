@@ -77,5 +77,8 @@ def copies(folder):
 
 
 def prune(folder, keep):
-    for old in copies(folder)[: -keep or None] if keep > 0 else []:
+    """Remove all but the newest `keep` copies (none when `keep` is under 1)."""
+    if keep < 1:
+        return
+    for old in copies(folder)[:-keep]:
         old.unlink(missing_ok=True)
