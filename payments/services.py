@@ -211,8 +211,9 @@ def _changed(sender, order, **kwargs):
 def _cancelled(sender, order, **kwargs):
     if not payment.online():
         return
-    if order.paid_by == "card" and refundable(order) > 0:
-        refund(order, refundable(order), "Order cancelled")
+    left = refundable(order) if order.paid_by == "card" else 0
+    if left > 0:
+        refund(order, left, "Order cancelled")
     elif not order.paid:
         close_pages(order)
 
@@ -222,9 +223,13 @@ def _cancelled(sender, order, **kwargs):
 
 def refundable(order):
     """What may still be refunded: paid, less what is refunded or being refunded."""
+    return max(Decimal("0"), order.paid - _refunds_asked(order))
+
+
+def _refunds_asked(order):
+    """The refunds of `order` made or being made (not those that failed), in all."""
     asked = Refund.objects.filter(order=order).exclude(state=Refund.State.FAILED)
-    taken = asked.aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    return max(Decimal("0"), order.paid - taken)
+    return asked.aggregate(total=Sum("amount"))["total"] or Decimal("0")
 
 
 def refund(order, amount, reason, by=None):
@@ -346,10 +351,10 @@ def _note_page(session):
 
 
 def _session_completed(session):
+    if session.get("payment_status") == "paid":
+        return _session_paid(session)  # (which notes the page)
     _note_page(session)
-    if session.get("payment_status") != "paid":
-        return "completed, the payment still to come (a bank debit): waiting"
-    return _session_paid(session)
+    return "completed, the payment still to come (a bank debit): waiting"
 
 
 def _session_paid(session):
@@ -424,8 +429,7 @@ def _charge_refunded(charge):
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         refunded = payment.from_cents(charge.get("amount_refunded") or 0)
-        ours = Refund.objects.filter(order=order).exclude(state=Refund.State.FAILED)
-        known = ours.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+        known = _refunds_asked(order)
         extra = min(refunded - known, order.paid - known)
         if extra <= 0:
             return f"order #{order.number}: refunds already known"
