@@ -3,7 +3,6 @@ on transient errors with the same idempotency key, so an attempt whose answer wa
 simply repeated (Stripe answers a repeat with what the first made)."""
 
 from django.conf import settings
-from django.utils import timezone
 
 from telephony import outbox
 
@@ -13,7 +12,7 @@ from .models import StripeRequest
 Status = StripeRequest.Status
 
 
-class StripeRequests(outbox.Outbox):
+class StripeRequests(outbox.Asked):
     model = StripeRequest
     what = "Stripe request"
 
@@ -36,21 +35,8 @@ class StripeRequests(outbox.Outbox):
     def find_earlier(self, request):
         return None  # repeating it with its idempotency key returns what an earlier one made
 
-    def store_done(self, done):
-        for request, made in done:
-            now = timezone.now()
-            StripeRequest.objects.filter(pk=request.pk).update(
-                status=Status.DONE, sid=made.sid[:255], result=made.data, error_code=None,
-                error_message="", unclear_since=None, claimed_by=None, finished_at=now,
-                updated_at=now,
-            )  # fmt: skip
-            self.tell_safely(request.pk)
-
-    def ended(self, now):
-        return {"finished_at": now}
-
-    def failed_for_good(self, request):
-        self.tell_safely(request.pk)
+    def done_fields(self, made):
+        return {"sid": made.sid[:255], "result": made.data}
 
     def finished(self, request):
         from .services import request_finished  # the order's side of the outcome

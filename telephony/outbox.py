@@ -286,11 +286,57 @@ class Outbox:
         """Fields set when a row is finished, for kinds that keep the time."""
         return {}
 
-    # --- telling the asker (kinds whose rows keep `finished_at` and `handled_at`) ---
+    # --- claims a dead worker left ---------------------------------------------
+
+    def take_back_claims_of(self, dead, now=None):
+        """Put the rows these dead processes (telephony.processes.dead_processes) had
+        claimed back in the queue at once, unclear. Returns {process id: how many}."""
+        claims = self.pending().filter(status=CLAIMED, claimed_by__in=dead)
+        held = list(claims.values_list("pk", "claimed_by"))
+        _back_in_queue(claims.filter(pk__in=[pk for pk, _ in held]), now or timezone.now())
+        counts = {}
+        for _, process in held:
+            counts[process] = counts.get(process, 0) + 1
+        return counts
+
+    def take_back_stuck(self, now=None, limit=1000):
+        """Put back in the queue the rows left `claimed` for longer than any send can take
+        (SMS_STUCK_AFTER_SECONDS): claimed by a process nobody knows (its row forgotten)
+        or one that never registered. Returns how many."""
+        now = now or timezone.now()
+        since = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
+        stuck = self.pending().filter(status=CLAIMED, updated_at__lte=since)
+        ids = list(stuck.values_list("pk", flat=True)[:limit])
+        return _back_in_queue(stuck.filter(pk__in=ids), now)
+
+
+class Asked(Outbox):
+    """A kind whose rows someone asked for and is told how each ended (voice requests,
+    Stripe's): its rows keep `finished_at` and `handled_at`. Subclasses define `finished`
+    (the telling) and `done_fields` (what a made row keeps)."""
 
     def finished(self, row):
-        """Tell the asker how `row` (done or failed) ended. Kinds with askers define it."""
+        """Tell the asker how `row` (done or failed) ended."""
         raise NotImplementedError
+
+    def done_fields(self, result):
+        """What a made row keeps of the provider's `result` (its id...)."""
+        raise NotImplementedError
+
+    def store_done(self, done):
+        for row, result in done:
+            now = timezone.now()
+            self.model.objects.filter(pk=row.pk).update(
+                status=DONE, error_code=None, error_message="", unclear_since=None,
+                claimed_by=None, finished_at=now, updated_at=now, **self.done_fields(result),
+            )  # fmt: skip
+            self.tell_safely(row.pk)
+
+    def ended(self, now):
+        return {"finished_at": now}
+
+    def failed_for_good(self, row):
+        self.tell_safely(row.pk)
 
     def tell(self, pk):
         """Run `finished` on a finished row, once: the row is claimed (handled_at) in the same
@@ -335,29 +381,6 @@ class Outbox:
                     "Telling the asker about %s failed; next sweep", self.describe_pk(pk)
                 )
         return told
-
-    # --- claims a dead worker left ---------------------------------------------
-
-    def take_back_claims_of(self, dead, now=None):
-        """Put the rows these dead processes (telephony.processes.dead_processes) had
-        claimed back in the queue at once, unclear. Returns {process id: how many}."""
-        claims = self.pending().filter(status=CLAIMED, claimed_by__in=dead)
-        held = list(claims.values_list("pk", "claimed_by"))
-        _back_in_queue(claims.filter(pk__in=[pk for pk, _ in held]), now or timezone.now())
-        counts = {}
-        for _, process in held:
-            counts[process] = counts.get(process, 0) + 1
-        return counts
-
-    def take_back_stuck(self, now=None, limit=1000):
-        """Put back in the queue the rows left `claimed` for longer than any send can take
-        (SMS_STUCK_AFTER_SECONDS): claimed by a process nobody knows (its row forgotten)
-        or one that never registered. Returns how many."""
-        now = now or timezone.now()
-        since = now - timedelta(seconds=settings.SMS_STUCK_AFTER_SECONDS)
-        stuck = self.pending().filter(status=CLAIMED, updated_at__lte=since)
-        ids = list(stuck.values_list("pk", flat=True)[:limit])
-        return _back_in_queue(stuck.filter(pk__in=ids), now)
 
 
 def _back_in_queue(rows, now):

@@ -76,7 +76,7 @@ def withdraw_requests(about):
     ).update(status=Status.WITHDRAWN, updated_at=timezone.now())
 
 
-class Requests(outbox.Outbox):
+class Requests(outbox.Asked):
     """Voice requests. A call whose placing had an unclear outcome is looked up first
     (find_calls) and adopted if it was made; updates and number configuration are
     repeated as they are (a repeated end or configuration changes nothing; a repeated
@@ -117,27 +117,8 @@ class Requests(outbox.Outbox):
         unknown = [c for c in found if c.sid not in known]
         return unknown[-1] if unknown else None
 
-    def store_done(self, done):
-        for request, result in done:
-            now = timezone.now()
-            ProviderRequest.objects.filter(pk=request.pk).update(
-                status=Status.DONE,
-                sid=result.sid or "",
-                result_status=getattr(result, "status", "")[:20],
-                error_code=None,
-                error_message="",
-                unclear_since=None,
-                claimed_by=None,
-                finished_at=now,
-                updated_at=now,
-            )
-            self.tell_safely(request.pk)
-
-    def ended(self, now):
-        return {"finished_at": now}
-
-    def failed_for_good(self, request):
-        self.tell_safely(request.pk)
+    def done_fields(self, result):
+        return {"sid": result.sid or "", "result_status": getattr(result, "status", "")[:20]}
 
     def finished(self, request):
         handlers.call_finished(request)
