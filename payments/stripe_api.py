@@ -22,13 +22,6 @@ from telephony.backends import (
 # A request waits this long for Stripe's answer (the SDK's default is 80 s); one that
 # stalls longer is unclear, and repeated with its idempotency key.
 TIMEOUT_SECONDS = 15
-WEBHOOK_EVENTS = [
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "checkout.session.async_payment_failed",
-    "checkout.session.expired",
-    "charge.refunded",
-]
 
 
 @dataclass(frozen=True)
@@ -117,27 +110,25 @@ def construct_event(payload, signature):
         raise ValueError(str(exc)) from exc
 
 
-def configure_webhook(url):
-    """Make sure Stripe sends our events to `url`: the endpoint found and its events set, or
-    made. Returns (endpoint id, "made" / "updated" / "ok", secret or "": Stripe shows a
-    signing secret only when it makes an endpoint). Raises a ProviderError."""
+def configure_webhook(url, events):
+    """Make sure Stripe sends `events` (the types we handle) to `url`: the endpoint found and
+    its events set, or made. Returns (endpoint id, "made" / "updated" / "ok", secret or "":
+    Stripe shows a signing secret only when it makes an endpoint). Raises a ProviderError."""
     v1 = client().v1
     try:
         for endpoint in v1.webhook_endpoints.list(params={"limit": 100}).auto_paging_iter():
             if endpoint.url != url:
                 continue
-            if set(endpoint.enabled_events or ()) >= set(WEBHOOK_EVENTS) and (
-                endpoint.status == "enabled"
-            ):
+            if set(endpoint.enabled_events or ()) >= set(events) and (endpoint.status == "enabled"):
                 return endpoint.id, "ok", ""
             v1.webhook_endpoints.update(
-                endpoint.id, params={"enabled_events": WEBHOOK_EVENTS, "disabled": False}
+                endpoint.id, params={"enabled_events": events, "disabled": False}
             )
             return endpoint.id, "updated", ""
         made = v1.webhook_endpoints.create(
             params={
                 "url": url,
-                "enabled_events": WEBHOOK_EVENTS,
+                "enabled_events": events,
                 "description": f"{settings.SHOP_NAME}: orders paid by link",
             }
         )

@@ -4,8 +4,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from payments import stripe_api
+from payments import services, stripe_api
 from telephony.backends import ProviderError
+
+EVENTS = list(services.HANDLERS)  # the events we act on, and only those
 
 
 class Command(BaseCommand):
@@ -21,10 +23,10 @@ class Command(BaseCommand):
             raise CommandError("Set PUBLIC_BASE_URL to the shop's https:// address first.")
         url = settings.PUBLIC_BASE_URL + reverse("payments:webhook")
         try:
-            endpoint, what, secret = stripe_api.configure_webhook(url)
+            endpoint, what, secret = stripe_api.configure_webhook(url, EVENTS)
         except ProviderError as exc:
             raise CommandError(f"Stripe answered: {exc}") from exc
-        events = ", ".join(stripe_api.WEBHOOK_EVENTS)
+        events = ", ".join(EVENTS)
         if what == "made":
             self.stdout.write(f"Made webhook endpoint {endpoint} for {url} ({events}).")
             self.stdout.write("Put this in the environment, then restart the web processes:")
